@@ -1,0 +1,289 @@
+// Runs workloads W1-W5 exactly as ../shared/bench/README.md defines them, on a data set made by
+// its generator, and prints one JSON object per line:
+//   {"peer":"quantatom","workload","variant","median_ms","min_ms","max_ms","rows_out","checksum",...}
+// bench/run.sh runs DuckDB on the same folder in the same run and prints the ratios.
+//
+//   quantatom_bench DATA_DIR [REPS=3]
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file_util.h"
+#include "base/numbers.h"
+#include "engine/cube.h"
+#include "importer/dataset_import.h"
+
+using namespace quantatom;
+using json = nlohmann::json;
+
+namespace {
+
+double NowMs() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+long RssKb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+
+[[noreturn]] void Die(const absl::Status& s) {
+  std::fprintf(stderr, "quantatom_bench: %s\n", std::string(s.message()).c_str());
+  std::exit(1);
+}
+template <typename T>
+T Check(absl::StatusOr<T> v) {
+  if (!v.ok()) Die(v.status());
+  return std::move(v).value();
+}
+
+struct Timing {
+  std::vector<double> times;
+  json Summary() const {
+    std::vector<double> t = times;
+    std::sort(t.begin(), t.end());
+    double median = t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
+    return {{"median_ms", median}, {"min_ms", t.front()}, {"max_ms", t.back()}, {"times_ms", times}};
+  }
+};
+
+void Emit(const std::string& workload, const std::string& variant, const Timing& t, json extra) {
+  json j = {{"peer", "quantatom"}, {"workload", workload}, {"variant", variant}};
+  j.update(t.Summary());
+  j.update(extra);
+  std::printf("%s\n", j.dump().c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "[quantatom] %s %s: median %.3f ms\n", workload.c_str(), variant.c_str(), j["median_ms"].get<double>());
+}
+
+// The data set's integer id of a member (kept as attribute "id" on import).
+struct Ids {
+  std::vector<std::vector<int64_t>> id;  // [dim][member]
+  explicit Ids(const AppModel& m) {
+    for (const Dimension& d : m.dimensions) {
+      std::vector<int64_t> v(d.member_count());
+      for (MemberId i = 0; i < d.member_count(); ++i) v[i] = std::stoll(std::string(d.member(i).Attribute("id")));
+      id.push_back(std::move(v));
+    }
+  }
+};
+
+// README "cell checksum" weight; dimensions in data-set order (a, c, m, s, p).
+double CheckWeight(const std::vector<int64_t>& ids) {
+  static const int64_t kFactor[] = {7, 13, 17, 19, 23};
+  int64_t x = 0;
+  for (size_t d = 0; d < ids.size(); ++d) x += ids[d] * kFactor[d % 5];
+  return static_cast<double>(x % 101 + 1);
+}
+
+// Runs `fn` once to warm up, then `reps` timed times.
+Timing TimeRead(int reps, const std::function<void()>& fn) {
+  fn();
+  Timing t;
+  for (int r = 0; r < reps; ++r) {
+    double t0 = NowMs();
+    fn();
+    t.times.push_back(NowMs() - t0);
+  }
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: quantatom_bench DATA_DIR [REPS=3]\n");
+    return 2;
+  }
+  const std::string dir = argv[1];
+  const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
+  const long rss_empty = RssKb();
+  json manifest = json::parse(Check(ReadFile(dir + "/manifest.json")));
+  const json& W = manifest["workloads"];
+
+  DatasetOptions options;
+  options.app_name = "bench";
+  DatasetModel dataset = Check(ReadDatasetModel(dir, options));
+  const AppModel& model = dataset.model;
+  Ids ids(model);
+  auto member = [&](int d, int64_t source_id) { return dataset.member_of_id[d][static_cast<size_t>(source_id)]; };
+  const int A = 0, C = 1, M = 2, S = 3, P = 4;
+
+  // ---- W1: load cells.csv into an empty cube (model already read), fresh cube per rep.
+  std::unique_ptr<Cube> cube;
+  {
+    Timing t;
+    for (int r = 0; r < reps; ++r) {
+      cube.reset();
+      malloc_trim(0);
+      auto fresh = Check(Cube::Create(model));
+      double t0 = NowMs();
+      absl::Status s = LoadCellsCsv(dir + "/cells.csv", dataset, fresh.get());
+      t.times.push_back(NowMs() - t0);
+      if (!s.ok()) Die(s);
+      cube = std::move(fresh);
+    }
+    malloc_trim(0);
+    long rss = RssKb();
+    CubeStats st = cube->Stats();
+    Emit("W1", "load", t,
+         {{"rows_out", st.numeric_cells},
+          {"rss_after_load_kb", rss},
+          {"rss_empty_kb", rss_empty},
+          {"bytes_per_cell_rss", 1024.0 * static_cast<double>(rss - rss_empty) / static_cast<double>(st.numeric_cells)},
+          {"bytes_per_cell_store", static_cast<double>(st.store_bytes) / static_cast<double>(st.numeric_cells)},
+          {"runs", st.runs}});
+  }
+
+  // Members by level, for the axes.
+  auto at_level = [&](int d, int level) {
+    std::vector<MemberId> out;
+    for (MemberId m = 0; m < model.dimensions[d].member_count(); ++m)
+      if (model.dimensions[d].level(m) == level) out.push_back(m);
+    return out;
+  };
+  auto grid_checksum = [&](const GridQuery& q, const Grid& g, json* extra) {
+    ResolvedGrid rg = Check(ResolveGrid(model, q));
+    double sum = 0, ck = 0;
+    size_t n = 0;
+    std::vector<int64_t> cid(model.dimensions.size());
+    for (size_t r = 0; r < g.rows; ++r)
+      for (size_t c = 0; c < g.cols; ++c) {
+        const CellValue& v = g.at(r, c);
+        if (!v.is_number()) continue;
+        Coordinate coord = rg.CellCoordinate(q, r, c);
+        for (size_t d = 0; d < coord.size(); ++d) cid[d] = ids.id[d][coord[d]];
+        sum += v.number;
+        ck += v.number * CheckWeight(cid);
+        ++n;
+      }
+    *extra = {{"rows_out", n}, {"sum", sum}, {"checksum", ck}};
+  };
+
+  // ---- W2a: account level-2 x quarter x scenario, cost center and product totals.
+  {
+    GridQuery q;
+    q.rows = CrossJoin({A, S}, {at_level(A, W["W2a"]["account_level"]), at_level(S, 0)});
+    q.cols = CrossJoin({M}, {at_level(M, W["W2a"]["month_level"])});
+    q.slicers = {{C, member(C, W["W2a"]["costcenter"])}, {P, member(P, W["W2a"]["product"])}};
+    for (bool warm : {false, true}) {
+      Grid g;
+      Cube::ReadOptions ro;
+      ro.use_cache = warm;
+      Timing t = TimeRead(reps, [&] { g = Check(cube->Query(q, ro)); });
+      json extra;
+      grid_checksum(q, g, &extra);
+      Emit("W2a", warm ? "warm" : "cold", t, extra);
+    }
+  }
+
+  // ---- W2b: the upper cube (every dimension at levels >= 1; leaf-only dimensions as they are).
+  {
+    std::vector<std::vector<MemberId>> targets;
+    for (const Dimension& d : model.dimensions) {
+      std::vector<MemberId> t;
+      for (MemberId m = 0; m < d.member_count(); ++m)
+        if (d.max_level() == 0 || d.level(m) >= 1) t.push_back(m);
+      targets.push_back(std::move(t));
+    }
+    std::vector<std::pair<size_t, double>> cells;  // materialised: (dense index, value)
+    DenseTotals totals;
+    Timing t = TimeRead(reps, [&] {
+      totals = Check(cube->Consolidate(targets));
+      cells.clear();
+      for (size_t i = 0; i < totals.size(); ++i)
+        if (totals.count[i]) cells.emplace_back(i, totals.sum[i]);
+    });
+    double sum = 0, ck = 0;
+    std::vector<int64_t> cid(model.dimensions.size());
+    for (auto [i, v] : cells) {
+      for (size_t d = 0; d < targets.size(); ++d) cid[d] = ids.id[d][totals.targets[d][(i / totals.stride[d]) % targets[d].size()]];
+      sum += v;
+      ck += v * CheckWeight(cid);
+    }
+    Emit("W2b", "staged (dense rollup)", t, {{"rows_out", cells.size()}, {"sum", sum}, {"checksum", ck}});
+  }
+
+  // ---- W3: 50 account sections x 24 months, one division, Budget, product total.
+  {
+    GridQuery q;
+    q.rows = CrossJoin({A}, {at_level(A, W["W3"]["account_level"])});
+    q.cols = CrossJoin({M}, {at_level(M, 0)});
+    q.slicers = {{C, member(C, W["W3"]["costcenter_node"])}, {S, member(S, W["W3"]["scenario"])},
+                 {P, member(P, W["W3"]["product"])}};
+    for (bool warm : {false, true}) {
+      Grid g;
+      Cube::ReadOptions ro;
+      ro.use_cache = warm;
+      Timing t = TimeRead(reps, [&] { g = Check(cube->Query(q, ro)); });
+      json extra;
+      grid_checksum(q, g, &extra);
+      Emit("W3", warm ? "warm" : "cold", t, extra);
+    }
+  }
+
+  // ---- W4: point write + re-read of an ancestor total.
+  {
+    const json& cell = W["W4"]["cell"];
+    const json& anc = W["W4"]["ancestor"];
+    Coordinate leaf, up;
+    for (int d = 0; d < 5; ++d) leaf.push_back(member(d, cell[d]));
+    for (auto [d, key] : std::vector<std::pair<int, const char*>>{
+             {A, "account"}, {C, "costcenter"}, {M, "month"}, {S, "scenario"}, {P, "product"}})
+      up.push_back(member(d, anc[key]));
+    Timing t, tw, tr;
+    double total = 0;
+    for (int r = 0; r < reps; ++r) {
+      double t0 = NowMs();
+      absl::Status s = cube->Write({{leaf, CellValue::Number(W["W4"]["new_value_base"].get<double>() + r)}});
+      if (!s.ok()) Die(s);
+      double t1 = NowMs();
+      CellValue v = Check(cube->ReadCell(up));
+      double t2 = NowMs();
+      total = v.number;
+      t.times.push_back(t2 - t0);
+      tw.times.push_back(t1 - t0);
+      tr.times.push_back(t2 - t1);
+    }
+    Emit("W4", "write + re-read (cached totals)", t,
+         {{"rows_out", 1}, {"checksum", total}, {"ancestor_total", total}, {"write_ms", tw.times}, {"read_ms", tr.times}});
+  }
+
+  // ---- W5: proportional spread: target *= factor by rescaling the leaves below it.
+  {
+    const json& tg = W["W5"]["target"];
+    Coordinate target;
+    for (auto [d, key] : std::vector<std::pair<int, const char*>>{
+             {A, "account"}, {C, "costcenter"}, {M, "month"}, {S, "scenario"}, {P, "product"}})
+      target.push_back(member(d, tg[key]));
+    const double factor = W["W5"]["factor"];
+    Timing t;
+    double before0 = 0, after = 0;
+    size_t touched = 0;
+    bool ok = true;
+    for (int r = 0; r < reps; ++r) {
+      double t0 = NowMs();
+      double told = Check(cube->ReadCell(target)).number;
+      double tnew = told * factor;
+      touched = Check(cube->ScaleLeaves(target, tnew / told));
+      after = Check(cube->ReadCell(target)).number;
+      t.times.push_back(NowMs() - t0);
+      if (r == 0) before0 = told;
+      ok &= std::abs(after - tnew) <= 1e-9 * std::abs(tnew);
+    }
+    Emit("W5", "scale leaves under target", t,
+         {{"rows_out", touched}, {"checksum", after}, {"target_before_first", before0}, {"target_after_last", after}, {"ok", ok}});
+  }
+  return 0;
+}

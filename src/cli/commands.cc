@@ -1,0 +1,116 @@
+#include "cli/commands.h"
+
+#include <cstdio>
+
+#include "base/numbers.h"
+#include "cli/grid_output.h"
+#include "engine/data_folder.h"
+#include "importer/dataset_import.h"
+#include "importer/sample_dataset.h"
+#include "model/model_json.h"
+#include "base/strings.h"
+
+namespace quantatom {
+
+absl::Status RunSample(const SampleArgs& args) {
+  QA_RETURN_IF_ERROR(WriteSampleDataset(args.out, args.cells, args.seed));
+  std::printf("wrote a sample data set of %llu cells to %s\n", static_cast<unsigned long long>(args.cells), args.out.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status RunImport(const ImportArgs& args) {
+  if (args.dataset.empty() == args.model.empty())
+    return absl::InvalidArgumentError("give exactly one of --dataset FOLDER or --model FILE");
+  DataFolder folder(args.data);
+  std::unique_ptr<Cube> cube;
+  if (!args.dataset.empty()) {
+    if (args.app.empty()) return absl::InvalidArgumentError("--app is required with --dataset");
+    QA_ASSIGN_OR_RETURN(PlanningType type, ParsePlanningType(args.planning_type));
+    DatasetOptions options;
+    options.app_name = args.app;
+    options.planning_type = type;
+    options.progress = true;
+    QA_ASSIGN_OR_RETURN(cube, ImportDataset(args.dataset, options));
+  } else {
+    QA_ASSIGN_OR_RETURN(ModelFile file, ReadModelJsonFile(args.model));
+    if (!args.app.empty()) file.model.name = args.app;
+    QA_ASSIGN_OR_RETURN(cube, Cube::Create(std::move(file.model)));
+    std::vector<CellWrite> writes;
+    for (CellInput& in : file.cells) writes.push_back({std::move(in.coord), std::move(in.value)});
+    QA_RETURN_IF_ERROR(cube->Write(writes));
+  }
+  if (folder.HasApp(cube->model().name) && !args.replace)
+    return absl::AlreadyExistsError(StrCat("app '", cube->model().name, "' already exists in ", args.data,
+                                                 " (use --replace to overwrite it)"));
+  QA_RETURN_IF_ERROR(folder.SaveApp(*cube));
+  CubeStats s = cube->Stats();
+  std::printf("imported app '%s' (%s): %zu dimensions, %zu numeric cells, %zu text cells\n", cube->model().name.c_str(),
+              std::string(PlanningTypeName(cube->model().planning_type)).c_str(), cube->model().dimensions.size(),
+              s.numeric_cells, s.text_cells);
+  return absl::OkStatus();
+}
+
+absl::Status RunQuery(const QueryArgs& args) {
+  QA_ASSIGN_OR_RETURN(GridFormat format, ParseGridFormat(args.format));
+  QA_ASSIGN_OR_RETURN(auto cube, DataFolder(args.data).LoadApp(args.app));
+  const AppModel& model = cube->model();
+  GridQuery q;
+  QA_ASSIGN_OR_RETURN(q.rows, ParseAxis(model, args.rows));
+  QA_ASSIGN_OR_RETURN(q.cols, ParseAxis(model, args.cols));
+  QA_ASSIGN_OR_RETURN(q.slicers, ParseSlicers(model, args.where));
+  Cube::ReadOptions options;
+  options.use_cache = !args.no_cache;
+  QA_ASSIGN_OR_RETURN(Grid grid, cube->Query(q, options));
+  std::fputs(FormatGrid(model, q, grid, format).c_str(), stdout);
+  return absl::OkStatus();
+}
+
+absl::Status RunWrite(const WriteArgs& args) {
+  if (args.cells.empty()) return absl::InvalidArgumentError("nothing to write: give --cell and --value pairs");
+  if (args.cells.size() != args.values.size())
+    return absl::InvalidArgumentError(StrCat("got ", args.cells.size(), " --cell but ", args.values.size(), " --value"));
+  DataFolder folder(args.data);
+  QA_ASSIGN_OR_RETURN(auto cube, folder.LoadApp(args.app));
+  std::vector<CellWrite> writes;
+  for (size_t i = 0; i < args.cells.size(); ++i) {
+    auto coord = cube->model().ParseCoordinate(args.cells[i]);
+    if (!coord.ok())
+      return absl::Status(coord.status().code(), StrCat("--cell '", args.cells[i], "': ", coord.status().message()));
+    CellValue v;
+    if (args.text) v = CellValue::Text(args.values[i]);
+    else if (!args.values[i].empty()) {
+      double d = 0;
+      if (!ParseDouble(args.values[i], &d))
+        return absl::InvalidArgumentError(StrCat("--value '", args.values[i], "' is not a number (use --text for text)"));
+      v = CellValue::Number(d);
+    }
+    writes.push_back({*std::move(coord), std::move(v)});
+  }
+  QA_RETURN_IF_ERROR(cube->Write(writes));
+  QA_RETURN_IF_ERROR(folder.SaveApp(*cube));
+  std::printf("wrote %zu cell%s\n", writes.size(), writes.size() == 1 ? "" : "s");
+  return absl::OkStatus();
+}
+
+absl::Status RunStats(const StatsArgs& args) {
+  QA_ASSIGN_OR_RETURN(auto cube, DataFolder(args.data).LoadApp(args.app));
+  const AppModel& model = cube->model();
+  CubeStats s = cube->Stats();
+  std::printf("app %s (%s)\n", model.name.c_str(), std::string(PlanningTypeName(model.planning_type)).c_str());
+  std::printf("cells: %zu numeric, %zu text, in %zu runs\n", s.numeric_cells, s.text_cells, s.runs);
+  std::printf("store: %zu bytes, %.2f bytes per numeric cell (indexes included); key %d bits\n", s.store_bytes,
+              s.numeric_cells ? static_cast<double>(s.store_bytes) / static_cast<double>(s.numeric_cells) : 0.0, s.key_bits);
+  std::printf("%-14s %-9s %8s %8s %6s %6s\n", "dimension", "type", "members", "leaves", "levels", "tops");
+  for (const Dimension& d : model.dimensions)
+    std::printf("%-14s %-9s %8u %8u %6d %6zu\n", d.name().c_str(), std::string(DimensionTypeName(d.type())).c_str(),
+                d.member_count(), d.leaf_count(), d.max_level() + 1, d.roots().size());
+  return absl::OkStatus();
+}
+
+absl::Status RunApps(const std::string& data) {
+  QA_ASSIGN_OR_RETURN(auto apps, DataFolder(data).ListApps());
+  for (auto& a : apps) std::printf("%s\n", a.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace quantatom

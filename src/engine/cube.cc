@@ -1,0 +1,196 @@
+#include "engine/cube.h"
+
+#include <cmath>
+
+#include "absl/container/flat_hash_set.h"
+#include "query/consolidate.h"
+#include "base/strings.h"
+
+namespace quantatom {
+
+absl::StatusOr<std::unique_ptr<Cube>> Cube::Create(AppModel model) {
+  std::vector<uint32_t> leaf_counts;
+  for (const Dimension& d : model.dimensions) leaf_counts.push_back(d.leaf_count());
+  QA_ASSIGN_OR_RETURN(KeyLayout layout, KeyLayout::Make(leaf_counts));
+  return std::unique_ptr<Cube>(new Cube(std::move(model), std::move(layout)));
+}
+
+Cube::Cube(AppModel model, KeyLayout layout) : model_(std::move(model)), store_(std::move(layout)), cache_(&model_) {}
+
+uint64_t Cube::PackLeaf(const Coordinate& leaf) const {
+  uint32_t ordinals[64];
+  for (size_t d = 0; d < leaf.size(); ++d) ordinals[d] = model_.dimensions[d].leaf_ordinal(leaf[d]);
+  return store_.layout().Pack(ordinals);
+}
+
+absl::Status Cube::Load(std::vector<KeyValue> numeric, std::vector<std::pair<uint64_t, std::string>> texts) {
+  std::unique_lock lock(mu_);
+  QA_RETURN_IF_ERROR(store_.Load(std::move(numeric)));
+  for (auto& [key, text] : texts) store_.Set(key, CellValue::Text(std::move(text)));
+  std::lock_guard cache_lock(cache_mu_);
+  cache_.Clear();
+  return absl::OkStatus();
+}
+
+absl::Status Cube::ValidateCoordinate(const Coordinate& coord, bool leaf_only) const {
+  if (coord.size() != model_.dimensions.size())
+    return absl::InvalidArgumentError(StrCat("a coordinate needs ", model_.dimensions.size(), " members, got ", coord.size()));
+  for (size_t d = 0; d < coord.size(); ++d) {
+    const Dimension& dim = model_.dimensions[d];
+    if (coord[d] >= dim.member_count())
+      return absl::InvalidArgumentError(StrCat("member id ", coord[d], " is out of range in dimension '", dim.name(), "'"));
+    if (leaf_only && !dim.is_leaf(coord[d]))
+      return absl::InvalidArgumentError(StrCat("'", dim.member(coord[d]).code, "' in dimension '", dim.name(),
+                                                     "' is consolidated: write to leaves, or spread into the total"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Grid> Cube::Query(const GridQuery& query, const ReadOptions& options) const {
+  std::shared_lock lock(mu_);
+  const bool cached = options.use_cache && cache_.enabled();
+  QA_ASSIGN_OR_RETURN(ResolvedGrid rg, ResolveGrid(model_, query));
+  std::vector<uint64_t> keys;
+  if (cached) {
+    // Served from the cache only if every cell is there; otherwise computed whole.
+    Grid grid;
+    grid.rows = rg.rows;
+    grid.cols = rg.cols;
+    grid.cells.resize(rg.rows * rg.cols);
+    keys.resize(grid.cells.size());
+    bool all = true;
+    std::lock_guard cache_lock(cache_mu_);
+    for (size_t r = 0; r < rg.rows && all; ++r) {
+      for (size_t c = 0; c < rg.cols; ++c) {
+        uint64_t key = cache_.Key(rg.CellCoordinate(query, r, c));
+        keys[r * rg.cols + c] = key;
+        double sum;
+        uint32_t count;
+        if (!cache_.Lookup(key, &sum, &count)) {
+          all = false;
+          break;
+        }
+        grid.cells[r * rg.cols + c] = count ? CellValue::Number(sum) : CellValue::Empty();
+      }
+    }
+    // Text cells are not cached: look them up.
+    if (all && store_.text_cells() > 0) {
+      for (size_t r = 0; r < rg.rows; ++r)
+        for (size_t c = 0; c < rg.cols; ++c) {
+          Coordinate coord = rg.CellCoordinate(query, r, c);
+          if (grid.cells[r * rg.cols + c].is_empty() && model_.IsLeaf(coord))
+            grid.cells[r * rg.cols + c] = store_.Get(PackLeaf(coord));
+        }
+    }
+    if (all) return grid;
+  }
+  ConsolidateOptions copts;
+  copts.parallel = options.parallel;
+  QA_ASSIGN_OR_RETURN(Grid grid, EvaluateGrid(model_, store_, query, copts));
+  if (cached) {
+    std::lock_guard cache_lock(cache_mu_);
+    for (size_t r = 0; r < rg.rows; ++r)
+      for (size_t c = 0; c < rg.cols; ++c) {
+        const CellValue& v = grid.at(r, c);
+        if (v.is_text()) continue;
+        cache_.Insert(cache_.Key(rg.CellCoordinate(query, r, c)), v.is_number() ? v.number : 0.0,
+                      grid.counts[r * rg.cols + c]);
+      }
+  }
+  return grid;
+}
+
+absl::StatusOr<CellValue> Cube::ReadCell(const Coordinate& coord, const ReadOptions& options) const {
+  QA_RETURN_IF_ERROR(ValidateCoordinate(coord, /*leaf_only=*/false));
+  if (model_.IsLeaf(coord)) {
+    std::shared_lock lock(mu_);
+    return store_.Get(PackLeaf(coord));
+  }
+  GridQuery q;
+  q.rows.dims = {0};
+  q.rows.tuples = {{coord[0]}};
+  q.cols.dims = {};
+  q.cols.tuples = {{}};
+  for (size_t d = 1; d < coord.size(); ++d) q.slicers.emplace_back(static_cast<int>(d), coord[d]);
+  QA_ASSIGN_OR_RETURN(Grid g, Query(q, options));
+  return g.cells[0];
+}
+
+absl::StatusOr<DenseTotals> Cube::Consolidate(std::vector<std::vector<MemberId>> targets, bool parallel) const {
+  std::shared_lock lock(mu_);
+  ConsolidateOptions o;
+  o.parallel = parallel;
+  return quantatom::Consolidate(model_, store_, std::move(targets), o);
+}
+
+absl::Status Cube::Write(const std::vector<CellWrite>& batch) {
+  // Validate everything before changing anything: a batch is atomic.
+  absl::flat_hash_set<uint64_t> seen;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    absl::Status s = ValidateCoordinate(batch[i].coord, /*leaf_only=*/true);
+    if (s.ok() && batch[i].value.is_number() && !std::isfinite(batch[i].value.number))
+      s = absl::InvalidArgumentError("value is not a finite number");
+    if (!s.ok())
+      return absl::Status(s.code(), StrCat("write ", i + 1, " of ", batch.size(),
+                                                 batch[i].coord.size() == model_.dimensions.size()
+                                                     ? StrCat(" (", model_.FormatCoordinate(batch[i].coord), ")")
+                                                     : std::string(),
+                                                 ": ", s.message()));
+  }
+  std::unique_lock lock(mu_);
+  std::lock_guard cache_lock(cache_mu_);
+  // Propagating every change into the cache costs (cells x ancestor combinations); past a
+  // budget, dropping the overlapping entries is cheaper.
+  const bool propagate = batch.size() <= 256;
+  std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
+  for (const CellWrite& w : batch) {
+    CellValue old = store_.Set(PackLeaf(w.coord), w.value);
+    double delta = (w.value.is_number() ? w.value.number : 0.0) - (old.is_number() ? old.number : 0.0);
+    int dcount = static_cast<int>(w.value.is_number()) - static_cast<int>(old.is_number());
+    if (propagate) {
+      if (delta != 0 || dcount != 0) cache_.ApplyLeafChange(w.coord, delta, dcount);
+    } else {
+      for (size_t d = 0; d < w.coord.size(); ++d) touched[d].push_back(model_.dimensions[d].leaf_ordinal(w.coord[d]));
+    }
+  }
+  if (!propagate) cache_.InvalidateRegion(touched);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Cube::ScaleLeaves(const Coordinate& region, double factor) {
+  QA_RETURN_IF_ERROR(ValidateCoordinate(region, /*leaf_only=*/false));
+  if (!std::isfinite(factor)) return absl::InvalidArgumentError("scale factor is not a finite number");
+  std::unique_lock lock(mu_);
+  CellSelection sel = SelectCellsUnder(model_, store_, region);
+  auto values = store_.mutable_values();
+  for (uint32_t p : sel.main_positions) values[p] *= factor;
+  auto& delta = store_.mutable_delta();
+  for (uint64_t key : sel.delta_keys) delta[key] *= factor;
+  // The region bounds what changed: drop the cached totals that overlap it.
+  std::lock_guard cache_lock(cache_mu_);
+  std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
+  for (size_t d = 0; d < region.size(); ++d)
+    for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(region[d])) touched[d].push_back(ordinal);
+  cache_.InvalidateRegion(touched);
+  return sel.size();
+}
+
+void Cube::DropCache() {
+  std::lock_guard cache_lock(cache_mu_);
+  cache_.Clear();
+}
+
+CubeStats Cube::Stats() const {
+  std::shared_lock lock(mu_);
+  CubeStats s;
+  s.numeric_cells = store_.numeric_cells();
+  s.text_cells = store_.text_cells();
+  s.runs = store_.run_count();
+  s.store_bytes = store_.MemoryBytes();
+  s.key_bits = store_.layout().total_bits();
+  std::lock_guard cache_lock(cache_mu_);
+  s.cache_entries = cache_.size();
+  return s;
+}
+
+}  // namespace quantatom

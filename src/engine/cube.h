@@ -1,0 +1,91 @@
+// Cube: one app at run time. It owns the model, the leaf cells and the cache of consolidated
+// totals, and is the one object the command line, the benchmark and (later) the server talk to.
+//
+// Reads (grids, single cells) may run concurrently with each other; writes are serialised and
+// exclude reads, so a read sees either all of a write batch or none of it, and a read right
+// after a write sees every total it affects (the cache is updated inside the write).
+//
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <vector>
+
+#include "model/app_model.h"
+#include "model/cell_value.h"
+#include "query/consolidated_cache.h"
+#include "query/grid.h"
+#include "store/cell_store.h"
+
+namespace quantatom {
+
+struct CellWrite {
+  Coordinate coord;  // leaf members
+  CellValue value;   // empty clears the cell
+};
+
+struct CubeStats {
+  size_t numeric_cells = 0;
+  size_t text_cells = 0;
+  size_t runs = 0;
+  size_t store_bytes = 0;
+  size_t cache_entries = 0;
+  int key_bits = 0;
+};
+
+class Cube {
+ public:
+  // InvalidArgument if the dimensions do not fit a 64-bit cell key.
+  static absl::StatusOr<std::unique_ptr<Cube>> Create(AppModel model);
+
+  const AppModel& model() const { return model_; }
+
+  // Replaces every cell. `numeric` are packed keys (see PackLeaf); InvalidArgument on a key
+  // given twice, and nothing changes then.
+  absl::Status Load(std::vector<KeyValue> numeric, std::vector<std::pair<uint64_t, std::string>> texts = {});
+  uint64_t PackLeaf(const Coordinate& leaf) const;
+  const KeyLayout& layout() const { return store_.layout(); }
+
+  struct ReadOptions {
+    bool use_cache = true;
+    bool parallel = true;
+  };
+  absl::StatusOr<Grid> Query(const GridQuery& query, const ReadOptions& options) const;
+  absl::StatusOr<Grid> Query(const GridQuery& query) const { return Query(query, ReadOptions{}); }
+  // One cell at any level.
+  absl::StatusOr<CellValue> ReadCell(const Coordinate& coord, const ReadOptions& options) const;
+  absl::StatusOr<CellValue> ReadCell(const Coordinate& coord) const { return ReadCell(coord, ReadOptions{}); }
+  // Totals over the cross product of per-dimension member lists (the upper cube, reports).
+  absl::StatusOr<DenseTotals> Consolidate(std::vector<std::vector<MemberId>> targets, bool parallel = true) const;
+
+  // Writes leaf cells, all or nothing: InvalidArgument naming the first bad write (not a leaf,
+  // wrong arity, non-finite number) and nothing changes.
+  absl::Status Write(const std::vector<CellWrite>& batch);
+  // Multiplies every numeric leaf cell under `region` (any level) by `factor`; returns how many
+  // cells changed. The building block of proportional spreading.
+  absl::StatusOr<size_t> ScaleLeaves(const Coordinate& region, double factor);
+
+  void DropCache();
+  CubeStats Stats() const;
+
+  // Calls `fn(const CellStore&)` under the read lock (snapshots).
+  template <typename Fn>
+  auto WithStore(Fn&& fn) const {
+    std::shared_lock lock(mu_);
+    return fn(store_);
+  }
+
+ private:
+  Cube(AppModel model, KeyLayout layout);
+  absl::Status ValidateCoordinate(const Coordinate& coord, bool leaf_only) const;
+
+  const AppModel model_;
+  mutable std::shared_mutex mu_;  // guards store_; writers exclusive
+  CellStore store_;
+  mutable std::mutex cache_mu_;  // guards cache_ (readers fill it)
+  mutable ConsolidatedCache cache_;
+};
+
+}  // namespace quantatom

@@ -1,0 +1,60 @@
+// Consolidation: totals of leaf cells at any members of every dimension, computed from the
+// cell store (semantics: docs/semantics.md).
+//
+// The caller names, per dimension, the members it wants ("targets"); the result holds the total
+// of every combination of them, dense over the cross product, with a count of the non-empty
+// numeric leaf cells below each (count 0 = empty, which is not the same as a total of 0).
+//
+// How (docs/architecture.md, "life of a read"):
+//  1. Per dimension, a table maps each leaf to the targets above it, with the summed path
+//     weight. When every leaf has at most one target per dimension, one pass over the cells
+//     adds each cell to exactly one total ("direct" plan: grid slices, report totals).
+//  2. Otherwise (a leaf rolls up into several targets of one dimension, e.g. the whole upper
+//     cube), the pass adds each cell to its parents only (the "base" totals), and the base is
+//     then rolled up one dimension at a time over dense arrays ("staged" plan). Each cell is
+//     touched once either way; it is never fanned out to all of its ancestors.
+//  3. The pass only visits the store's runs whose prefix can match: the filters on the leading
+//     key dimensions become a few contiguous run ranges found by binary search. Runs are split
+//     into chunks summed on all cores (oneTBB) and merged.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/app_model.h"
+#include "store/cell_store.h"
+
+namespace quantatom {
+
+struct DenseTotals {
+  std::vector<std::vector<MemberId>> targets;  // per dimension, app order
+  std::vector<size_t> stride;                  // per dimension
+  std::vector<double> sum;
+  std::vector<uint32_t> count;                 // non-empty numeric leaf cells below (may count a
+                                               // leaf once per path; only > 0 matters)
+  size_t size() const { return sum.size(); }
+};
+
+struct ConsolidateOptions {
+  bool parallel = true;
+  // Largest dense result (or base) accepted; beyond it ResourceExhausted.
+  size_t max_dense_cells = size_t{1} << 26;
+};
+
+// `targets[d]` must be non-empty and hold distinct members of dimension d.
+absl::StatusOr<DenseTotals> Consolidate(const AppModel& model, const CellStore& store,
+                                        std::vector<std::vector<MemberId>> targets,
+                                        const ConsolidateOptions& options = {});
+
+// The numeric cells under `region` (one member per dimension, any level), with the weight of
+// each toward the region: main-store positions and delta keys. Deleted main cells are left out.
+struct CellSelection {
+  std::vector<uint32_t> main_positions;
+  std::vector<double> main_weights;
+  std::vector<uint64_t> delta_keys;
+  std::vector<double> delta_weights;
+  size_t size() const { return main_positions.size() + delta_keys.size(); }
+};
+CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region);
+
+}  // namespace quantatom

@@ -1,0 +1,100 @@
+// CellStore: the leaf cells of one app, in memory, in a compact sorted columnar layout.
+//
+// Cells are keyed by a packed 64-bit key (key_layout.h). The bulk of them live in the *main*
+// part, sorted by key and split into runs: a run is a maximal group of cells that share every
+// coordinate but the inner dimension's. Per run we keep its prefix (8 bytes) and start offset
+// (4 bytes); per cell only the inner ordinal (4 bytes) and the value (8 bytes). On a typical
+// planning data set a run holds 10-20 cells, so a numeric cell costs about 13 bytes, indexes
+// included: the sorted prefixes are the index (binary search for a point, contiguous ranges
+// for a filter on the leading dimensions).
+//
+// Changing the value of an existing cell is done in place. A new cell goes to a small *delta*
+// hash map and a deleted main cell is zeroed and remembered in a *deleted* set; Compact() merges
+// both into main when they grow past a fraction of it. Text cells live in their own map (they
+// are rare and never summed).
+//
+// Not thread-safe: the owner (engine/cube.h) serialises writers and excludes readers while it
+// writes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "model/cell_value.h"
+#include "store/key_layout.h"
+
+namespace quantatom {
+
+struct KeyValue {
+  uint64_t key;
+  double value;
+};
+
+class CellStore {
+ public:
+  explicit CellStore(KeyLayout layout) : layout_(std::move(layout)) {}
+
+  const KeyLayout& layout() const { return layout_; }
+
+  // Replaces every numeric cell with `cells` (any order). InvalidArgument naming the key if a
+  // key appears twice; the store is unchanged then. Text cells are kept.
+  absl::Status Load(std::vector<KeyValue> cells);
+
+  CellValue Get(uint64_t key) const;
+  // Sets one cell (empty deletes it) and returns its previous value.
+  CellValue Set(uint64_t key, const CellValue& value);
+
+  size_t numeric_cells() const { return values_.size() - deleted_.size() + delta_.size(); }
+  size_t text_cells() const { return text_.size(); }
+  size_t run_count() const { return run_prefix_.size(); }
+  // Heap bytes held by the store (capacity, not size).
+  size_t MemoryBytes() const;
+
+  // Merges the delta and the deleted set into main. Called automatically by Set when they grow
+  // past max(64k, main/32) entries.
+  void Compact();
+
+  // --- Scan access for the query layer (query/scan.h). Valid until the next mutation. ---
+  std::span<const uint64_t> run_prefixes() const { return run_prefix_; }
+  // run_count() + 1 offsets into inner_ordinals()/values().
+  std::span<const uint32_t> run_starts() const { return run_start_; }
+  std::span<const uint32_t> inner_ordinals() const { return inner_; }
+  std::span<const double> values() const { return values_; }
+  // Main values may be updated in place (bulk scaling); a deleted main cell holds 0.
+  std::span<double> mutable_values() { return values_; }
+  const absl::flat_hash_set<uint64_t>& deleted() const { return deleted_; }
+  const absl::flat_hash_map<uint64_t, double>& delta() const { return delta_; }
+  absl::flat_hash_map<uint64_t, double>& mutable_delta() { return delta_; }
+  const absl::flat_hash_map<uint64_t, std::string>& texts() const { return text_; }
+  // Position of `key` in main (deleted or not), or -1.
+  int64_t FindMain(uint64_t key) const;
+  // Key of main position `pos` whose run is `run`.
+  uint64_t MainKey(size_t run, size_t pos) const { return layout_.Join(run_prefix_[run], inner_[pos]); }
+  // Index of the run holding main position `pos`.
+  size_t RunOf(size_t pos) const;
+
+  // Every numeric cell (main minus deleted, plus delta), in key order. For tests and snapshots.
+  std::vector<KeyValue> SortedCells() const;
+
+ private:
+  void BuildMain(const std::vector<KeyValue>& sorted);
+
+  KeyLayout layout_;
+  std::vector<uint64_t> run_prefix_;
+  std::vector<uint32_t> run_start_{0};
+  std::vector<uint32_t> inner_;
+  std::vector<double> values_;
+  absl::flat_hash_set<uint64_t> deleted_;
+  absl::flat_hash_map<uint64_t, double> delta_;
+  absl::flat_hash_map<uint64_t, std::string> text_;
+};
+
+// Sorts by key, least significant digit first, 11 bits per pass over the `key_bits` low bits.
+void RadixSortByKey(std::vector<KeyValue>* cells, int key_bits);
+
+}  // namespace quantatom
