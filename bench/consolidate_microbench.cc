@@ -38,7 +38,7 @@ std::unique_ptr<Cube> MakeCube(size_t cells) {
   model.dimensions.push_back(*std::move(month).Build());
   auto cube = *Cube::Create(std::move(model));
   std::mt19937_64 rng(1);
-  std::vector<KeyValue> kv;
+  KeyValues kv;
   uint32_t ords[2];
   for (size_t i = 0; i < cells; ++i) {
     ords[0] = static_cast<uint32_t>(i % 20000);

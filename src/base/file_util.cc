@@ -1,6 +1,7 @@
 #include "base/file_util.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,6 +44,31 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   out.resize(done);
   ::close(fd);
   return out;
+}
+
+absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open", path);
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  if (size <= 0) {
+    ::close(fd);
+    return MappedFile(nullptr, 0);
+  }
+  void* p = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  absl::Status err = p == MAP_FAILED ? ErrnoError("cannot map", path) : absl::OkStatus();
+  ::close(fd);
+  if (!err.ok()) return err;
+  ::madvise(p, static_cast<size_t>(size), MADV_SEQUENTIAL);
+  return MappedFile(static_cast<const char*>(p), static_cast<size_t>(size));
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept : data_(other.data_), size_(other.size_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<char*>(data_), size_);
 }
 
 absl::Status SyncDirectory(const std::string& dir) {

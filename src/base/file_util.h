@@ -11,6 +11,21 @@ namespace quantatom {
 // Reads a whole file. NotFound if it does not exist, Internal on an I/O error.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
+// A read-only memory map of a whole file, populated up front (no page fault per page).
+class MappedFile {
+ public:
+  static absl::StatusOr<MappedFile> Open(const std::string& path);
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&&) = delete;
+  ~MappedFile();
+  std::string_view data() const { return {data_, size_}; }
+
+ private:
+  MappedFile(const char* data, size_t size) : data_(data), size_(size) {}
+  const char* data_;
+  size_t size_;
+};
+
 // Replaces `path` with `contents` so that a crash leaves either the old or the new file, never
 // a mix: writes `path.tmp`, fsyncs it, renames it over `path`, then fsyncs the folder.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents);

@@ -23,7 +23,7 @@ uint64_t Cube::PackLeaf(const Coordinate& leaf) const {
   return store_.layout().Pack(ordinals);
 }
 
-absl::Status Cube::Load(std::vector<KeyValue> numeric, std::vector<std::pair<uint64_t, std::string>> texts) {
+absl::Status Cube::Load(KeyValues numeric, std::vector<std::pair<uint64_t, std::string>> texts) {
   std::unique_lock lock(mu_);
   QA_RETURN_IF_ERROR(store_.Load(std::move(numeric)));
   for (auto& [key, text] : texts) store_.Set(key, CellValue::Text(std::move(text)));

@@ -44,7 +44,7 @@ class Cube {
 
   // Replaces every cell. `numeric` are packed keys (see PackLeaf); InvalidArgument on a key
   // given twice, and nothing changes then.
-  absl::Status Load(std::vector<KeyValue> numeric, std::vector<std::pair<uint64_t, std::string>> texts = {});
+  absl::Status Load(KeyValues numeric, std::vector<std::pair<uint64_t, std::string>> texts = {});
   uint64_t PackLeaf(const Coordinate& leaf) const;
   const KeyLayout& layout() const { return store_.layout(); }
 

@@ -57,7 +57,7 @@ class Cursor {
 std::string EncodeAppSnapshot(const Cube& cube) {
   std::string model = ModelToJson(cube.model());
   return cube.WithStore([&](const CellStore& store) {
-    std::vector<KeyValue> cells = store.SortedCells();
+    KeyValues cells = store.SortedCells();
     std::string out;
     out.reserve(64 + model.size() + cells.size() * 16);
     out.append(kMagic, sizeof kMagic);
@@ -105,7 +105,7 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
   std::vector<double> values(n);
   QA_RETURN_IF_ERROR(cur.GetArray(n, sizeof(uint64_t), keys.data()));
   QA_RETURN_IF_ERROR(cur.GetArray(n, sizeof(double), values.data()));
-  std::vector<KeyValue> cells(n);
+  KeyValues cells(n);
   for (size_t i = 0; i < n; ++i) cells[i] = {keys[i], values[i]};
   keys = {};
   values = {};

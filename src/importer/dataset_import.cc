@@ -164,10 +164,11 @@ absl::StatusOr<DatasetModel> ReadDatasetModel(const std::string& dir, const Data
   return out;
 }
 
-absl::StatusOr<std::vector<KeyValue>> ReadCellsCsv(const std::string& path, const DatasetModel& dataset,
+absl::StatusOr<KeyValues> ReadCellsCsv(const std::string& path, const DatasetModel& dataset,
                                                    const KeyLayout& layout, bool progress) {
-  QA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+  QA_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
+  const std::string_view text = file.data();
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
     return absl::InvalidArgumentError(StrCat(path, ": file is empty"));
   const int dims = static_cast<int>(dataset.model.dimensions.size());
   // Per dimension: source id -> leaf ordinal, or a marker for unknown / consolidated ids.
@@ -202,7 +203,7 @@ absl::StatusOr<std::vector<KeyValue>> ReadCellsCsv(const std::string& path, cons
   });
   std::vector<size_t> first_line(chunks + 1, 0);
   for (size_t c = 0; c < chunks; ++c) first_line[c + 1] = first_line[c] + line_count[c];
-  std::vector<KeyValue> cells(first_line[chunks]);
+  KeyValues cells(first_line[chunks]);
   std::vector<ChunkResult> results(chunks);
   ProgressBar bar("reading " + std::filesystem::path(path).filename().string(), chunks);
   std::atomic<size_t> done{0};
@@ -301,7 +302,7 @@ absl::StatusOr<std::vector<KeyValue>> ReadCellsCsv(const std::string& path, cons
 }
 
 absl::Status LoadCellsCsv(const std::string& path, const DatasetModel& dataset, Cube* cube, bool progress) {
-  QA_ASSIGN_OR_RETURN(std::vector<KeyValue> cells, ReadCellsCsv(path, dataset, cube->layout(), progress));
+  QA_ASSIGN_OR_RETURN(KeyValues cells, ReadCellsCsv(path, dataset, cube->layout(), progress));
   absl::Status s = cube->Load(std::move(cells));
   if (s.ok() || s.code() != absl::StatusCode::kInvalidArgument) return s;
   // A cell given twice: find the two lines for the message (rare path, serial).

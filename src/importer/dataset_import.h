@@ -39,7 +39,7 @@ struct DatasetModel {
 absl::StatusOr<DatasetModel> ReadDatasetModel(const std::string& dir, const DatasetOptions& options);
 
 // Parses a cells file (ids per dimension then the value) on all cores into packed keys.
-absl::StatusOr<std::vector<KeyValue>> ReadCellsCsv(const std::string& path, const DatasetModel& dataset,
+absl::StatusOr<KeyValues> ReadCellsCsv(const std::string& path, const DatasetModel& dataset,
                                                    const KeyLayout& layout, bool progress = false);
 
 // Loads cells.csv into `cube` (replacing its cells). A cell given twice is an error naming both

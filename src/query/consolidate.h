@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/large_allocator.h"
 #include "model/app_model.h"
 #include "store/cell_store.h"
 
@@ -29,8 +30,8 @@ namespace quantatom {
 struct DenseTotals {
   std::vector<std::vector<MemberId>> targets;  // per dimension, app order
   std::vector<size_t> stride;                  // per dimension
-  std::vector<double> sum;
-  std::vector<uint32_t> count;                 // non-empty numeric leaf cells below (may count a
+  LargeVector<double> sum;
+  LargeVector<uint32_t> count;                 // non-empty numeric leaf cells below (may count a
                                                // leaf once per path; only > 0 matters)
   size_t size() const { return sum.size(); }
 };

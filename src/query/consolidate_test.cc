@@ -17,7 +17,7 @@ CellStore MakeStore(const RandomApp& app) {
   std::vector<uint32_t> counts;
   for (const Dimension& d : app.model.dimensions) counts.push_back(d.leaf_count());
   CellStore store(*KeyLayout::Make(counts));
-  std::vector<KeyValue> numeric;
+  KeyValues numeric;
   std::vector<uint32_t> ords(app.raw.size());
   auto key = [&](const std::vector<int>& c) {
     for (size_t d = 0; d < c.size(); ++d)

@@ -6,14 +6,14 @@
 
 namespace quantatom {
 
-void RadixSortByKey(std::vector<KeyValue>* cells, int key_bits) {
+void RadixSortByKey(KeyValues* cells, int key_bits) {
   constexpr int kDigitBits = 11;
   constexpr size_t kBuckets = size_t{1} << kDigitBits;
   if (std::is_sorted(cells->begin(), cells->end(), [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; }))
     return;
-  std::vector<KeyValue> tmp(cells->size());
-  std::vector<KeyValue>* from = cells;
-  std::vector<KeyValue>* to = &tmp;
+  KeyValues tmp(cells->size());
+  KeyValues* from = cells;
+  KeyValues* to = &tmp;
   std::vector<size_t> count(kBuckets);
   for (int shift = 0; shift < key_bits; shift += kDigitBits) {
     std::fill(count.begin(), count.end(), 0);
@@ -32,7 +32,7 @@ void RadixSortByKey(std::vector<KeyValue>* cells, int key_bits) {
   if (from != cells) cells->swap(*from);
 }
 
-absl::Status CellStore::Load(std::vector<KeyValue> cells) {
+absl::Status CellStore::Load(KeyValues cells) {
   RadixSortByKey(&cells, layout_.total_bits());
   for (size_t i = 1; i < cells.size(); ++i)
     if (cells[i].key == cells[i - 1].key)
@@ -43,7 +43,7 @@ absl::Status CellStore::Load(std::vector<KeyValue> cells) {
   return absl::OkStatus();
 }
 
-void CellStore::BuildMain(const std::vector<KeyValue>& sorted) {
+void CellStore::BuildMain(const KeyValues& sorted) {
   run_prefix_.clear();
   run_start_.clear();
   inner_.clear();
@@ -120,8 +120,8 @@ CellValue CellStore::Set(uint64_t key, const CellValue& value) {
   return old;
 }
 
-std::vector<KeyValue> CellStore::SortedCells() const {
-  std::vector<KeyValue> out;
+KeyValues CellStore::SortedCells() const {
+  KeyValues out;
   out.reserve(numeric_cells());
   for (size_t run = 0; run + 1 < run_start_.size(); ++run) {
     for (uint32_t p = run_start_[run]; p < run_start_[run + 1]; ++p) {
@@ -141,7 +141,7 @@ std::vector<KeyValue> CellStore::SortedCells() const {
 
 void CellStore::Compact() {
   if (delta_.empty() && deleted_.empty()) return;
-  std::vector<KeyValue> all = SortedCells();
+  KeyValues all = SortedCells();
   deleted_.clear();
   delta_.clear();
   BuildMain(all);

@@ -25,6 +25,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "base/large_allocator.h"
 #include "model/cell_value.h"
 #include "store/key_layout.h"
 
@@ -34,6 +35,7 @@ struct KeyValue {
   uint64_t key;
   double value;
 };
+using KeyValues = LargeVector<KeyValue>;
 
 class CellStore {
  public:
@@ -43,7 +45,7 @@ class CellStore {
 
   // Replaces every numeric cell with `cells` (any order). InvalidArgument naming the key if a
   // key appears twice; the store is unchanged then. Text cells are kept.
-  absl::Status Load(std::vector<KeyValue> cells);
+  absl::Status Load(KeyValues cells);
 
   CellValue Get(uint64_t key) const;
   // Sets one cell (empty deletes it) and returns its previous value.
@@ -79,22 +81,22 @@ class CellStore {
   size_t RunOf(size_t pos) const;
 
   // Every numeric cell (main minus deleted, plus delta), in key order. For tests and snapshots.
-  std::vector<KeyValue> SortedCells() const;
+  KeyValues SortedCells() const;
 
  private:
-  void BuildMain(const std::vector<KeyValue>& sorted);
+  void BuildMain(const KeyValues& sorted);
 
   KeyLayout layout_;
-  std::vector<uint64_t> run_prefix_;
-  std::vector<uint32_t> run_start_{0};
-  std::vector<uint32_t> inner_;
-  std::vector<double> values_;
+  LargeVector<uint64_t> run_prefix_;
+  LargeVector<uint32_t> run_start_{0};
+  LargeVector<uint32_t> inner_;
+  LargeVector<double> values_;
   absl::flat_hash_set<uint64_t> deleted_;
   absl::flat_hash_map<uint64_t, double> delta_;
   absl::flat_hash_map<uint64_t, std::string> text_;
 };
 
 // Sorts by key, least significant digit first, 11 bits per pass over the `key_bits` low bits.
-void RadixSortByKey(std::vector<KeyValue>* cells, int key_bits);
+void RadixSortByKey(KeyValues* cells, int key_bits);
 
 }  // namespace quantatom

@@ -55,7 +55,7 @@ TEST(CellStoreTest, MatchesAReferenceMapUnderRandomMutations) {
   const KeyLayout& k = s.layout();
   std::mt19937_64 rng(7);
   std::map<uint64_t, CellValue> ref;
-  std::vector<KeyValue> initial;
+  KeyValues initial;
   for (int i = 0; i < 300; ++i) {
     uint64_t key = Key(k, rng() % 4, rng() % 50, rng() % 7);
     if (ref.count(key)) continue;
@@ -89,7 +89,7 @@ TEST(CellStoreTest, MatchesAReferenceMapUnderRandomMutations) {
 
 TEST(RadixSortTest, SortsLikeStdSort) {
   std::mt19937_64 rng(3);
-  std::vector<KeyValue> v(100000);
+  KeyValues v(100000);
   for (auto& kv : v) kv = {rng() & ((uint64_t{1} << 40) - 1), static_cast<double>(rng() % 100)};
   auto expected = v;
   std::stable_sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.key < b.key; });
