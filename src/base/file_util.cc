@@ -4,7 +4,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 
@@ -81,7 +83,10 @@ absl::Status SyncDirectory(const std::string& dir) {
 }
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents) {
-  std::string tmp = path + ".tmp";
+  // A name of its own per process and per call: two writers of one path (two processes, or two
+  // threads) that shared a temporary file would truncate and interleave each other's bytes.
+  static std::atomic<uint64_t> calls{0};
+  std::string tmp = StrCat(path, ".tmp.", static_cast<int64_t>(::getpid()), ".", calls.fetch_add(1));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", tmp);
   size_t done = 0;
@@ -103,7 +108,11 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
     return s;
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("cannot rename onto", path);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    absl::Status s = ErrnoError("cannot rename onto", path);
+    ::unlink(tmp.c_str());  // no later save would reuse (and so clean up) this name
+    return s;
+  }
   std::string dir = std::filesystem::path(path).parent_path().string();
   return SyncDirectory(dir.empty() ? "." : dir);
 }

@@ -27,7 +27,10 @@ class MappedFile {
 };
 
 // Replaces `path` with `contents` so that a crash leaves either the old or the new file, never
-// a mix: writes `path.tmp`, fsyncs it, renames it over `path`, then fsyncs the folder.
+// a mix: writes `path.tmp.<pid>.<n>` (a name no other writer uses), fsyncs it, renames it over
+// `path`, then fsyncs the folder. On an error the temporary file is removed. Concurrent calls
+// for one path do not corrupt it, but the last rename wins: callers that load, change and save
+// need a lock of their own (engine/data_folder.h, AppLock).
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents);
 
 // fsyncs a folder, so that a rename or a new file inside it is durable.

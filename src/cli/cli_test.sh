@@ -77,6 +77,41 @@ X
 )" "$("$BIN" query --data "$T/data" --app acme --rows "Account: NetIncome" --cols "Region: World, children(World)" \
       --where "Month=Q1,Scenario=Budget" --format csv)"
 
+# Concurrent writes to different cells of one app all land: each process holds the app's lock
+# from its load to its save. (Six writers rather than two, so that a missing lock shows.)
+"$BIN" import --data "$T/data" --model "$ROOT/examples/acme.json" --app race >/dev/null
+pids=()
+v=0
+for region in EMEA AMER; do
+  for month in Jan Feb Mar; do
+    v=$((v + 1))
+    "$BIN" write --data "$T/data" --app race --cell "Account=Services,Region=$region,Month=$month,Scenario=Actual" \
+      --value "$v" >/dev/null & pids+=($!)
+  done
+done
+rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
+check "concurrent writers all exit 0" "0" "$rc"
+check "concurrent writes all land" "$(cat <<'X'
+Region,Jan,Feb,Mar
+EMEA,1,2,3
+AMER,4,5,6
+X
+)" "$("$BIN" query --data "$T/data" --app race --rows "Region: EMEA, AMER" --cols "Month: Jan, Feb, Mar" \
+      --where "Account=Services,Scenario=Actual" --format csv)"
+check "no temporary files left" "" "$(cd "$T/data/apps" && ls | grep tmp)"
+
+# A one-dimension app: without --cols the grid has a single unnamed column.
+printf '%s' '{"app": "one", "dimensions": [{"name": "D", "members": [{"code": "T"}, {"code": "a", "parent": "T"},
+  {"code": "b", "parent": "T", "weight": -1}]}], "cells": [{"D": "a", "value": 5}, {"D": "b", "value": 2}]}' >"$T/one.json"
+"$BIN" import --data "$T/data" --model "$T/one.json" >/dev/null
+check "one-dimension query" "$(cat <<'X'
+D,
+T,3
+a,5
+b,2
+X
+)" "$("$BIN" query --data "$T/data" --app one --rows "D: T, children(T)" --format csv)"
+
 stats="$("$BIN" stats --data "$T/data" --app acme)"
 [[ "$stats" == *"cells: 8 numeric, 1 text"* ]] && passes=$((passes + 1)) || { fails=$((fails + 1)); echo "FAIL: stats: $stats"; }
 

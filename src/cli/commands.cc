@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "base/numbers.h"
@@ -11,6 +12,14 @@
 #include "base/strings.h"
 
 namespace quantatom {
+
+namespace {
+
+// How long a command that changes an app waits for another one to finish with it. Long enough
+// for the load and save of a large app; an error after that beats hanging without a word.
+constexpr std::chrono::milliseconds kAppLockTimeout = std::chrono::minutes(2);
+
+}  // namespace
 
 absl::Status RunSample(const SampleArgs& args) {
   QA_RETURN_IF_ERROR(WriteSampleDataset(args.out, args.cells, args.seed));
@@ -39,6 +48,9 @@ absl::Status RunImport(const ImportArgs& args) {
     for (CellInput& in : file.cells) writes.push_back({std::move(in.coord), std::move(in.value)});
     QA_RETURN_IF_ERROR(cube->Write(writes));
   }
+  // Locked from the existence check to the save, so that two imports of one new app cannot
+  // both find it absent (the import itself may be long and needs no lock).
+  QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, cube->model().name, kAppLockTimeout));
   if (folder.HasApp(cube->model().name) && !args.replace)
     return absl::AlreadyExistsError(StrCat("app '", cube->model().name, "' already exists in ", args.data,
                                                  " (use --replace to overwrite it)"));
@@ -56,7 +68,13 @@ absl::Status RunQuery(const QueryArgs& args) {
   const AppModel& model = cube->model();
   GridQuery q;
   QA_ASSIGN_OR_RETURN(q.rows, ParseAxis(model, args.rows));
-  QA_ASSIGN_OR_RETURN(q.cols, ParseAxis(model, args.cols));
+  // Without --cols the grid has one unnamed column, so that an app with a single dimension
+  // (which can be placed only once, on the rows) can be read too.
+  if (Trim(args.cols).empty()) {
+    q.cols = CrossJoin({}, {});
+  } else {
+    QA_ASSIGN_OR_RETURN(q.cols, ParseAxis(model, args.cols));
+  }
   QA_ASSIGN_OR_RETURN(q.slicers, ParseSlicers(model, args.where));
   Cube::ReadOptions options;
   options.use_cache = !args.no_cache;
@@ -70,6 +88,11 @@ absl::Status RunWrite(const WriteArgs& args) {
   if (args.cells.size() != args.values.size())
     return absl::InvalidArgumentError(StrCat("got ", args.cells.size(), " --cell but ", args.values.size(), " --value"));
   DataFolder folder(args.data);
+  // An unknown app (or a bad name) fails here, before the lock would create a lock file for it.
+  if (!folder.HasApp(args.app)) QA_RETURN_IF_ERROR(folder.LoadApp(args.app).status());
+  // Held from the load to the save: otherwise a concurrent write to the same app would load the
+  // old snapshot too, and whichever saved last would drop the other's cells.
+  QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, args.app, kAppLockTimeout));
   QA_ASSIGN_OR_RETURN(auto cube, folder.LoadApp(args.app));
   std::vector<CellWrite> writes;
   for (size_t i = 0; i < args.cells.size(); ++i) {

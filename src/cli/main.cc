@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   q->add_option("--data", query.data, "data folder")->required();
   q->add_option("--app", query.app, "app name")->required();
   q->add_option("--rows", query.rows, "row axis, e.g. \"Account: children(NetIncome)\"")->required();
-  q->add_option("--cols", query.cols, "column axis, e.g. \"Month: leaves(FY1)\"")->required();
+  q->add_option("--cols", query.cols, "column axis, e.g. \"Month: leaves(FY1)\" (default: one unnamed column)");
   q->add_option("--where", query.where, "slicers, e.g. \"Scenario=Budget,CostCenter=EMEA\"");
   q->add_option("--format", query.format, "table, csv or json");
   q->add_flag("--no-cache", query.no_cache, "compute from the cells, not from cached totals");

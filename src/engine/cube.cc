@@ -161,18 +161,14 @@ absl::StatusOr<size_t> Cube::ScaleLeaves(const Coordinate& region, double factor
   QA_RETURN_IF_ERROR(ValidateCoordinate(region, /*leaf_only=*/false));
   if (!std::isfinite(factor)) return absl::InvalidArgumentError("scale factor is not a finite number");
   std::unique_lock lock(mu_);
-  CellSelection sel = SelectCellsUnder(model_, store_, region);
-  auto values = store_.mutable_values();
-  for (uint32_t p : sel.main_positions) values[p] *= factor;
-  auto& delta = store_.mutable_delta();
-  for (uint64_t key : sel.delta_keys) delta[key] *= factor;
+  const size_t changed = ScaleCellsUnder(model_, store_, region, factor);
   // The region bounds what changed: drop the cached totals that overlap it.
   std::lock_guard cache_lock(cache_mu_);
   std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
   for (size_t d = 0; d < region.size(); ++d)
     for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(region[d])) touched[d].push_back(ordinal);
   cache_.InvalidateRegion(touched);
-  return sel.size();
+  return changed;
 }
 
 void Cube::DropCache() {

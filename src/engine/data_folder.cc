@@ -1,8 +1,14 @@
 #include "engine/data_folder.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "base/file_util.h"
 #include "model/model_json.h"
@@ -35,13 +41,19 @@ class Cursor {
     pos_ += n;
     return absl::OkStatus();
   }
-  absl::Status GetArray(size_t n, size_t elem, void* out) {
+  // Truncated unless `n` elements of `elem` bytes are left; checked before allocating for them.
+  absl::Status Need(uint64_t n, size_t elem) const {
     if (n > (bytes_.size() - pos_) / elem) return Truncated();
+    return absl::OkStatus();
+  }
+  absl::Status GetArray(size_t n, size_t elem, void* out) {
+    QA_RETURN_IF_ERROR(Need(n, elem));
     std::memcpy(out, bytes_.data() + pos_, n * elem);
     pos_ += n * elem;
     return absl::OkStatus();
   }
   size_t pos() const { return pos_; }
+  size_t remaining() const { return bytes_.size() - pos_; }
 
  private:
   absl::Status Truncated() const {
@@ -51,6 +63,26 @@ class Cursor {
   size_t pos_ = 0;
   std::string name_;
 };
+
+// The first dimension whose ordinal in `key` is not below its leaf count, or -1 if the key is a
+// leaf coordinate of the model. Bits above the layout count as dimension `dims()`.
+int FirstBadOrdinal(uint64_t key, const KeyLayout& layout) {
+  if (layout.total_bits() < 64 && (key >> layout.total_bits()) != 0) return layout.dims();
+  for (int d = 0; d < layout.dims(); ++d)
+    if (layout.Get(key, d) >= layout.leaf_count(d)) return d;
+  return -1;
+}
+
+// DataLoss naming the key and what is wrong with it; `what` says which cell it is.
+absl::Status BadKey(const std::string& path, const AppModel& model, const KeyLayout& layout, uint64_t key, int dim,
+                    std::string_view what) {
+  if (dim == layout.dims())
+    return absl::DataLossError(StrCat(path, ": ", what, " has key ", key, ", which uses bits above the ",
+                                      layout.total_bits(), " bits of the cell key"));
+  return absl::DataLossError(StrCat(path, ": ", what, " has key ", key, ", whose ordinal ", layout.Get(key, dim),
+                                    " in dimension '", model.dimensions[dim].name(), "' is not below its ",
+                                    layout.leaf_count(dim), " leaves"));
+}
 
 }  // namespace
 
@@ -82,29 +114,46 @@ std::string EncodeAppSnapshot(const Cube& cube) {
   });
 }
 
-absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, const std::string& name) {
+absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, const std::string& path,
+                                                        const std::string& app) {
   if (bytes.size() < sizeof kMagic + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
-    return absl::DataLossError(StrCat(name, ": not a QuantatomAI app file (bad magic)"));
+    return absl::DataLossError(StrCat(path, ": not a QuantatomAI app file (bad magic)"));
   uint64_t stored = 0;
   std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
   if (Checksum64(bytes.data(), bytes.size() - 8) != stored)
-    return absl::DataLossError(StrCat(name, ": checksum mismatch (the file is damaged)"));
-  Cursor cur(bytes.substr(0, bytes.size() - 8), name);
+    return absl::DataLossError(StrCat(path, ": checksum mismatch (the file is damaged)"));
+  // From here on the bytes are as written, by us or by someone who recomputed the checksum, so
+  // everything that could make the cube lie about its cells is checked, not trusted.
+  Cursor cur(bytes.substr(0, bytes.size() - 8), path);
   std::string_view skip;
   QA_RETURN_IF_ERROR(cur.GetBytes(sizeof kMagic, &skip));
   uint64_t model_size = 0;
   QA_RETURN_IF_ERROR(cur.Get(&model_size));
   std::string_view model_text;
   QA_RETURN_IF_ERROR(cur.GetBytes(model_size, &model_text));
-  auto file = ParseModelJson(name, model_text);
+  auto file = ParseModelJson(path, model_text);
   if (!file.ok()) return absl::DataLossError(file.status().message());
-  QA_ASSIGN_OR_RETURN(auto cube, Cube::Create(std::move(file->model)));
+  // A copied or renamed file would otherwise load under a name it does not hold, and its next
+  // save would go to its own name.
+  if (file->model.name != app)
+    return absl::DataLossError(StrCat(path, ": the file holds app '", file->model.name, "', not '", app, "'"));
+  auto created = Cube::Create(std::move(file->model));
+  if (!created.ok()) return absl::DataLossError(StrCat(path, ": ", created.status().message()));
+  std::unique_ptr<Cube> cube = *std::move(created);
+  const AppModel& model = cube->model();
+  const KeyLayout& layout = cube->layout();
   uint64_t n = 0;
   QA_RETURN_IF_ERROR(cur.Get(&n));
+  QA_RETURN_IF_ERROR(cur.Need(n, sizeof(uint64_t) + sizeof(double)));
   std::vector<uint64_t> keys(n);
   std::vector<double> values(n);
   QA_RETURN_IF_ERROR(cur.GetArray(n, sizeof(uint64_t), keys.data()));
   QA_RETURN_IF_ERROR(cur.GetArray(n, sizeof(double), values.data()));
+  // A key whose ordinals do not name leaves would be stored and summed into whatever totals its
+  // bits happen to select.
+  for (size_t i = 0; i < n; ++i)
+    if (int d = FirstBadOrdinal(keys[i], layout); d >= 0)
+      return BadKey(path, model, layout, keys[i], d, StrCat("numeric cell ", i));
   KeyValues cells(n);
   for (size_t i = 0; i < n; ++i) cells[i] = {keys[i], values[i]};
   keys = {};
@@ -115,13 +164,18 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
   for (uint64_t i = 0; i < texts; ++i) {
     uint64_t key = 0, len = 0;
     QA_RETURN_IF_ERROR(cur.Get(&key));
+    if (int d = FirstBadOrdinal(key, layout); d >= 0) return BadKey(path, model, layout, key, d, StrCat("text cell ", i));
     QA_RETURN_IF_ERROR(cur.Get(&len));
     std::string_view t;
     QA_RETURN_IF_ERROR(cur.GetBytes(len, &t));
     text_cells.emplace_back(key, std::string(t));
   }
+  // The counts say where the cells end; anything after them means the counts are wrong.
+  if (cur.remaining() != 0)
+    return absl::DataLossError(StrCat(path, ": ", cur.remaining(), " unexpected bytes after the text cells at byte ",
+                                      cur.pos()));
   absl::Status s = cube->Load(std::move(cells), std::move(text_cells));
-  if (!s.ok()) return absl::DataLossError(StrCat(name, ": ", s.message()));
+  if (!s.ok()) return absl::DataLossError(StrCat(path, ": ", s.message()));
   return cube;
 }
 
@@ -133,6 +187,8 @@ absl::Status DataFolder::Init() const {
 }
 
 std::string DataFolder::AppPath(const std::string& app) const { return StrCat(root_, "/apps/", app, ".qa"); }
+
+std::string DataFolder::LockPath(const std::string& app) const { return StrCat(root_, "/apps/", app, ".lock"); }
 
 bool DataFolder::HasApp(const std::string& app) const { return std::filesystem::exists(AppPath(app)); }
 
@@ -160,7 +216,41 @@ absl::StatusOr<std::unique_ptr<Cube>> DataFolder::LoadApp(const std::string& app
       return absl::NotFoundError(StrCat("no app '", app, "' in data folder ", root_));
     return bytes.status();
   }
-  return DecodeAppSnapshot(*bytes, AppPath(app));
+  return DecodeAppSnapshot(*bytes, AppPath(app), app);
+}
+
+absl::StatusOr<AppLock> AppLock::Acquire(const DataFolder& folder, const std::string& app,
+                                         std::chrono::milliseconds timeout) {
+  QA_RETURN_IF_ERROR(ValidateAppName(app));
+  QA_RETURN_IF_ERROR(folder.Init());
+  const std::string path = folder.LockPath(app);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::InternalError(StrCat("cannot create lock file ", path, ": ", std::strerror(errno)));
+  // flock has no timeout, so poll without blocking, sleeping a little longer each time (up to
+  // 50 ms) so that a short wait is noticed at once and a long one costs little.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::milliseconds(1);
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) {
+      absl::Status s = absl::InternalError(StrCat("cannot lock ", path, ": ", std::strerror(errno)));
+      ::close(fd);
+      return s;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      ::close(fd);
+      return absl::UnavailableError(StrCat("app '", app, "' is in use by another process (still locked after ",
+                                           timeout.count(), " ms: ", path, ")"));
+    }
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+  return AppLock(fd);
+}
+
+AppLock::~AppLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the only descriptor of the open file releases the lock
 }
 
 }  // namespace quantatom

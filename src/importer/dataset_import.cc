@@ -63,7 +63,7 @@ absl::StatusOr<Dimension> ReadDimension(const std::string& dir, const std::strin
     uint32_t id = 0, level = 0;
     if (!ParseUint32(f[0], &id)) return elements.Error(StrCat("field 'id': '", f[0], "' is not a non-negative integer"));
     if (!ParseUint32(f[2], &level)) return elements.Error(StrCat("field 'level': '", f[2], "' is not a non-negative integer"));
-    if (id > 100'000'000) return elements.Error(StrCat("field 'id': ", id, " is too large (ids must be below 100,000,000)"));
+    if (id >= 100'000'000) return elements.Error(StrCat("field 'id': ", id, " is too large (ids must be below 100,000,000)"));
     if (id >= code_of_id.size()) code_of_id.resize(id + 1), line_of_id.resize(id + 1, 0);
     if (line_of_id[id])
       return elements.Error(StrCat("field 'id': duplicate id ", id, " (first on line ", line_of_id[id], ")"));
@@ -220,7 +220,11 @@ absl::StatusOr<KeyValues> ReadCellsCsv(const std::string& path, const DatasetMod
       ++r.lines;
       const char* le = line_end;
       if (le > p && le[-1] == '\r') --le;
-      if (le == p) {  // blank line
+      // Blank lines, and lines of spaces and tabs, are skipped as in the other CSV files
+      // (base/csv.h). A data line starts with a digit, so this costs one comparison.
+      const char* first = p;
+      while (first < le && (*first == ' ' || *first == '\t')) ++first;
+      if (first == le) {
         p = line_end + 1;
         continue;
       }

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,9 +22,10 @@ void Write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-// A tiny valid data set: account (T = a - b), scenario (leaves only).
+// A tiny valid data set: account (T = a - b), scenario (leaves only). The folder name has the
+// pid because ctest runs each case of a parameterised test as its own process, in parallel.
 std::string MakeDataset(const std::string& name) {
-  std::string dir = ::testing::TempDir() + "/ds_" + name;
+  std::string dir = ::testing::TempDir() + "/ds_" + name + "_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   Write(dir + "/manifest.json", R"({"dims": {"account": {}, "scenario": {}}})");
@@ -80,11 +83,27 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"elements_account.csv", "0,a,0\n1,a,0\n2,T,1\n", "elements_account.csv:2: field 'name': duplicate member code 'a'"},
         BadFile{"elements_account.csv", "0,a,0\n0,b,0\n2,T,1\n", "elements_account.csv:2: field 'id': duplicate id 0 (first on line 1)"},
         BadFile{"elements_account.csv", "0,a\n", "elements_account.csv:1: expected 3 fields (id,name,level), found 2"},
+        BadFile{"elements_account.csv", "0,a,0\n1,b,0\n100000000,T,1\n",
+                "elements_account.csv:3: field 'id': 100000000 is too large (ids must be below 100,000,000)"},
+        BadFile{"cells.csv", "0,0,10\n \t \n 1,0,4\n", "cells.csv:3: field 1 (account): ' 1' is not a member id"},
         BadFile{"elements_account.csv", "", "elements_account.csv: file is empty"},
         BadFile{"hier_account.csv", "0,2,1\n1,9,1\n", "hier_account.csv:2: field 'parent': unknown member id 9"},
         BadFile{"hier_account.csv", "0,2,1\n1,2,one\n", "hier_account.csv:2: field 'weight': 'one' is not a number"},
         BadFile{"hier_account.csv", "0,2,1\n2,0,1\n", "cycle in the hierarchy of dimension 'account'"},
         BadFile{"manifest.json", "{\"dims\": 3}", "manifest.json: needs an object \"dims\""}));
+
+TEST(DatasetImportTest, LinesOfOnlySpacesAndTabsInCellsAreSkipped) {
+  std::string dir = MakeDataset("whitespace_lines");
+  Write(dir + "/cells.csv", "  \n0,0,10\n\t\r\n \t \n1,0,4\n\n0,1,2.5\n   ");
+  DatasetOptions o;
+  o.app_name = "tiny";
+  auto cube = ImportDataset(dir, o);
+  ASSERT_TRUE(cube.ok()) << cube.status();
+  const AppModel& m = (*cube)->model();
+  EXPECT_EQ((*cube)->Stats().numeric_cells, 3u);
+  EXPECT_EQ(*(*cube)->ReadCell(*m.ParseCoordinate("account=T,scenario=Actual")), CellValue::Number(6));
+  EXPECT_EQ(*(*cube)->ReadCell(*m.ParseCoordinate("account=a,scenario=Budget")), CellValue::Number(2.5));
+}
 
 TEST(DatasetImportTest, MissingElementsFileIsNamed) {
   std::string dir = MakeDataset("missing");

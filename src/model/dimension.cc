@@ -145,6 +145,13 @@ absl::StatusOr<Dimension> DimensionBuilder::Build() && {
   };
   group(d.edges_, [](const Edge& e) { return e.parent; }, &d.child_edges_, &d.child_begin_);
   group(d.edges_, [](const Edge& e) { return e.child; }, &d.parent_edges_, &d.parent_begin_);
+  // A parent's children go in member order, not edge order: the leaf ordinals (and so the cell
+  // keys of a snapshot) then depend only on the member order and each child's parent order,
+  // which ModelToJson preserves, and not on the order the edges happened to be defined in.
+  // Parent edges stay in definition order: a child's first one names its primary parent.
+  for (MemberId p = 0; p < n; ++p)
+    std::stable_sort(d.child_edges_.begin() + d.child_begin_[p], d.child_edges_.begin() + d.child_begin_[p + 1],
+                     [](const Edge& a, const Edge& b) { return a.child < b.child; });
 
   // Depth-first search from every member along parent -> child edges: finds cycles and gives a
   // post-order (children before parents). Iterative, so deep hierarchies cannot overflow.
@@ -200,7 +207,7 @@ absl::StatusOr<Dimension> DimensionBuilder::Build() && {
     if (d.parent_edges(m).empty()) d.roots_.push_back(m);
 
   // Leaf ordinals: depth-first along primary edges (a child's first parent edge), roots in
-  // definition order. Every member has exactly one primary parent or is a root, so each leaf is
+  // definition order, children in member order. Every member has exactly one primary parent or is a root, so each leaf is
   // numbered once and the leaves under a member of the primary tree are contiguous.
   d.leaf_ordinal_.assign(n, kNoMember);
   d.leaves_.clear();

@@ -9,8 +9,8 @@
 // over every path from L up to X, of the product of the edge weights on the path (1 for L = X).
 //
 // Leaves are also numbered densely (leaf ordinals 0..leaf_count()-1) in depth-first order of the
-// primary hierarchy (each member's first parent), so the leaves under a member are mostly one
-// contiguous ordinal range. The cell store keys cells by leaf ordinals.
+// primary hierarchy (each member's first parent), children in member order, so the leaves under
+// a member are mostly one contiguous ordinal range. The cell store keys cells by leaf ordinals.
 //
 // A Dimension is immutable once built and safe to read from many threads.
 #pragma once
@@ -68,7 +68,9 @@ class Dimension {
   int level(MemberId id) const { return levels_[id]; }
   int max_level() const { return max_level_; }
 
-  // Edges in definition order, and per member its child and parent edges.
+  // Edges in definition order. Per member: its child edges in member order of the children
+  // (whatever order the edges were defined in), and its parent edges in definition order (the
+  // first one is the primary parent).
   const std::vector<Edge>& edges() const { return edges_; }
   std::span<const Edge> child_edges(MemberId id) const;
   std::span<const Edge> parent_edges(MemberId id) const;
@@ -98,7 +100,7 @@ class Dimension {
   std::vector<Member> members_;
   absl::flat_hash_map<std::string, MemberId> by_code_;
   std::vector<Edge> edges_;
-  std::vector<Edge> child_edges_;   // grouped by parent
+  std::vector<Edge> child_edges_;   // grouped by parent, by child id within a group
   std::vector<uint32_t> child_begin_;  // member_count + 1 offsets into child_edges_
   std::vector<Edge> parent_edges_;  // grouped by child
   std::vector<uint32_t> parent_begin_;

@@ -51,6 +51,31 @@ TEST(DimensionTest, LeafOrdinalsFollowThePrimaryHierarchyDepthFirst) {
   EXPECT_EQ(d.leaf_ordinal(*d.Find("Costs")), kNoMember);
 }
 
+TEST(DimensionTest, ChildrenAndLeafOrdinalsFollowMemberOrderNotEdgeOrder) {
+  // Members T, b, X, a, c; edges defined c, a, X under T, then b under X and b under T (so b's
+  // primary parent is X). Children of T in member order: b, X, a, c. Depth first, b is entered
+  // from X only: leaves b, a, c.
+  DimensionBuilder b("D", DimensionType::kGeneric);
+  for (const char* c : {"T", "b", "X", "a", "c"}) ASSERT_TRUE(b.AddMember(c).ok());
+  ASSERT_TRUE(b.AddEdge("c", "T").ok());
+  ASSERT_TRUE(b.AddEdge("a", "T").ok());
+  ASSERT_TRUE(b.AddEdge("X", "T").ok());
+  ASSERT_TRUE(b.AddEdge("b", "X").ok());
+  ASSERT_TRUE(b.AddEdge("b", "T", 2).ok());
+  Dimension d = *std::move(b).Build();
+  std::vector<std::string> children;
+  for (const Edge& e : d.child_edges(*d.Find("T"))) children.push_back(d.member(e.child).code);
+  EXPECT_THAT(children, ElementsAre("b", "X", "a", "c"));
+  std::vector<std::string> leaves;
+  for (uint32_t i = 0; i < d.leaf_count(); ++i) leaves.push_back(d.member(d.leaf_member(i)).code);
+  EXPECT_THAT(leaves, ElementsAre("b", "a", "c"));
+  // Parent edges keep definition order: the first is the primary parent.
+  auto parents = d.parent_edges(*d.Find("b"));
+  ASSERT_EQ(parents.size(), 2u);
+  EXPECT_EQ(d.member(parents[0].parent).code, "X");
+  EXPECT_EQ(d.member(parents[1].parent).code, "T");
+}
+
 TEST(DimensionTest, LeavesUnderCarryTheirWeights) {
   Dimension d = Accounts();
   EXPECT_THAT(d.LeavesUnder(*d.Find("NetIncome")), ElementsAre(Pair(0u, 1.0), Pair(1u, -1.0), Pair(2u, -1.0)));

@@ -13,6 +13,13 @@ namespace {
 
 using json = nlohmann::ordered_json;  // keeps attribute order on a round trip
 
+// The path of `key` inside the object at `path`. Paths are plain ("app", "dimensions[0].name");
+// the top-level object itself is "$", but its fields are named without it.
+std::string FieldPath(const std::string& path, std::string_view key) {
+  if (path == "$") return std::string(key);
+  return StrCat(path, ".", key);
+}
+
 // Collects the JSON path of the value being read, for error messages.
 class Reader {
  public:
@@ -31,16 +38,16 @@ class Reader {
       if (required) return Error(path, StrCat("missing field '", key, "'"));
       return std::string();
     }
-    if (!it->is_string()) return Error(StrCat(path, ".", key), "expected a string");
+    if (!it->is_string()) return Error(FieldPath(path, key), "expected a string");
     return it->get<std::string>();
   }
 
   absl::StatusOr<double> Number(const json& obj, const std::string& path, const char* key, double fallback) const {
     auto it = obj.find(key);
     if (it == obj.end()) return fallback;
-    if (!it->is_number()) return Error(StrCat(path, ".", key), "expected a number");
+    if (!it->is_number()) return Error(FieldPath(path, key), "expected a number");
     double v = it->get<double>();
-    if (!std::isfinite(v)) return Error(StrCat(path, ".", key), "expected a finite number");
+    if (!std::isfinite(v)) return Error(FieldPath(path, key), "expected a finite number");
     return v;
   }
 

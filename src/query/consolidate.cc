@@ -1,6 +1,7 @@
 #include "query/consolidate.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -622,38 +623,54 @@ absl::StatusOr<DenseTotals> Consolidate(const AppModel& model, const CellStore& 
   return out;
 }
 
-CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region) {
+namespace {
+
+// Calls fn(first, end, run weight, inner map) for every main run under `region` (its cells
+// still to be filtered through the inner map; deleted cells included: they hold 0), and
+// fn_delta(key, weight) for every delta cell under it. Returns the sum of what fn returned.
+// With `parallel`, main cells are visited from several threads (fn must allow that).
+template <typename MainFn, typename DeltaFn>
+size_t VisitCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region, bool parallel, MainFn&& fn,
+                     DeltaFn&& fn_delta) {
   const size_t dims = model.dimensions.size();
   std::vector<LeafMap> maps(dims);
   std::vector<size_t> stride(dims, 0);
   for (size_t d = 0; d < dims; ++d) maps[d] = MapToTargets(model.dimensions[d], {region[d]});
   const KeyLayout& layout = store.layout();
-  const auto& order = layout.order();
+  const ScanPlan plan = MakeScanPlan(layout, maps, stride);
   const LeafMap& im = maps[layout.inner_dim()];
-  const auto prefixes = store.run_prefixes();
-  const auto starts = store.run_starts();
-  const auto inner = store.inner_ordinals();
-  CellSelection sel;
-  const bool check_deleted = !store.deleted().empty();
-  for (auto [b, e] : RunRanges(store, maps)) {
+  const uint64_t* prefixes = store.run_prefixes().data();
+  const uint32_t* starts = store.run_starts().data();
+  auto visit_runs = [&](size_t b, size_t e) {
+    size_t total = 0;
     for (size_t run = b; run < e; ++run) {
-      double w = 1.0;
-      bool skip = false;
-      for (size_t k = 0; k + 1 < order.size() && !skip; ++k) {
-        const uint32_t o = layout.PrefixGet(prefixes[run], order[k]);
-        const LeafMap& m = maps[order[k]];
-        if (m.idx1[o] < 0) skip = true;
-        else w *= m.w1[o];
+      double w = plan.weight;
+      bool under = true;
+      for (const PrefixDim& pd : plan.dims) {
+        const uint32_t o = static_cast<uint32_t>((prefixes[run] >> pd.shift) & pd.mask);
+        if (pd.map->idx1[o] < 0) {
+          under = false;
+          break;
+        }
+        w *= pd.map->w1[o];
       }
-      if (skip) continue;
-      for (uint32_t p = starts[run]; p < starts[run + 1]; ++p) {
-        const uint32_t o = inner[p];
-        if (im.idx1[o] < 0) continue;
-        if (check_deleted && store.deleted().contains(store.MainKey(run, p))) continue;
-        sel.main_positions.push_back(p);
-        sel.main_weights.push_back(w * im.w1[o]);
-      }
+      if (under) total += fn(starts[run], starts[run + 1], w, im);
     }
+    return total;
+  };
+  auto ranges = RunRanges(store, maps);
+  std::atomic<size_t> total{0};
+  if (!parallel) {
+    for (auto [b, e] : ranges) total += visit_runs(b, e);
+  } else {
+    std::vector<std::pair<size_t, size_t>> chunks;
+    for (auto [b, e] : ranges)
+      for (size_t r = b; r < e; r += 8192) chunks.emplace_back(r, std::min(e, r + 8192));
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks.size(), 1), [&](const tbb::blocked_range<size_t>& r) {
+      size_t n = 0;
+      for (size_t c = r.begin(); c != r.end(); ++c) n += visit_runs(chunks[c].first, chunks[c].second);
+      total += n;
+    });
   }
   for (const auto& [key, v] : store.delta()) {
     double w = 1.0;
@@ -663,12 +680,58 @@ CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, co
       if (maps[d].idx1[o] < 0) under = false;
       else w *= maps[d].w1[o];
     }
-    if (under) {
-      sel.delta_keys.push_back(key);
-      sel.delta_weights.push_back(w);
-    }
+    if (under) fn_delta(key, w);
   }
+  return total;
+}
+
+}  // namespace
+
+CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region) {
+  CellSelection sel;
+  const bool check_deleted = !store.deleted().empty();
+  const uint32_t* inner = store.inner_ordinals().data();
+  VisitCellsUnder(
+      model, store, region, /*parallel=*/false,
+      [&](uint32_t first, uint32_t end, double w, const LeafMap& im) {
+        for (uint32_t p = first; p < end; ++p) {
+          const uint32_t o = inner[p];
+          if (im.idx1[o] < 0) continue;
+          if (check_deleted && store.deleted().contains(store.MainKey(store.RunOf(p), p))) continue;
+          sel.main_positions.push_back(p);
+          sel.main_weights.push_back(w * im.w1[o]);
+        }
+        return size_t{0};
+      },
+      [&](uint64_t key, double w) {
+        sel.delta_keys.push_back(key);
+        sel.delta_weights.push_back(w);
+      });
   return sel;
+}
+
+size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor) {
+  const bool check_deleted = !store.deleted().empty();
+  double* values = store.mutable_values().data();
+  const uint32_t* inner = store.inner_ordinals().data();
+  std::vector<uint64_t> delta_keys;
+  const size_t changed = VisitCellsUnder(
+      model, store, region, /*parallel=*/true,
+      [&](uint32_t first, uint32_t end, double, const LeafMap& im) {
+        size_t n = 0;
+        for (uint32_t p = first; p < end; ++p) {
+          if (im.idx1[inner[p]] < 0) continue;
+          values[p] *= factor;  // a deleted cell holds 0 and stays 0
+          ++n;
+        }
+        if (check_deleted)
+          for (uint32_t p = first; p < end; ++p)
+            if (im.idx1[inner[p]] >= 0 && store.deleted().contains(store.MainKey(store.RunOf(p), p))) --n;
+        return n;
+      },
+      [&](uint64_t key, double) { delta_keys.push_back(key); });
+  for (uint64_t key : delta_keys) store.mutable_delta()[key] *= factor;
+  return changed + delta_keys.size();
 }
 
 }  // namespace quantatom

@@ -58,4 +58,7 @@ struct CellSelection {
 };
 CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region);
 
+// Multiplies every numeric cell under `region` by `factor` in place; returns how many.
+size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor);
+
 }  // namespace quantatom

@@ -61,7 +61,7 @@ class CellStore {
   // past max(64k, main/32) entries.
   void Compact();
 
-  // --- Scan access for the query layer (query/scan.h). Valid until the next mutation. ---
+  // --- Scan access for the query layer (query/consolidate.h). Valid until the next mutation. ---
   std::span<const uint64_t> run_prefixes() const { return run_prefix_; }
   // run_count() + 1 offsets into inner_ordinals()/values().
   std::span<const uint32_t> run_starts() const { return run_start_; }
