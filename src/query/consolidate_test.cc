@@ -200,7 +200,9 @@ TEST(SelectCellsUnderTest, SelectsExactlyTheCellsBelowWithTheirWeights) {
     for (size_t d = 0; d < region.size(); ++d) region_is_leaf &= app.raw[d].IsLeaf(region[d]);
     if (region_is_leaf) continue;  // a leaf region: Evaluate returns the cell itself
     EXPECT_EQ(sel.size() > 0, expected.is_number());
-    if (expected.is_number()) EXPECT_NEAR(weighted, expected.number, 1e-9 * std::max(1.0, std::abs(expected.number)));
+    if (expected.is_number()) {
+      EXPECT_NEAR(weighted, expected.number, 1e-9 * std::max(1.0, std::abs(expected.number)));
+    }
   }
 }
 
