@@ -145,16 +145,17 @@ size_t SafeProduct(const std::vector<size_t>& sizes) {
 // the descent stops refining (keeping a whole sub-range, filtered per run) past a budget.
 class RunRangeFinder {
  public:
-  RunRangeFinder(const CellStore& store, const std::vector<LeafMap>& maps) : store_(store), maps_(maps) {
+  RunRangeFinder(const CellStore& store, const std::vector<LeafMap>& maps, bool parallel)
+      : store_(store), maps_(maps), parallel_(parallel) {
     const auto& order = store.layout().order();
     for (size_t k = 0; k + 1 < order.size(); ++k)
       if (!maps[order[k]].full) last_filter_ = static_cast<int>(k);
+    prefix_bits_ = store_.layout().total_bits() - store_.layout().inner_bits();
   }
 
   std::vector<std::pair<size_t, size_t>> Find() {
     const auto prefixes = store_.run_prefixes();
     if (prefixes.empty()) return {};
-    prefix_bits_ = store_.layout().total_bits() - store_.layout().inner_bits();
     Refine(0, prefixes.size(), 0, 0, 0);
     return std::move(out_);
   }
@@ -200,10 +201,28 @@ class RunRangeFinder {
           Push(sb, se);
         } else {
           // A later dimension filters: descend value by value, skipping values with no run.
+          struct Child {
+            size_t b, e;
+            uint64_t partial;
+          };
+          std::vector<Child> children;
           for (uint32_t v = a; v <= z && sb < se; ++v) {
             auto [vb, ve] = find(v, v, sb, se);
-            if (vb != ve) Refine(vb, ve, k + 1, (partial << bits) | v, used + bits);
+            if (vb != ve) children.push_back({vb, ve, (partial << bits) | v});
             sb = ve;
+          }
+          if (parallel_ && children.size() >= 8) {
+            // Independent sub-ranges: refine them on all cores, then keep their order.
+            std::vector<std::vector<std::pair<size_t, size_t>>> parts(children.size());
+            tbb::parallel_for(size_t{0}, children.size(), [&](size_t i) {
+              RunRangeFinder sub(store_, maps_, /*parallel=*/false);
+              sub.Refine(children[i].b, children[i].e, k + 1, children[i].partial, used + bits);
+              parts[i] = std::move(sub.out_);
+            });
+            for (auto& part : parts)
+              for (auto [pb, pe] : part) Push(pb, pe);
+          } else {
+            for (const Child& c : children) Refine(c.b, c.e, k + 1, c.partial, used + bits);
           }
         }
       }
@@ -213,14 +232,16 @@ class RunRangeFinder {
 
   const CellStore& store_;
   const std::vector<LeafMap>& maps_;
+  const bool parallel_;
   int last_filter_ = -1;
   int prefix_bits_ = 0;
   size_t steps_ = 0;
   std::vector<std::pair<size_t, size_t>> out_;
 };
 
-std::vector<std::pair<size_t, size_t>> RunRanges(const CellStore& store, const std::vector<LeafMap>& maps) {
-  return RunRangeFinder(store, maps).Find();
+std::vector<std::pair<size_t, size_t>> RunRanges(const CellStore& store, const std::vector<LeafMap>& maps,
+                                                 bool parallel = true) {
+  return RunRangeFinder(store, maps, parallel).Find();
 }
 
 struct Accumulator {
@@ -297,14 +318,16 @@ inline void AddCellsSingle(const Index* idx, const double* w1, size_t istride, s
   };
   uint32_t p = s;
   if constexpr (kBanks > 1) {
-    for (; p + kBanks <= e; p += kBanks)
+    for (; p + kBanks <= e; p += kBanks) {
+#pragma GCC unroll 8
       for (int k = 0; k < kBanks; ++k) one(p + static_cast<uint32_t>(k), static_cast<size_t>(k) * bank);
+    }
   }
   for (; p < e; ++p) one(p, 0);
 }
 
 template <int kBanks, bool kCount>
-inline void AddCellsSingleDispatch(const LeafMap& im, size_t istride, size_t trash, size_t bank, const uint32_t* inner,
+[[gnu::noinline]] void AddCellsSingleDispatch(const LeafMap& im, size_t istride, size_t trash, size_t bank, const uint32_t* inner,
                                    const double* values, uint32_t s, uint32_t e, size_t base, double wb, double* sum,
                                    uint32_t* count) {
   if (!im.idx16.empty()) {
@@ -461,7 +484,7 @@ void Scan(const CellStore& store, const std::vector<LeafMap>& maps, const std::v
   sum_out->push_back(0.0);
   count_out->push_back(0);
   const size_t n = sum_out->size();
-  auto ranges = RunRanges(store, maps);
+  auto ranges = RunRanges(store, maps, parallel);
   // Chunks of about 256k cells: long enough for stretches to pay off, many enough to balance.
   std::vector<std::pair<size_t, size_t>> chunks;
   size_t cells = 0;
