@@ -143,6 +143,22 @@ size_t SafeProduct(const std::vector<size_t>& sizes) {
 // sub-range of each allowed value (or value range), down to the last dimension that filters.
 // Dimensions that do not filter are enumerated value by value only when a later one does, and
 // the descent stops refining (keeping a whole sub-range, filtered per run) past a budget.
+// A range of runs [begin, end). `uniform`: every run in it has the same value in every
+// non-constant prefix dimension's map (same target and weight), so the scan can decode the
+// first run only and add all its cells as one stretch.
+struct RunRange {
+  size_t begin, end;
+  bool uniform;
+};
+
+// A map that sends every leaf to the same target with the same weight (a grand total).
+bool IsConstantMap(const LeafMap& m) {
+  if (!m.single || !m.full) return false;
+  for (size_t l = 1; l < m.idx1.size(); ++l)
+    if (m.idx1[l] != m.idx1[0] || m.w1[l] != m.w1[0]) return false;
+  return true;
+}
+
 class RunRangeFinder {
  public:
   RunRangeFinder(const CellStore& store, const std::vector<LeafMap>& maps, bool parallel)
@@ -151,9 +167,16 @@ class RunRangeFinder {
     for (size_t k = 0; k + 1 < order.size(); ++k)
       if (!maps[order[k]].full) last_filter_ = static_cast<int>(k);
     prefix_bits_ = store_.layout().total_bits() - store_.layout().inner_bits();
+    // Ranges come out uniform when every dimension that varies lies at or above the last
+    // filtering one (those above are fixed value by value, the last is split by target).
+    uniform_possible_ = last_filter_ >= 0;
+    for (size_t k = 0; k + 1 < order.size(); ++k) {
+      const LeafMap& m = maps[order[k]];
+      if (!m.single || (static_cast<int>(k) > last_filter_ && !IsConstantMap(m))) uniform_possible_ = false;
+    }
   }
 
-  std::vector<std::pair<size_t, size_t>> Find() {
+  std::vector<RunRange> Find() {
     const auto prefixes = store_.run_prefixes();
     if (prefixes.empty()) return {};
     Refine(0, prefixes.size(), 0, 0, 0);
@@ -163,26 +186,44 @@ class RunRangeFinder {
  private:
   static constexpr size_t kBudget = 1 << 15;  // refinement steps before whole sub-ranges are kept
 
-  void Push(size_t b, size_t e) {
+  void Push(size_t b, size_t e, bool uniform) {
     if (b == e) return;
-    if (!out_.empty() && out_.back().second == b) out_.back().second = e;
-    else out_.emplace_back(b, e);
+    if (!uniform && !out_.empty() && !out_.back().uniform && out_.back().end == b) out_.back().end = e;
+    else out_.push_back({b, e, uniform});
   }
 
   // Runs in [b, e) all share the values `partial` of the first `k` key dimensions (`used` bits).
   void Refine(size_t b, size_t e, int k, uint64_t partial, int used) {
-    if (k > last_filter_ || steps_ > kBudget) return Push(b, e);
+    if (k > last_filter_ || steps_ > kBudget) return Push(b, e, false);
     const KeyLayout& layout = store_.layout();
     const int d = layout.order()[static_cast<size_t>(k)];
     const LeafMap& m = maps_[d];
     const int bits = layout.bits(d);
     const int rest = prefix_bits_ - used - bits;
     const auto prefixes = store_.run_prefixes();
+    // Galloping from `from`: the values are visited in ascending order, so the wanted range
+    // usually starts at `from` and is short.
+    auto gallop = [&](size_t from, size_t to, auto before_end) {
+      size_t lo = from, step = 1;
+      while (lo < to && before_end(prefixes[lo])) {
+        size_t probe = std::min(to, lo + step);
+        if (probe < to && before_end(prefixes[probe])) {
+          lo = probe + 1;
+          step *= 2;
+        } else {
+          return static_cast<size_t>(std::partition_point(prefixes.begin() + static_cast<std::ptrdiff_t>(lo),
+                                                          prefixes.begin() + static_cast<std::ptrdiff_t>(probe),
+                                                          before_end) -
+                                     prefixes.begin());
+        }
+      }
+      return lo;
+    };
     auto find = [&](uint32_t lo, uint32_t hi, size_t from, size_t to) {
-      uint64_t lo_key = ((partial << bits) | lo) << rest;
-      uint64_t hi_key = ((((partial << bits) | hi) + 1) << rest) - 1;
-      size_t sb = static_cast<size_t>(std::lower_bound(prefixes.begin() + from, prefixes.begin() + to, lo_key) - prefixes.begin());
-      size_t se = static_cast<size_t>(std::upper_bound(prefixes.begin() + sb, prefixes.begin() + to, hi_key) - prefixes.begin());
+      const uint64_t lo_key = ((partial << bits) | lo) << rest;
+      const uint64_t hi_key = ((((partial << bits) | hi) + 1) << rest) - 1;
+      size_t sb = gallop(from, to, [&](uint64_t x) { return x < lo_key; });
+      size_t se = gallop(sb, to, [&](uint64_t x) { return x <= hi_key; });
       return std::make_pair(sb, se);
     };
     const uint32_t leaves = static_cast<uint32_t>(m.off.size() - 1);
@@ -198,7 +239,19 @@ class RunRangeFinder {
       auto [sb, se] = find(a, z, b, e);
       if (sb != se) {
         if (k == last_filter_) {
-          Push(sb, se);
+          if (!uniform_possible_) {
+            Push(sb, se, false);
+          } else {
+            // Split [a, z] where the target or weight changes: each piece is uniform.
+            for (uint32_t x = a; x <= z && sb < se;) {
+              uint32_t y = x;
+              while (y < z && m.idx1[y + 1] == m.idx1[x] && m.w1[y + 1] == m.w1[x]) ++y;
+              auto [xb, xe] = find(x, y, sb, se);
+              Push(xb, xe, true);
+              sb = xe;
+              x = y + 1;
+            }
+          }
         } else {
           // A later dimension filters: descend value by value, skipping values with no run.
           struct Child {
@@ -213,14 +266,14 @@ class RunRangeFinder {
           }
           if (parallel_ && children.size() >= 8) {
             // Independent sub-ranges: refine them on all cores, then keep their order.
-            std::vector<std::vector<std::pair<size_t, size_t>>> parts(children.size());
+            std::vector<std::vector<RunRange>> parts(children.size());
             tbb::parallel_for(size_t{0}, children.size(), [&](size_t i) {
               RunRangeFinder sub(store_, maps_, /*parallel=*/false);
               sub.Refine(children[i].b, children[i].e, k + 1, children[i].partial, used + bits);
               parts[i] = std::move(sub.out_);
             });
             for (auto& part : parts)
-              for (auto [pb, pe] : part) Push(pb, pe);
+              for (const RunRange& r : part) Push(r.begin, r.end, r.uniform);
           } else {
             for (const Child& c : children) Refine(c.b, c.e, k + 1, c.partial, used + bits);
           }
@@ -233,14 +286,14 @@ class RunRangeFinder {
   const CellStore& store_;
   const std::vector<LeafMap>& maps_;
   const bool parallel_;
+  bool uniform_possible_ = false;
   int last_filter_ = -1;
   int prefix_bits_ = 0;
   size_t steps_ = 0;
-  std::vector<std::pair<size_t, size_t>> out_;
+  std::vector<RunRange> out_;
 };
 
-std::vector<std::pair<size_t, size_t>> RunRanges(const CellStore& store, const std::vector<LeafMap>& maps,
-                                                 bool parallel = true) {
+std::vector<RunRange> RunRanges(const CellStore& store, const std::vector<LeafMap>& maps, bool parallel = true) {
   return RunRangeFinder(store, maps, parallel).Find();
 }
 
@@ -274,14 +327,10 @@ ScanPlan MakeScanPlan(const KeyLayout& layout, const std::vector<LeafMap>& maps,
   for (size_t k = 0; k + 1 < order.size(); ++k) {
     const int d = order[k];
     const LeafMap& m = maps[d];
-    if (m.single && m.full) {
-      bool constant = true;
-      for (size_t l = 1; l < m.idx1.size() && constant; ++l) constant = m.idx1[l] == m.idx1[0] && m.w1[l] == m.w1[0];
-      if (constant) {
-        plan.base += static_cast<size_t>(m.idx1[0]) * stride[d];
-        plan.weight *= m.w1[0];
-        continue;
-      }
+    if (IsConstantMap(m)) {
+      plan.base += static_cast<size_t>(m.idx1[0]) * stride[d];
+      plan.weight *= m.w1[0];
+      continue;
     }
     const int bits = layout.bits(d);
     plan.dims.push_back({layout.shift(d) - layout.inner_bits(), bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1, &m,
@@ -370,8 +419,9 @@ inline void AddCells(const LeafMap& im, size_t istride, size_t trash, int banks,
 // Sums the main cells of runs [r0, r1) into `acc`. First the offset and weight of every run
 // (a short loop over the prefix dimensions, no cells), then one pass over the cells of each
 // stretch of consecutive runs that share them: runs hold ~10 cells, stretches often thousands.
-void ScanRuns(const CellStore& store, const ScanPlan& plan, const LeafMap& im, size_t istride, size_t trash, size_t r0,
-              size_t r1, Accumulator& acc) {
+void ScanRuns(const CellStore& store, const ScanPlan& plan, const LeafMap& im, size_t istride, size_t trash,
+              const RunRange& range, Accumulator& acc) {
+  const size_t r0 = range.begin, r1 = range.end;
   const size_t slots = trash + 1;
   const int banks = static_cast<int>(acc.sum.size() / slots);
   const bool counting = !store.deleted().empty();
@@ -381,6 +431,18 @@ void ScanRuns(const CellStore& store, const ScanPlan& plan, const LeafMap& im, s
   const double* values = store.values().data();
   double* sum = acc.sum.data();
   uint32_t* count = acc.count.data();
+  if (plan.all_single && range.uniform) {
+    size_t base = plan.base;
+    double wb = plan.weight;
+    for (const PrefixDim& pd : plan.dims) {
+      const uint32_t o = static_cast<uint32_t>((prefixes[r0] >> pd.shift) & pd.mask);
+      const int32_t t = pd.map->idx1[o];
+      base = t < 0 ? trash : base + static_cast<size_t>(t) * pd.stride;
+      wb *= pd.map->w1[o];
+    }
+    if (base < trash) AddCells(im, istride, trash, banks, counting, slots, inner, values, starts[r0], starts[r1], base, wb, sum, count);
+    return;
+  }
   if (plan.all_single) {
     // Runs whose prefixes agree on every planned dimension share offset and weight; those
     // dimensions usually sit in the high bits, so such runs are consecutive: find the end of
@@ -486,16 +548,16 @@ void Scan(const CellStore& store, const std::vector<LeafMap>& maps, const std::v
   const size_t n = sum_out->size();
   auto ranges = RunRanges(store, maps, parallel);
   // Chunks of about 256k cells: long enough for stretches to pay off, many enough to balance.
-  std::vector<std::pair<size_t, size_t>> chunks;
+  std::vector<RunRange> chunks;
   size_t cells = 0;
   const auto starts = store.run_starts();
-  for (auto [b, e] : ranges) {
-    cells += starts[e] - starts[b];
-    for (size_t r = b; r < e;) {
+  for (const RunRange& range : ranges) {
+    cells += starts[range.end] - starts[range.begin];
+    for (size_t r = range.begin; r < range.end;) {
       size_t end = r;
       uint32_t limit = starts[r] + (1u << 18);
-      while (end < e && (end == r || starts[end + 1] <= limit)) ++end;
-      chunks.emplace_back(r, end);
+      while (end < range.end && (end == r || starts[end + 1] <= limit)) ++end;
+      chunks.push_back({r, end, range.uniform});
       r = end;
     }
   }
@@ -513,11 +575,11 @@ void Scan(const CellStore& store, const std::vector<LeafMap>& maps, const std::v
   tbb::enumerable_thread_specific<Accumulator> local(make_accumulator);
   if (!parallel || cells < 100000 || chunks.size() < 2) {
     Accumulator& acc = local.local();
-    for (auto [b, e] : chunks) ScanRuns(store, plan, im, istride, trash, b, e, acc);
+    for (const RunRange& c : chunks) ScanRuns(store, plan, im, istride, trash, c, acc);
   } else {
     tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks.size(), 1), [&](const tbb::blocked_range<size_t>& r) {
       Accumulator& acc = local.local();
-      for (size_t c = r.begin(); c != r.end(); ++c) ScanRuns(store, plan, im, istride, trash, chunks[c].first, chunks[c].second, acc);
+      for (size_t c = r.begin(); c != r.end(); ++c) ScanRuns(store, plan, im, istride, trash, chunks[c], acc);
     });
   }
   double* sum = sum_out->data();
@@ -684,11 +746,11 @@ size_t VisitCellsUnder(const AppModel& model, const CellStore& store, const Coor
   auto ranges = RunRanges(store, maps);
   std::atomic<size_t> total{0};
   if (!parallel) {
-    for (auto [b, e] : ranges) total += visit_runs(b, e);
+    for (const RunRange& range : ranges) total += visit_runs(range.begin, range.end);
   } else {
     std::vector<std::pair<size_t, size_t>> chunks;
-    for (auto [b, e] : ranges)
-      for (size_t r = b; r < e; r += 8192) chunks.emplace_back(r, std::min(e, r + 8192));
+    for (const RunRange& range : ranges)
+      for (size_t r = range.begin; r < range.end; r += 8192) chunks.emplace_back(r, std::min(range.end, r + 8192));
     tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks.size(), 1), [&](const tbb::blocked_range<size_t>& r) {
       size_t n = 0;
       for (size_t c = r.begin(); c != r.end(); ++c) n += visit_runs(chunks[c].first, chunks[c].second);
