@@ -4,6 +4,8 @@
 //   workload_loop DATA_DIR W2a|W3|W5 [ITERATIONS=100] [PARALLEL=1]
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "importer/dataset_import.h"
@@ -27,9 +29,21 @@ int main(int argc, char** argv) {
   options.app_name = "loop";
   auto dataset = ReadDatasetModel(argv[1], options);
   if (!dataset.ok()) return std::fprintf(stderr, "%s\n", std::string(dataset.status().message()).c_str()), 1;
-  auto cube = *Cube::Create(dataset->model);
-  if (auto s = LoadCellsCsv(std::string(argv[1]) + "/cells.csv", *dataset, cube.get()); !s.ok())
-    return std::fprintf(stderr, "%s\n", std::string(s.message()).c_str()), 1;
+  // LOADS=n loads the cells n times (as the benchmark's W1 does) before the loop.
+  const int loads = std::getenv("LOADS") ? std::atoi(std::getenv("LOADS")) : 1;
+  std::unique_ptr<Cube> cube;
+  for (int i = 0; i < loads; ++i) {
+    cube.reset();
+    cube = *Cube::Create(dataset->model);
+    if (auto s = LoadCellsCsv(std::string(argv[1]) + "/cells.csv", *dataset, cube.get()); !s.ok())
+      return std::fprintf(stderr, "%s\n", std::string(s.message()).c_str()), 1;
+  }
+  {
+    std::ifstream smaps("/proc/self/smaps_rollup");
+    std::string line;
+    while (std::getline(smaps, line))
+      if (line.rfind("AnonHugePages", 0) == 0 || line.rfind("Rss", 0) == 0) std::fprintf(stderr, "%s\n", line.c_str());
+  }
   const AppModel& m = cube->model();
   auto member = [&](int d, const char* code) { return *m.dimensions[d].Find(code); };
   auto level = [&](int d, int l) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -349,10 +350,17 @@ ScanPlan MakeScanPlan(const KeyLayout& layout, const std::vector<LeafMap>& maps,
 // consecutive cells add into kBanks separate copies of the totals (`bank` apart), folded at the
 // end; this breaks the chain (measured: 12 -> 7.5 ms per 10M cells on one core).
 //
-// Counts are only read as "is there a cell": a flag store is cheaper than a count. While
-// deleted main cells (value 0) await compaction they must be subtracted again, so then the
-// cells are really counted (kCount).
-template <typename Index, bool kUnit, int kBanks, bool kCount>
+// Counts are only read as "is there a cell", so most of the time none is kept per cell:
+//  - kSignedZero: totals start at -0.0, which no cell can produce when its contribution is
+//    v * w with w > 0 (stored values are never -0.0, and x + y is -0.0 only if both are), so
+//    "still -0.0" means "no cell"; a sum of cells that cancels is +0.0. The count is derived
+//    after the scan. This saves a store per cell.
+//  - kFlag: a flag per total, for stretches whose weights can be negative or zero.
+//  - kCount: real counts, while deleted main cells (value 0) await compaction and must be
+//    taken back out.
+enum class CountMode { kSignedZero, kFlag, kCount };
+
+template <typename Index, bool kUnit, int kBanks, CountMode kMode>
 inline void AddCellsSingle(const Index* idx, const double* w1, size_t istride, size_t trash, size_t bank,
                            const uint32_t* inner, const double* values, uint32_t s, uint32_t e, size_t base, double wb,
                            double* sum, uint32_t* count) {
@@ -362,8 +370,8 @@ inline void AddCellsSingle(const Index* idx, const double* w1, size_t istride, s
     const size_t i = offset + (t >= 0 ? base + static_cast<size_t>(t) * istride : trash);
     if constexpr (kUnit) sum[i] += values[p] * wb;
     else sum[i] += values[p] * (wb * w1[o]);
-    if constexpr (kCount) ++count[i];
-    else count[i] = 1;
+    if constexpr (kMode == CountMode::kCount) ++count[i];
+    else if constexpr (kMode == CountMode::kFlag) count[i] = 1;
   };
   uint32_t p = s;
   if constexpr (kBanks > 1) {
@@ -375,16 +383,16 @@ inline void AddCellsSingle(const Index* idx, const double* w1, size_t istride, s
   for (; p < e; ++p) one(p, 0);
 }
 
-template <int kBanks, bool kCount>
+template <int kBanks, CountMode kMode>
 [[gnu::noinline]] void AddCellsSingleDispatch(const LeafMap& im, size_t istride, size_t trash, size_t bank, const uint32_t* inner,
                                    const double* values, uint32_t s, uint32_t e, size_t base, double wb, double* sum,
                                    uint32_t* count) {
   if (!im.idx16.empty()) {
-    if (im.unit) AddCellsSingle<int16_t, true, kBanks, kCount>(im.idx16.data(), nullptr, istride, trash, bank, inner, values, s, e, base, wb, sum, count);
-    else AddCellsSingle<int16_t, false, kBanks, kCount>(im.idx16.data(), im.w1.data(), istride, trash, bank, inner, values, s, e, base, wb, sum, count);
+    if (im.unit) AddCellsSingle<int16_t, true, kBanks, kMode>(im.idx16.data(), nullptr, istride, trash, bank, inner, values, s, e, base, wb, sum, count);
+    else AddCellsSingle<int16_t, false, kBanks, kMode>(im.idx16.data(), im.w1.data(), istride, trash, bank, inner, values, s, e, base, wb, sum, count);
   } else {
-    if (im.unit) AddCellsSingle<int32_t, true, kBanks, kCount>(im.idx1.data(), nullptr, istride, trash, bank, inner, values, s, e, base, wb, sum, count);
-    else AddCellsSingle<int32_t, false, kBanks, kCount>(im.idx1.data(), im.w1.data(), istride, trash, bank, inner, values, s, e, base, wb, sum, count);
+    if (im.unit) AddCellsSingle<int32_t, true, kBanks, kMode>(im.idx1.data(), nullptr, istride, trash, bank, inner, values, s, e, base, wb, sum, count);
+    else AddCellsSingle<int32_t, false, kBanks, kMode>(im.idx1.data(), im.w1.data(), istride, trash, bank, inner, values, s, e, base, wb, sum, count);
   }
 }
 
@@ -397,12 +405,21 @@ inline void AddCells(const LeafMap& im, size_t istride, size_t trash, int banks,
                      const uint32_t* inner, const double* values, uint32_t s, uint32_t e, size_t base, double wb,
                      double* sum, uint32_t* count) {
   if (im.single) {
-    if (counting) {
-      if (banks > 1) AddCellsSingleDispatch<kBanks, true>(im, istride, trash, bank, inner, values, s, e, base, wb, sum, count);
-      else AddCellsSingleDispatch<1, true>(im, istride, trash, bank, inner, values, s, e, base, wb, sum, count);
-    } else {
-      if (banks > 1) AddCellsSingleDispatch<kBanks, false>(im, istride, trash, bank, inner, values, s, e, base, wb, sum, count);
-      else AddCellsSingleDispatch<1, false>(im, istride, trash, bank, inner, values, s, e, base, wb, sum, count);
+    const CountMode mode = counting ? CountMode::kCount : (im.unit && wb > 0) ? CountMode::kSignedZero : CountMode::kFlag;
+    auto run = [&]<int kB, CountMode kM>() {
+      AddCellsSingleDispatch<kB, kM>(im, istride, trash, bank, inner, values, s, e, base, wb, sum, count);
+    };
+    const bool banked = banks > 1;
+    switch (mode) {
+      case CountMode::kSignedZero:
+        banked ? run.template operator()<kBanks, CountMode::kSignedZero>() : run.template operator()<1, CountMode::kSignedZero>();
+        break;
+      case CountMode::kFlag:
+        banked ? run.template operator()<kBanks, CountMode::kFlag>() : run.template operator()<1, CountMode::kFlag>();
+        break;
+      case CountMode::kCount:
+        banked ? run.template operator()<kBanks, CountMode::kCount>() : run.template operator()<1, CountMode::kCount>();
+        break;
     }
     return;
   }
@@ -568,7 +585,7 @@ void Scan(const CellStore& store, const std::vector<LeafMap>& maps, const std::v
   const int banks = BanksFor(n);
   auto make_accumulator = [n, banks] {
     Accumulator a;
-    a.sum.assign(n * static_cast<size_t>(banks), 0.0);
+    a.sum.assign(n * static_cast<size_t>(banks), -0.0);  // "no cell yet" (see CountMode)
     a.count.assign(n * static_cast<size_t>(banks), 0);
     return a;
   };
@@ -589,7 +606,8 @@ void Scan(const CellStore& store, const std::vector<LeafMap>& maps, const std::v
       const double* s = acc.sum.data() + static_cast<size_t>(k) * n;
       const uint32_t* c = acc.count.data() + static_cast<size_t>(k) * n;
       for (size_t i = 0; i < n; ++i) sum[i] += s[i];
-      for (size_t i = 0; i < n; ++i) count[i] += c[i];
+      // A total that left -0.0 got a cell even if no count was kept (CountMode::kSignedZero).
+      for (size_t i = 0; i < n; ++i) count[i] += c[i] + (c[i] == 0 && !(s[i] == 0.0 && std::signbit(s[i])));
     }
   }
   sum_out->pop_back();
@@ -806,7 +824,7 @@ size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate
         size_t n = 0;
         for (uint32_t p = first; p < end; ++p) {
           if (im.idx1[inner[p]] < 0) continue;
-          values[p] *= factor;  // a deleted cell holds 0 and stays 0
+          values[p] = values[p] * factor + 0.0;  // never -0.0 (cell_store.h); a deleted cell stays 0
           ++n;
         }
         if (check_deleted)
@@ -815,7 +833,10 @@ size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate
         return n;
       },
       [&](uint64_t key, double) { delta_keys.push_back(key); });
-  for (uint64_t key : delta_keys) store.mutable_delta()[key] *= factor;
+  for (uint64_t key : delta_keys) {
+    double& v = store.mutable_delta()[key];
+    v = v * factor + 0.0;
+  }
   return changed + delta_keys.size();
 }
 

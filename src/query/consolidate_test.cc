@@ -166,6 +166,32 @@ TEST(ConsolidateTest, TotalOfCellsSummingToZeroIsZeroNotEmpty) {
   EXPECT_TRUE(g->at(1, 0).is_empty());
 }
 
+// Totals keep no per-cell count when weights are positive: an empty total is told apart by
+// its -0.0 start value, so cells holding 0 (even written as -0.0) must still count.
+TEST(ConsolidateTest, CellsHoldingZeroMakeTotalsZeroNotEmpty) {
+  DimensionBuilder b("D", DimensionType::kGeneric);
+  for (const char* c : {"Pos", "Neg", "x", "y", "z"}) ASSERT_TRUE(b.AddMember(c).ok());
+  ASSERT_TRUE(b.AddEdge("x", "Pos").ok());
+  ASSERT_TRUE(b.AddEdge("y", "Neg", -1).ok());
+  AppModel model;
+  model.dimensions.push_back(*std::move(b).Build());
+  const Dimension& d = model.dimensions[0];
+  CellStore store(*KeyLayout::Make({d.leaf_count()}));
+  uint32_t ox = d.leaf_ordinal(*d.Find("x")), oy = d.leaf_ordinal(*d.Find("y"));
+  ASSERT_TRUE(store.Load({{store.layout().Pack(&ox), -0.0}}).ok());
+  store.Set(store.layout().Pack(&oy), CellValue::Number(0.0));
+  store.Compact();  // both in main, scanned by the kernel
+  EXPECT_FALSE(std::signbit(store.Get(store.layout().Pack(&ox)).number));
+  GridQuery q;
+  q.rows = CrossJoin({0}, {{*d.Find("Pos"), *d.Find("Neg"), *d.Find("z")}});
+  q.cols.tuples = {{}};
+  auto g = EvaluateGrid(model, store, q);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->at(0, 0), CellValue::Number(0));
+  EXPECT_EQ(g->at(1, 0), CellValue::Number(0));
+  EXPECT_TRUE(g->at(2, 0).is_empty());
+}
+
 TEST(ConsolidateTest, OversizedRequestIsRefusedWithItsSize) {
   RandomApp app;
   std::mt19937_64 rng(5);

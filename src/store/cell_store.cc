@@ -33,6 +33,7 @@ void RadixSortByKey(KeyValues* cells, int key_bits) {
 }
 
 absl::Status CellStore::Load(KeyValues cells) {
+  for (KeyValue& kv : cells) kv.value += 0.0;  // -0.0 becomes +0.0 (see header)
   RadixSortByKey(&cells, layout_.total_bits());
   for (size_t i = 1; i < cells.size(); ++i)
     if (cells[i].key == cells[i - 1].key)
@@ -108,12 +109,13 @@ CellValue CellStore::Set(uint64_t key, const CellValue& value) {
   if (value.is_text()) {
     text_[key] = value.text;
   } else if (value.is_number()) {
+    const double number = value.number + 0.0;  // -0.0 becomes +0.0 (see header)
     if (pos < 0) pos = FindMain(key);
     if (pos >= 0) {
-      values_[pos] = value.number;
+      values_[pos] = number;
       deleted_.erase(key);
     } else {
-      delta_[key] = value.number;
+      delta_[key] = number;
     }
   }
   if (delta_.size() + deleted_.size() > std::max<size_t>(65536, values_.size() / 32)) Compact();

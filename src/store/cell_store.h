@@ -13,6 +13,9 @@
 // both into main when they grow past a fraction of it. Text cells live in their own map (they
 // are rare and never summed).
 //
+// Stored numbers are never -0.0 (it is stored as +0.0): the scan uses -0.0 as the "no cell
+// yet" mark of a total (query/consolidate.cc, CountMode).
+//
 // Not thread-safe: the owner (engine/cube.h) serialises writers and excludes readers while it
 // writes.
 #pragma once
