@@ -360,9 +360,9 @@ ScanPlan MakeScanPlan(const KeyLayout& layout, const std::vector<LeafMap>& maps,
 //    taken back out.
 enum class CountMode { kSignedZero, kFlag, kCount };
 
-template <typename Index, bool kUnit, int kBanks, CountMode kMode>
+template <typename Index, bool kUnit, int kBanks, CountMode kMode, typename Inner>
 inline void AddCellsSingle(const Index* idx, const double* w1, size_t istride, size_t trash, size_t bank,
-                           const uint32_t* inner, const double* values, uint32_t s, uint32_t e, size_t base, double wb,
+                           const Inner* inner, const double* values, uint32_t s, uint32_t e, size_t base, double wb,
                            double* sum, uint32_t* count) {
   auto one = [&](uint32_t p, size_t offset) {
     const uint32_t o = inner[p];
@@ -383,8 +383,8 @@ inline void AddCellsSingle(const Index* idx, const double* w1, size_t istride, s
   for (; p < e; ++p) one(p, 0);
 }
 
-template <int kBanks, CountMode kMode>
-[[gnu::noinline]] void AddCellsSingleDispatch(const LeafMap& im, size_t istride, size_t trash, size_t bank, const uint32_t* inner,
+template <int kBanks, CountMode kMode, typename Inner>
+[[gnu::noinline]] void AddCellsSingleDispatch(const LeafMap& im, size_t istride, size_t trash, size_t bank, const Inner* inner,
                                    const double* values, uint32_t s, uint32_t e, size_t base, double wb, double* sum,
                                    uint32_t* count) {
   if (!im.idx16.empty()) {
@@ -401,8 +401,9 @@ constexpr int kBanks = 4;
 inline int BanksFor(size_t slots) { return slots <= 8192 ? kBanks : 1; }
 
 // `bank` = distance between banks (the number of slots); banks == 1 means one copy.
+template <typename Inner>
 inline void AddCells(const LeafMap& im, size_t istride, size_t trash, int banks, bool counting, size_t bank,
-                     const uint32_t* inner, const double* values, uint32_t s, uint32_t e, size_t base, double wb,
+                     const Inner* inner, const double* values, uint32_t s, uint32_t e, size_t base, double wb,
                      double* sum, uint32_t* count) {
   if (im.single) {
     const CountMode mode = counting ? CountMode::kCount : (im.unit && wb > 0) ? CountMode::kSignedZero : CountMode::kFlag;
@@ -436,15 +437,15 @@ inline void AddCells(const LeafMap& im, size_t istride, size_t trash, int banks,
 // Sums the main cells of runs [r0, r1) into `acc`. First the offset and weight of every run
 // (a short loop over the prefix dimensions, no cells), then one pass over the cells of each
 // stretch of consecutive runs that share them: runs hold ~10 cells, stretches often thousands.
-void ScanRuns(const CellStore& store, const ScanPlan& plan, const LeafMap& im, size_t istride, size_t trash,
-              const RunRange& range, Accumulator& acc) {
+template <typename Inner>
+void ScanRuns(const CellStore& store, const Inner* inner, const ScanPlan& plan, const LeafMap& im, size_t istride,
+              size_t trash, const RunRange& range, Accumulator& acc) {
   const size_t r0 = range.begin, r1 = range.end;
   const size_t slots = trash + 1;
   const int banks = static_cast<int>(acc.sum.size() / slots);
   const bool counting = !store.deleted().empty();
   const uint64_t* prefixes = store.run_prefixes().data();
   const uint32_t* starts = store.run_starts().data();
-  const uint32_t* inner = store.inner_ordinals().data();
   const double* values = store.values().data();
   double* sum = acc.sum.data();
   uint32_t* count = acc.count.data();
@@ -592,11 +593,15 @@ void Scan(const CellStore& store, const std::vector<LeafMap>& maps, const std::v
   tbb::enumerable_thread_specific<Accumulator> local(make_accumulator);
   if (!parallel || cells < 100000 || chunks.size() < 2) {
     Accumulator& acc = local.local();
-    for (const RunRange& c : chunks) ScanRuns(store, plan, im, istride, trash, c, acc);
+    store.VisitInner([&](const auto* inner) {
+      for (const RunRange& c : chunks) ScanRuns(store, inner, plan, im, istride, trash, c, acc);
+    });
   } else {
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks.size(), 1), [&](const tbb::blocked_range<size_t>& r) {
-      Accumulator& acc = local.local();
-      for (size_t c = r.begin(); c != r.end(); ++c) ScanRuns(store, plan, im, istride, trash, chunks[c], acc);
+    store.VisitInner([&](const auto* inner) {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks.size(), 1), [&](const tbb::blocked_range<size_t>& r) {
+        Accumulator& acc = local.local();
+        for (size_t c = r.begin(); c != r.end(); ++c) ScanRuns(store, inner, plan, im, istride, trash, chunks[c], acc);
+      });
     });
   }
   double* sum = sum_out->data();
@@ -793,12 +798,11 @@ size_t VisitCellsUnder(const AppModel& model, const CellStore& store, const Coor
 CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region) {
   CellSelection sel;
   const bool check_deleted = !store.deleted().empty();
-  const uint32_t* inner = store.inner_ordinals().data();
   VisitCellsUnder(
       model, store, region, /*parallel=*/false,
       [&](uint32_t first, uint32_t end, double w, const LeafMap& im) {
         for (uint32_t p = first; p < end; ++p) {
-          const uint32_t o = inner[p];
+          const uint32_t o = store.inner_at(p);
           if (im.idx1[o] < 0) continue;
           if (check_deleted && store.deleted().contains(store.MainKey(store.RunOf(p), p))) continue;
           sel.main_positions.push_back(p);
@@ -816,20 +820,19 @@ CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, co
 size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor) {
   const bool check_deleted = !store.deleted().empty();
   double* values = store.mutable_values().data();
-  const uint32_t* inner = store.inner_ordinals().data();
   std::vector<uint64_t> delta_keys;
   const size_t changed = VisitCellsUnder(
       model, store, region, /*parallel=*/true,
       [&](uint32_t first, uint32_t end, double, const LeafMap& im) {
         size_t n = 0;
         for (uint32_t p = first; p < end; ++p) {
-          if (im.idx1[inner[p]] < 0) continue;
+          if (im.idx1[store.inner_at(p)] < 0) continue;
           values[p] = values[p] * factor + 0.0;  // never -0.0 (cell_store.h); a deleted cell stays 0
           ++n;
         }
         if (check_deleted)
           for (uint32_t p = first; p < end; ++p)
-            if (im.idx1[inner[p]] >= 0 && store.deleted().contains(store.MainKey(store.RunOf(p), p))) --n;
+            if (im.idx1[store.inner_at(p)] >= 0 && store.deleted().contains(store.MainKey(store.RunOf(p), p))) --n;
         return n;
       },
       [&](uint64_t key, double) { delta_keys.push_back(key); });

@@ -192,6 +192,37 @@ TEST(ConsolidateTest, CellsHoldingZeroMakeTotalsZeroNotEmpty) {
   EXPECT_TRUE(g->at(2, 0).is_empty());
 }
 
+// 70,000 leaves in the inner dimension: the 32-bit ordinal path of the scan.
+TEST(ConsolidateTest, WideInnerDimensionTotalsMatchADirectSum) {
+  DimensionBuilder b("Item", DimensionType::kGeneric);
+  ASSERT_TRUE(b.AddMember("All").ok());
+  ASSERT_TRUE(b.AddMember("Odd").ok());
+  for (int i = 0; i < 70000; ++i) {
+    ASSERT_TRUE(b.AddMember("i" + std::to_string(i)).ok());
+    ASSERT_TRUE(b.AddEdge("i" + std::to_string(i), "All").ok());
+    if (i % 2) {
+      ASSERT_TRUE(b.AddEdge("i" + std::to_string(i), "Odd", -1).ok());
+    }
+  }
+  AppModel model;
+  model.dimensions.push_back(*std::move(b).Build());
+  const Dimension& d = model.dimensions[0];
+  CellStore store(*KeyLayout::Make({d.leaf_count()}));
+  KeyValues cells;
+  double all = 0, odd = 0;
+  for (int i = 0; i < 70000; i += 3) {
+    uint32_t o = d.leaf_ordinal(*d.Find("i" + std::to_string(i)));
+    cells.push_back({store.layout().Pack(&o), static_cast<double>(i)});
+    all += i;
+    if (i % 2) odd -= i;
+  }
+  ASSERT_TRUE(store.Load(cells).ok());
+  auto totals = Consolidate(model, store, {{*d.Find("All"), *d.Find("Odd")}});
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(totals->sum[0], all);
+  EXPECT_EQ(totals->sum[1], odd);
+}
+
 TEST(ConsolidateTest, OversizedRequestIsRefusedWithItsSize) {
   RandomApp app;
   std::mt19937_64 rng(5);

@@ -47,9 +47,11 @@ absl::Status CellStore::Load(KeyValues cells) {
 void CellStore::BuildMain(const KeyValues& sorted) {
   run_prefix_.clear();
   run_start_.clear();
-  inner_.clear();
+  inner16_.clear();
+  inner32_.clear();
   values_.clear();
-  inner_.resize(sorted.size());
+  if (narrow_) inner16_.resize(sorted.size());
+  else inner32_.resize(sorted.size());
   values_.resize(sorted.size());
   const uint64_t inner_mask = layout_.inner_bits() >= 64 ? ~uint64_t{0} : ((uint64_t{1} << layout_.inner_bits()) - 1);
   for (size_t i = 0; i < sorted.size(); ++i) {
@@ -58,7 +60,9 @@ void CellStore::BuildMain(const KeyValues& sorted) {
       run_prefix_.push_back(prefix);
       run_start_.push_back(static_cast<uint32_t>(i));
     }
-    inner_[i] = static_cast<uint32_t>(sorted[i].key & inner_mask);
+    const uint32_t inner = static_cast<uint32_t>(sorted[i].key & inner_mask);
+    if (narrow_) inner16_[i] = static_cast<uint16_t>(inner);
+    else inner32_[i] = inner;
     values_[i] = sorted[i].value;
   }
   run_start_.push_back(static_cast<uint32_t>(sorted.size()));
@@ -71,12 +75,14 @@ int64_t CellStore::FindMain(uint64_t key) const {
   auto it = std::lower_bound(run_prefix_.begin(), run_prefix_.end(), prefix);
   if (it == run_prefix_.end() || *it != prefix) return -1;
   size_t run = static_cast<size_t>(it - run_prefix_.begin());
-  uint32_t inner = layout_.Get(key, layout_.inner_dim());
-  auto first = inner_.begin() + run_start_[run];
-  auto last = inner_.begin() + run_start_[run + 1];
-  auto pos = std::lower_bound(first, last, inner);
-  if (pos == last || *pos != inner) return -1;
-  return pos - inner_.begin();
+  const uint32_t inner = layout_.Get(key, layout_.inner_dim());
+  return VisitInner([&](const auto* ordinals) -> int64_t {
+    const auto* first = ordinals + run_start_[run];
+    const auto* last = ordinals + run_start_[run + 1];
+    const auto* pos = std::lower_bound(first, last, inner);
+    if (pos == last || *pos != inner) return -1;
+    return pos - ordinals;
+  });
 }
 
 size_t CellStore::RunOf(size_t pos) const {
@@ -127,7 +133,7 @@ KeyValues CellStore::SortedCells() const {
   out.reserve(numeric_cells());
   for (size_t run = 0; run + 1 < run_start_.size(); ++run) {
     for (uint32_t p = run_start_[run]; p < run_start_[run + 1]; ++p) {
-      uint64_t key = layout_.Join(run_prefix_[run], inner_[p]);
+      uint64_t key = layout_.Join(run_prefix_[run], inner_at(p));
       if (!deleted_.empty() && deleted_.contains(key)) continue;
       out.push_back({key, values_[p]});
     }
@@ -151,7 +157,8 @@ void CellStore::Compact() {
 
 size_t CellStore::MemoryBytes() const {
   size_t bytes = run_prefix_.capacity() * sizeof(uint64_t) + run_start_.capacity() * sizeof(uint32_t) +
-                 inner_.capacity() * sizeof(uint32_t) + values_.capacity() * sizeof(double);
+                 inner16_.capacity() * sizeof(uint16_t) + inner32_.capacity() * sizeof(uint32_t) +
+                 values_.capacity() * sizeof(double);
   bytes += delta_.capacity() * (sizeof(std::pair<uint64_t, double>) + 1);
   bytes += deleted_.capacity() * (sizeof(uint64_t) + 1);
   for (auto& [k, t] : text_) bytes += sizeof(k) + sizeof(t) + t.capacity() + 1;

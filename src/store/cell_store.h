@@ -3,9 +3,9 @@
 // Cells are keyed by a packed 64-bit key (key_layout.h). The bulk of them live in the *main*
 // part, sorted by key and split into runs: a run is a maximal group of cells that share every
 // coordinate but the inner dimension's. Per run we keep its prefix (8 bytes) and start offset
-// (4 bytes); per cell only the inner ordinal (4 bytes) and the value (8 bytes). On a typical
-// planning data set a run holds 10-20 cells, so a numeric cell costs about 13 bytes, indexes
-// included: the sorted prefixes are the index (binary search for a point, contiguous ranges
+// (4 bytes); per cell only the inner ordinal (2 bytes when the inner dimension has at most
+// 65,536 leaves, else 4) and the value (8 bytes). On a typical planning data set a run holds
+// 10-20 cells, so a numeric cell costs about 11 bytes, indexes included: the sorted prefixes are the index (binary search for a point, contiguous ranges
 // for a filter on the leading dimensions).
 //
 // Changing the value of an existing cell is done in place. A new cell goes to a small *delta*
@@ -42,7 +42,8 @@ using KeyValues = LargeVector<KeyValue>;
 
 class CellStore {
  public:
-  explicit CellStore(KeyLayout layout) : layout_(std::move(layout)) {}
+  explicit CellStore(KeyLayout layout)
+      : layout_(std::move(layout)), narrow_(layout_.leaf_count(layout_.inner_dim()) <= 65536) {}
 
   const KeyLayout& layout() const { return layout_; }
 
@@ -66,9 +67,16 @@ class CellStore {
 
   // --- Scan access for the query layer (query/consolidate.h). Valid until the next mutation. ---
   std::span<const uint64_t> run_prefixes() const { return run_prefix_; }
-  // run_count() + 1 offsets into inner_ordinals()/values().
+  // run_count() + 1 offsets into the inner ordinals and values().
   std::span<const uint32_t> run_starts() const { return run_start_; }
-  std::span<const uint32_t> inner_ordinals() const { return inner_; }
+  // Inner ordinal of main position `pos`.
+  uint32_t inner_at(size_t pos) const { return narrow_ ? inner16_[pos] : inner32_[pos]; }
+  // Calls fn(const T* inner_ordinals) with T = uint16_t or uint32_t, whichever the store uses,
+  // so that scan loops are compiled for each width.
+  template <typename Fn>
+  decltype(auto) VisitInner(Fn&& fn) const {
+    return narrow_ ? fn(inner16_.data()) : fn(inner32_.data());
+  }
   std::span<const double> values() const { return values_; }
   // Main values may be updated in place (bulk scaling); a deleted main cell holds 0.
   std::span<double> mutable_values() { return values_; }
@@ -79,7 +87,7 @@ class CellStore {
   // Position of `key` in main (deleted or not), or -1.
   int64_t FindMain(uint64_t key) const;
   // Key of main position `pos` whose run is `run`.
-  uint64_t MainKey(size_t run, size_t pos) const { return layout_.Join(run_prefix_[run], inner_[pos]); }
+  uint64_t MainKey(size_t run, size_t pos) const { return layout_.Join(run_prefix_[run], inner_at(pos)); }
   // Index of the run holding main position `pos`.
   size_t RunOf(size_t pos) const;
 
@@ -92,7 +100,9 @@ class CellStore {
   KeyLayout layout_;
   LargeVector<uint64_t> run_prefix_;
   LargeVector<uint32_t> run_start_{0};
-  LargeVector<uint32_t> inner_;
+  bool narrow_;  // inner ordinals fit 16 bits
+  LargeVector<uint16_t> inner16_;
+  LargeVector<uint32_t> inner32_;
   LargeVector<double> values_;
   absl::flat_hash_set<uint64_t> deleted_;
   absl::flat_hash_map<uint64_t, double> delta_;

@@ -87,6 +87,28 @@ TEST(CellStoreTest, MatchesAReferenceMapUnderRandomMutations) {
   for (size_t i = 1; i < sorted.size(); ++i) EXPECT_LT(sorted[i - 1].key, sorted[i].key);
 }
 
+// More than 65,536 inner leaves: inner ordinals are stored in 32 bits instead of 16.
+TEST(CellStoreTest, WideInnerDimensionKeepsFullOrdinals) {
+  CellStore s(*KeyLayout::Make({3, 100000}));
+  const KeyLayout& k = s.layout();
+  std::map<uint64_t, double> ref;
+  KeyValues initial;
+  for (uint32_t a = 0; a < 100000; a += 7) {
+    uint32_t o[2] = {a % 3, a};
+    initial.push_back({k.Pack(o), static_cast<double>(a)});
+    ref[k.Pack(o)] = a;
+  }
+  ASSERT_TRUE(s.Load(initial).ok());
+  uint32_t o[2] = {1, 99999};
+  s.Set(k.Pack(o), CellValue::Number(5));
+  ref[k.Pack(o)] = 5;
+  s.Compact();
+  for (auto& [key, v] : ref) ASSERT_EQ(s.Get(key), CellValue::Number(v));
+  uint32_t probe[2] = {2, 70001};  // 70001 & 0xffff would alias 4465 if truncated
+  EXPECT_EQ(s.Get(k.Pack(probe)), ref.count(k.Pack(probe)) ? CellValue::Number(ref[k.Pack(probe)]) : CellValue::Empty());
+  EXPECT_EQ(s.SortedCells().size(), ref.size());
+}
+
 TEST(RadixSortTest, SortsLikeStdSort) {
   std::mt19937_64 rng(3);
   KeyValues v(100000);
