@@ -175,6 +175,28 @@ class RunRangeFinder {
       const LeafMap& m = maps[order[k]];
       if (!m.single || (static_cast<int>(k) > last_filter_ && !IsConstantMap(m))) uniform_possible_ = false;
     }
+    // Per dimension down to the last filter: its allowed ordinals as ranges, computed once
+    // (every sub-range visits them). The last filter's ranges are also cut where the target
+    // or weight changes, so each piece comes out uniform.
+    for (int k = 0; k <= last_filter_; ++k) {
+      const LeafMap& m = maps[order[static_cast<size_t>(k)]];
+      std::vector<std::pair<uint32_t, uint32_t>> ranges;
+      const uint32_t leaves = static_cast<uint32_t>(m.off.size() - 1);
+      const bool cut = k == last_filter_ && uniform_possible_;
+      for (uint32_t a = 0; a < leaves;) {
+        if (m.empty_at(a)) {
+          ++a;
+          continue;
+        }
+        uint32_t z = a;
+        while (z + 1 < leaves && !m.empty_at(z + 1) &&
+               (!cut || (m.idx1[z + 1] == m.idx1[a] && m.w1[z + 1] == m.w1[a])))
+          ++z;
+        ranges.emplace_back(a, z);
+        a = z + 1;
+      }
+      ranges_.push_back(std::move(ranges));
+    }
   }
 
   std::vector<RunRange> Find() {
@@ -198,7 +220,6 @@ class RunRangeFinder {
     if (k > last_filter_ || steps_ > kBudget) return Push(b, e, false);
     const KeyLayout& layout = store_.layout();
     const int d = layout.order()[static_cast<size_t>(k)];
-    const LeafMap& m = maps_[d];
     const int bits = layout.bits(d);
     const int rest = prefix_bits_ - used - bits;
     const auto prefixes = store_.run_prefixes();
@@ -227,62 +248,51 @@ class RunRangeFinder {
       size_t se = gallop(sb, to, [&](uint64_t x) { return x <= hi_key; });
       return std::make_pair(sb, se);
     };
-    const uint32_t leaves = static_cast<uint32_t>(m.off.size() - 1);
-    uint32_t a = 0;
-    while (a < leaves) {
-      if (m.empty_at(a)) {
-        ++a;
-        continue;
-      }
-      uint32_t z = a;
-      while (z + 1 < leaves && !m.empty_at(z + 1)) ++z;
+    for (auto [a, z] : ranges_[static_cast<size_t>(k)]) {
       ++steps_;
       auto [sb, se] = find(a, z, b, e);
-      if (sb != se) {
-        if (k == last_filter_) {
-          if (!uniform_possible_) {
-            Push(sb, se, false);
-          } else {
-            // Split [a, z] where the target or weight changes: each piece is uniform.
-            for (uint32_t x = a; x <= z && sb < se;) {
-              uint32_t y = x;
-              while (y < z && m.idx1[y + 1] == m.idx1[x] && m.w1[y + 1] == m.w1[x]) ++y;
-              auto [xb, xe] = find(x, y, sb, se);
-              Push(xb, xe, true);
-              sb = xe;
-              x = y + 1;
-            }
-          }
-        } else {
-          // A later dimension filters: descend value by value, skipping values with no run.
-          struct Child {
-            size_t b, e;
-            uint64_t partial;
-          };
-          std::vector<Child> children;
-          for (uint32_t v = a; v <= z && sb < se; ++v) {
-            auto [vb, ve] = find(v, v, sb, se);
-            if (vb != ve) children.push_back({vb, ve, (partial << bits) | v});
-            sb = ve;
-          }
-          if (parallel_ && children.size() >= 8) {
-            // Independent sub-ranges: refine them on all cores, then keep their order.
-            std::vector<std::vector<RunRange>> parts(children.size());
-            tbb::parallel_for(size_t{0}, children.size(), [&](size_t i) {
-              RunRangeFinder sub(store_, maps_, /*parallel=*/false);
-              sub.Refine(children[i].b, children[i].e, k + 1, children[i].partial, used + bits);
-              parts[i] = std::move(sub.out_);
-            });
-            for (auto& part : parts)
-              for (const RunRange& r : part) Push(r.begin, r.end, r.uniform);
-          } else {
-            for (const Child& c : children) Refine(c.b, c.e, k + 1, c.partial, used + bits);
-          }
-        }
+      if (sb == se) continue;
+      if (k == last_filter_) {
+        Push(sb, se, uniform_possible_);
+        continue;
       }
-      a = z + 1;
+      // A later dimension filters: descend value by value, skipping values with no run.
+      struct Child {
+        size_t b, e;
+        uint64_t partial;
+      };
+      std::vector<Child> children;
+      for (uint32_t v = a; v <= z && sb < se; ++v) {
+        auto [vb, ve] = find(v, v, sb, se);
+        if (vb != ve) children.push_back({vb, ve, (partial << bits) | v});
+        sb = ve;
+      }
+      if (parallel_ && children.size() >= 8) {
+        // Independent sub-ranges: refine them on all cores, then keep their order.
+        std::vector<std::vector<RunRange>> parts(children.size());
+        tbb::parallel_for(size_t{0}, children.size(), [&](size_t i) {
+          RunRangeFinder sub(*this, SubRange{});
+          sub.Refine(children[i].b, children[i].e, k + 1, children[i].partial, used + bits);
+          parts[i] = std::move(sub.out_);
+        });
+        for (auto& part : parts)
+          for (const RunRange& r : part) Push(r.begin, r.end, r.uniform);
+      } else {
+        for (const Child& c : children) Refine(c.b, c.e, k + 1, c.partial, used + bits);
+      }
     }
   }
+
+  // A finder for a sub-range: same maps and tables, its own output, no nested parallelism.
+  struct SubRange {};
+  RunRangeFinder(const RunRangeFinder& parent, SubRange)
+      : store_(parent.store_),
+        maps_(parent.maps_),
+        parallel_(false),
+        uniform_possible_(parent.uniform_possible_),
+        last_filter_(parent.last_filter_),
+        prefix_bits_(parent.prefix_bits_),
+        ranges_(parent.ranges_) {}
 
   const CellStore& store_;
   const std::vector<LeafMap>& maps_;
@@ -290,6 +300,7 @@ class RunRangeFinder {
   bool uniform_possible_ = false;
   int last_filter_ = -1;
   int prefix_bits_ = 0;
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> ranges_;  // per key dimension
   size_t steps_ = 0;
   std::vector<RunRange> out_;
 };
