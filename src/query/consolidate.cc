@@ -445,6 +445,20 @@ inline void AddCells(const LeafMap& im, size_t istride, size_t trash, int banks,
   }
 }
 
+// Offset and weight of the runs with this prefix, through a plan whose maps are all single;
+// the offset is `trash` when some dimension has no target for the prefix.
+inline std::pair<size_t, double> RunOffset(const ScanPlan& plan, uint64_t prefix, size_t trash) {
+  size_t base = plan.base;
+  double wb = plan.weight;
+  for (const PrefixDim& pd : plan.dims) {
+    const uint32_t o = static_cast<uint32_t>((prefix >> pd.shift) & pd.mask);
+    const int32_t t = pd.map->idx1[o];
+    base = t < 0 ? trash : base + static_cast<size_t>(t) * pd.stride;
+    wb *= pd.map->w1[o];
+  }
+  return {base, wb};
+}
+
 // Sums the main cells of runs [r0, r1) into `acc`. First the offset and weight of every run
 // (a short loop over the prefix dimensions, no cells), then one pass over the cells of each
 // stretch of consecutive runs that share them: runs hold ~10 cells, stretches often thousands.
@@ -461,14 +475,7 @@ void ScanRuns(const CellStore& store, const Inner* inner, const ScanPlan& plan, 
   double* sum = acc.sum.data();
   uint32_t* count = acc.count.data();
   if (plan.all_single && range.uniform) {
-    size_t base = plan.base;
-    double wb = plan.weight;
-    for (const PrefixDim& pd : plan.dims) {
-      const uint32_t o = static_cast<uint32_t>((prefixes[r0] >> pd.shift) & pd.mask);
-      const int32_t t = pd.map->idx1[o];
-      base = t < 0 ? trash : base + static_cast<size_t>(t) * pd.stride;
-      wb *= pd.map->w1[o];
-    }
+    const auto [base, wb] = RunOffset(plan, prefixes[r0], trash);
     if (base < trash) AddCells(im, istride, trash, banks, counting, slots, inner, values, starts[r0], starts[r1], base, wb, sum, count);
     return;
   }
@@ -501,14 +508,7 @@ void ScanRuns(const CellStore& store, const Inner* inner, const ScanPlan& plan, 
         if (group_of(mid) == group) lo = mid;
         else hi = mid;
       }
-      size_t base = plan.base;
-      double wb = plan.weight;
-      for (const PrefixDim& pd : plan.dims) {
-        const uint32_t o = static_cast<uint32_t>((prefixes[start] >> pd.shift) & pd.mask);
-        const int32_t t = pd.map->idx1[o];
-        base = t < 0 ? trash : base + static_cast<size_t>(t) * pd.stride;
-        wb *= pd.map->w1[o];
-      }
+      const auto [base, wb] = RunOffset(plan, prefixes[start], trash);
       // Consecutive groups with the same offset and weight (e.g. several leaves of one
       // total) become one stretch of cells.
       if (base == pending_base && wb == pending_wb && pending_end == starts[start]) {
