@@ -112,6 +112,28 @@ b,2
 X
 )" "$("$BIN" query --data "$T/data" --app one --rows "D: T, children(T)" --format csv)"
 
+# Spreading into a total: EMEA Sales (Jan 1000, Feb 1100; Mar 400 after the write above) doubles
+# when Revenue EMEA Q1 goes from 2500 to 5000 proportionally; Jan held keeps 1000, so Feb and Mar
+# share 4000 in their ratio 1100:400 -> 2933.33..., 1066.66....
+"$BIN" spread --data "$T/data" --app acme --cell "Account=Revenue,Region=EMEA,Month=Q1,Scenario=Budget" --value 5000 \
+  --hold "Account=Sales,Region=EMEA,Month=Jan,Scenario=Budget" >/dev/null
+got="$("$BIN" query --data "$T/data" --app acme --rows "Account: Sales" --cols "Month: Jan, Feb, Mar, Q1" \
+      --where "Region=EMEA,Scenario=Budget" --format csv | tail -1)"
+# Expected 1000, 8800/3, 3200/3, 5000, to 1e-9 relative.
+if echo "$got" | awk -F, '{ e[2]=1000; e[3]=8800/3; e[4]=3200/3; e[5]=5000; ok=1;
+     for (i = 2; i <= 5; i++) { d = $i - e[i]; if (d < 0) d = -d; if (d > 1e-9 * e[i]) ok=0 } exit !ok }'; then
+  passes=$((passes + 1))
+else
+  fails=$((fails + 1)); echo "FAIL: after spread: $got"
+fi
+before_spread="$(fingerprint "$T/data")"
+expect_error "spread into held cells" "every leaf below the cell is held" \
+  "$BIN" spread --data "$T/data" --app acme --cell "Account=Sales,Region=EMEA,Month=Jan,Scenario=Budget" --value 1 \
+  --hold "Account=Revenue,Region=World,Month=Q1,Scenario=Budget"
+expect_error "bad spread method" "unknown spread method 'evenly'" \
+  "$BIN" spread --data "$T/data" --app acme --cell "Account=Revenue,Region=EMEA,Month=Q1,Scenario=Budget" --value 1 --method evenly
+check "folder unchanged after failed spreads" "$before_spread" "$(fingerprint "$T/data")"
+
 stats="$("$BIN" stats --data "$T/data" --app acme)"
 [[ "$stats" == *"cells: 8 numeric, 1 text"* ]] && passes=$((passes + 1)) || { fails=$((fails + 1)); echo "FAIL: stats: $stats"; }
 

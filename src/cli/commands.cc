@@ -115,6 +115,30 @@ absl::Status RunWrite(const WriteArgs& args) {
   return absl::OkStatus();
 }
 
+absl::Status RunSpread(const SpreadArgs& args) {
+  QA_ASSIGN_OR_RETURN(SpreadMethod method, ParseSpreadMethod(args.method));
+  DataFolder folder(args.data);
+  // As in RunWrite: an unknown app fails before the lock file is made; the lock is held from
+  // the load to the save.
+  if (!folder.HasApp(args.app)) QA_RETURN_IF_ERROR(folder.LoadApp(args.app).status());
+  QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, args.app, kAppLockTimeout));
+  QA_ASSIGN_OR_RETURN(auto cube, folder.LoadApp(args.app));
+  auto target = cube->model().ParseCoordinate(args.cell);
+  if (!target.ok())
+    return absl::Status(target.status().code(), StrCat("--cell '", args.cell, "': ", target.status().message()));
+  std::vector<Coordinate> holds;
+  for (const std::string& h : args.holds) {
+    auto coord = cube->model().ParseCoordinate(h);
+    if (!coord.ok()) return absl::Status(coord.status().code(), StrCat("--hold '", h, "': ", coord.status().message()));
+    holds.push_back(*std::move(coord));
+  }
+  QA_ASSIGN_OR_RETURN(size_t changed, cube->Spread(*target, {method, args.value}, holds));
+  QA_RETURN_IF_ERROR(folder.SaveApp(*cube));
+  std::printf("spread (%s) changed %zu leaf cell%s\n", std::string(SpreadMethodName(method)).c_str(), changed,
+              changed == 1 ? "" : "s");
+  return absl::OkStatus();
+}
+
 absl::Status RunStats(const StatsArgs& args) {
   QA_ASSIGN_OR_RETURN(auto cube, DataFolder(args.data).LoadApp(args.app));
   const AppModel& model = cube->model();

@@ -42,6 +42,15 @@ struct WriteArgs {
 };
 absl::Status RunWrite(const WriteArgs& args);
 
+struct SpreadArgs {
+  std::string data, app;
+  std::string cell;                // "Dim=Code,..." at any level
+  std::string method = "proportional";
+  double value = 0;                // new total, value per leaf, percent or amount (see spread.h)
+  std::vector<std::string> holds;  // coordinates at any level whose leaves keep their values
+};
+absl::Status RunSpread(const SpreadArgs& args);
+
 struct StatsArgs {
   std::string data, app;
 };

@@ -49,6 +49,16 @@ int main(int argc, char** argv) {
   w->add_flag("--text", write.text, "the values are text, not numbers");
   w->callback([&] { status = RunWrite(write); });
 
+  SpreadArgs spread;
+  auto* sp = app.add_subcommand("spread", "type a value into any cell, leaf or total: the leaves below take it");
+  sp->add_option("--data", spread.data, "data folder")->required();
+  sp->add_option("--app", spread.app, "app name")->required();
+  sp->add_option("--cell", spread.cell, "coordinate \"Dim=Code,...\" at any level")->required();
+  sp->add_option("--value", spread.value, "new total; or value per leaf (repeat), percent (percent), amount (add)");
+  sp->add_option("--method", spread.method, "proportional, equal, repeat, percent, add or clear");
+  sp->add_option("--hold", spread.holds, "a coordinate whose leaves keep their values (repeatable)");
+  sp->callback([&] { status = RunSpread(spread); });
+
   StatsArgs stats;
   auto* st = app.add_subcommand("stats", "cells, bytes per cell and hierarchy sizes of an app");
   st->add_option("--data", stats.data, "data folder")->required();

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "query/consolidate.h"
+#include "spread/spread.h"
 #include "base/strings.h"
 
 namespace quantatom {
@@ -138,6 +139,11 @@ absl::Status Cube::Write(const std::vector<CellWrite>& batch) {
                                                  ": ", s.message()));
   }
   std::unique_lock lock(mu_);
+  ApplyLocked(batch);
+  return absl::OkStatus();
+}
+
+void Cube::ApplyLocked(const std::vector<CellWrite>& batch) {
   std::lock_guard cache_lock(cache_mu_);
   // Propagating every change into the cache costs (cells x ancestor combinations); past a
   // budget, dropping the overlapping entries is cheaper.
@@ -154,7 +160,100 @@ absl::Status Cube::Write(const std::vector<CellWrite>& batch) {
     }
   }
   if (!propagate) cache_.InvalidateRegion(touched);
-  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadRequest& request,
+                                    const std::vector<Coordinate>& holds, size_t max_leaves) {
+  QA_RETURN_IF_ERROR(ValidateCoordinate(target, /*leaf_only=*/false));
+  for (const Coordinate& h : holds) {
+    absl::Status s = ValidateCoordinate(h, /*leaf_only=*/false);
+    if (!s.ok()) return absl::Status(s.code(), StrCat("hold: ", s.message()));
+  }
+  const size_t dims = model_.dimensions.size();
+  auto held = [&](const Coordinate& leaf) {
+    for (const Coordinate& h : holds) {
+      bool under = true;
+      for (size_t d = 0; d < dims && under; ++d) under = model_.dimensions[d].IsAncestorOrSelf(h[d], leaf[d]);
+      if (under) return true;
+    }
+    return false;
+  };
+  auto leaf_of_key = [&](uint64_t key) {
+    Coordinate leaf(dims);
+    for (size_t d = 0; d < dims; ++d)
+      leaf[d] = model_.dimensions[d].leaf_member(store_.layout().Get(key, static_cast<int>(d)));
+    return leaf;
+  };
+
+  std::unique_lock lock(mu_);
+  // The leaves to spread over, with their current values. Proportional-like methods only touch
+  // non-empty cells; the others (and a proportional spread over nothing) need every leaf.
+  std::vector<Coordinate> coords;
+  std::vector<SpreadLeaf> leaves;
+  bool all_leaves = SpreadFillsEmptyLeaves(request.method);
+  if (!all_leaves) {
+    CellSelection sel = SelectCellsUnder(model_, store_, target);
+    double unheld_base = 0;
+    auto add = [&](uint64_t key, double w) {
+      Coordinate leaf = leaf_of_key(key);
+      SpreadLeaf l{store_.Get(key).number, w, held(leaf)};
+      if (!l.held) unheld_base += w * *l.value;
+      coords.push_back(std::move(leaf));
+      leaves.push_back(l);
+    };
+    for (size_t i = 0; i < sel.main_positions.size(); ++i)
+      add(store_.MainKey(store_.RunOf(sel.main_positions[i]), sel.main_positions[i]), sel.main_weights[i]);
+    for (size_t i = 0; i < sel.delta_keys.size(); ++i) add(sel.delta_keys[i], sel.delta_weights[i]);
+    const bool scales = request.method == SpreadMethod::kProportional || request.method == SpreadMethod::kAdd;
+    all_leaves = scales && unheld_base == 0;  // falls back to an equal spread
+    if (!scales && leaves.empty()) return 0;  // percent or clear over no value: nothing to do
+  }
+  if (all_leaves) {
+    std::vector<std::vector<std::pair<uint32_t, double>>> per_dim(dims);
+    size_t total = 1;
+    for (size_t d = 0; d < dims; ++d) {
+      per_dim[d] = model_.dimensions[d].LeavesUnder(target[d]);
+      const size_t n = per_dim[d].size();
+      if (n != 0 && total > max_leaves / n) total = max_leaves + 1;  // no overflow
+      else total *= n;
+      if (total > max_leaves)
+        return absl::FailedPreconditionError(
+            StrCat("a ", SpreadMethodName(request.method), " spread into ", model_.FormatCoordinate(target),
+                   " would fill more than ", max_leaves, " leaves (the limit); spread into a smaller total"));
+    }
+    coords.clear();
+    leaves.clear();
+    std::vector<size_t> pos(dims, 0);
+    std::vector<uint32_t> ordinals(dims);
+    while (total > 0) {
+      Coordinate leaf(dims);
+      double w = 1;
+      for (size_t d = 0; d < dims; ++d) {
+        ordinals[d] = per_dim[d][pos[d]].first;
+        leaf[d] = model_.dimensions[d].leaf_member(ordinals[d]);
+        w *= per_dim[d][pos[d]].second;
+      }
+      CellValue v = store_.Get(store_.layout().Pack(ordinals.data()));
+      // A text cell is never overwritten by a spread: it counts as held, with no value.
+      leaves.push_back({v.is_number() ? std::optional<double>(v.number) : std::nullopt, w, v.is_text() || held(leaf)});
+      coords.push_back(std::move(leaf));
+      size_t d = 0;
+      while (d < dims && ++pos[d] == per_dim[d].size()) pos[d++] = 0;
+      if (d == dims) break;
+    }
+  }
+  auto result = ComputeSpread(leaves, request);
+  if (!result.ok())
+    return absl::Status(result.status().code(),
+                        StrCat("cannot spread into ", model_.FormatCoordinate(target), ": ", result.status().message()));
+  std::vector<CellWrite> batch;
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    const std::optional<double>& now = (*result)[i];
+    if (now == leaves[i].value) continue;
+    batch.push_back({coords[i], now ? CellValue::Number(*now) : CellValue::Empty()});
+  }
+  ApplyLocked(batch);
+  return batch.size();
 }
 
 absl::StatusOr<size_t> Cube::ScaleLeaves(const Coordinate& region, double factor) {

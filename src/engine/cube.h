@@ -17,6 +17,7 @@
 #include "model/cell_value.h"
 #include "query/consolidated_cache.h"
 #include "query/grid.h"
+#include "spread/spread.h"
 #include "store/cell_store.h"
 
 namespace quantatom {
@@ -67,6 +68,14 @@ class Cube {
   // cells changed. The building block of proportional spreading.
   absl::StatusOr<size_t> ScaleLeaves(const Coordinate& region, double factor);
 
+  // Spreads into any cell (spread/spread.h has the methods): the leaves under `target` take
+  // the request, leaves under any of `holds` keep their value, text cells are never changed.
+  // All or nothing: FailedPrecondition (nothing changed) when the spread cannot reach its
+  // value, or when it would have to fill more than `max_leaves` leaves. Returns how many
+  // leaf cells changed. A leaf target is a single write.
+  absl::StatusOr<size_t> Spread(const Coordinate& target, const SpreadRequest& request,
+                                const std::vector<Coordinate>& holds = {}, size_t max_leaves = 1'000'000);
+
   void DropCache();
   CubeStats Stats() const;
 
@@ -80,6 +89,8 @@ class Cube {
  private:
   Cube(AppModel model, KeyLayout layout);
   absl::Status ValidateCoordinate(const Coordinate& coord, bool leaf_only) const;
+  // Applies validated leaf writes and keeps the cache exact. Requires mu_ held exclusively.
+  void ApplyLocked(const std::vector<CellWrite>& batch);
 
   const AppModel model_;
   mutable std::shared_mutex mu_;  // guards store_; writers exclusive
