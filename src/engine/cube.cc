@@ -186,6 +186,44 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
   };
 
   std::unique_lock lock(mu_);
+  // Fast path: methods that only rescale existing values need two passes over the cells under
+  // the target (sums, then scale in place), never a list of them.
+  if (request.method == SpreadMethod::kProportional || request.method == SpreadMethod::kAdd ||
+      request.method == SpreadMethod::kPercentChange) {
+    if (!std::isfinite(request.amount)) return absl::InvalidArgumentError("the spread amount is not a finite number");
+    // Without holds the unheld sum is the cell's own total, often already cached.
+    HeldSums sums;
+    bool known = false;
+    if (holds.empty() && cache_.enabled()) {
+      std::lock_guard cache_lock(cache_mu_);
+      uint32_t count = 0;
+      if (cache_.Lookup(cache_.Key(target), &sums.unheld, &count)) {
+        sums.unheld_cells = count;
+        known = true;
+      }
+    }
+    if (!known) sums = SumCellsUnder(model_, store_, target, holds);
+    std::optional<double> factor;
+    if (request.method == SpreadMethod::kPercentChange) {
+      if (sums.unheld_cells + sums.held_cells == 0) return 0;  // no value: nothing to do
+      if (sums.unheld_cells > 0) factor = 1 + request.amount / 100;
+    } else if (sums.unheld != 0) {
+      const double total = request.method == SpreadMethod::kAdd ? sums.held + sums.unheld + request.amount : request.amount;
+      factor = (total - sums.held) / sums.unheld;
+    }
+    if (factor) {
+      if (!std::isfinite(*factor)) return absl::InvalidArgumentError("the spread would produce a value that is not finite");
+      const size_t changed = ScaleUnheldCellsUnder(model_, store_, target, holds, *factor);
+      std::lock_guard cache_lock(cache_mu_);
+      std::vector<std::vector<uint32_t>> touched(dims);
+      for (size_t d = 0; d < dims; ++d)
+        for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(target[d])) touched[d].push_back(ordinal);
+      cache_.InvalidateRegion(touched);
+      return changed;
+    }
+    // Otherwise (nothing unheld to scale) the general path below spreads equally or reports why
+    // it cannot.
+  }
   // The leaves to spread over, with their current values. Proportional-like methods only touch
   // non-empty cells; the others (and a proportional spread over nothing) need every leaf.
   std::vector<Coordinate> coords;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <cmath>
 
 #include <tbb/blocked_range.h>
@@ -744,13 +745,14 @@ absl::StatusOr<DenseTotals> Consolidate(const AppModel& model, const CellStore& 
 
 namespace {
 
-// Calls fn(first, end, run weight, inner map) for every main run under `region` (its cells
+// Calls fn(first, end, run weight, inner map, run prefix) for every main run under `region` (its cells
 // still to be filtered through the inner map; deleted cells included: they hold 0), and
 // fn_delta(key, weight) for every delta cell under it. Returns the sum of what fn returned.
-// With `parallel`, main cells are visited from several threads (fn must allow that).
-template <typename MainFn, typename DeltaFn>
-size_t VisitCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region, bool parallel, MainFn&& fn,
-                     DeltaFn&& fn_delta) {
+// With `parallel`, main cells are visited from several threads (fn must allow that). fn
+// returns an R (a count, partial sums) and the results are added with +=, per chunk of runs.
+template <typename R = size_t, typename MainFn, typename DeltaFn>
+R VisitCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region, bool parallel, MainFn&& fn,
+                  DeltaFn&& fn_delta) {
   const size_t dims = model.dimensions.size();
   std::vector<LeafMap> maps(dims);
   std::vector<size_t> stride(dims, 0);
@@ -761,7 +763,7 @@ size_t VisitCellsUnder(const AppModel& model, const CellStore& store, const Coor
   const uint64_t* prefixes = store.run_prefixes().data();
   const uint32_t* starts = store.run_starts().data();
   auto visit_runs = [&](size_t b, size_t e) {
-    size_t total = 0;
+    R total{};
     for (size_t run = b; run < e; ++run) {
       double w = plan.weight;
       bool under = true;
@@ -773,22 +775,24 @@ size_t VisitCellsUnder(const AppModel& model, const CellStore& store, const Coor
         }
         w *= pd.map->w1[o];
       }
-      if (under) total += fn(starts[run], starts[run + 1], w, im);
+      if (under) total += fn(starts[run], starts[run + 1], w, im, prefixes[run]);
     }
     return total;
   };
   auto ranges = RunRanges(store, maps);
-  std::atomic<size_t> total{0};
+  R total{};
   if (!parallel) {
     for (const RunRange& range : ranges) total += visit_runs(range.begin, range.end);
   } else {
     std::vector<std::pair<size_t, size_t>> chunks;
     for (const RunRange& range : ranges)
       for (size_t r = range.begin; r < range.end; r += 8192) chunks.emplace_back(r, std::min(range.end, r + 8192));
+    std::mutex mu;
     tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks.size(), 1), [&](const tbb::blocked_range<size_t>& r) {
-      size_t n = 0;
-      for (size_t c = r.begin(); c != r.end(); ++c) n += visit_runs(chunks[c].first, chunks[c].second);
-      total += n;
+      R part{};
+      for (size_t c = r.begin(); c != r.end(); ++c) part += visit_runs(chunks[c].first, chunks[c].second);
+      std::lock_guard lock(mu);
+      total += part;
     });
   }
   for (const auto& [key, v] : store.delta()) {
@@ -811,7 +815,7 @@ CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, co
   const bool check_deleted = !store.deleted().empty();
   VisitCellsUnder(
       model, store, region, /*parallel=*/false,
-      [&](uint32_t first, uint32_t end, double w, const LeafMap& im) {
+      [&](uint32_t first, uint32_t end, double w, const LeafMap& im, uint64_t) {
         for (uint32_t p = first; p < end; ++p) {
           const uint32_t o = store.inner_at(p);
           if (im.idx1[o] < 0) continue;
@@ -834,7 +838,7 @@ size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate
   std::vector<uint64_t> delta_keys;
   const size_t changed = VisitCellsUnder(
       model, store, region, /*parallel=*/true,
-      [&](uint32_t first, uint32_t end, double, const LeafMap& im) {
+      [&](uint32_t first, uint32_t end, double, const LeafMap& im, uint64_t) {
         size_t n = 0;
         for (uint32_t p = first; p < end; ++p) {
           if (im.idx1[store.inner_at(p)] < 0) continue;
@@ -847,6 +851,109 @@ size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate
         return n;
       },
       [&](uint64_t key, double) { delta_keys.push_back(key); });
+  for (uint64_t key : delta_keys) {
+    double& v = store.mutable_delta()[key];
+    v = v * factor + 0.0;
+  }
+  return changed + delta_keys.size();
+}
+
+namespace {
+
+// Per hold, per dimension: which leaf ordinals lie under the hold's member.
+class HoldTest {
+ public:
+  HoldTest(const AppModel& model, const std::vector<Coordinate>& holds) : layout_dims_(model.dimensions.size()) {
+    for (const Coordinate& h : holds) {
+      std::vector<std::vector<bool>> under(model.dimensions.size());
+      for (size_t d = 0; d < model.dimensions.size(); ++d) {
+        under[d].assign(model.dimensions[d].leaf_count(), false);
+        for (auto [ordinal, w] : model.dimensions[d].LeavesUnder(h[d])) under[d][ordinal] = true;
+      }
+      holds_.push_back(std::move(under));
+    }
+  }
+  bool empty() const { return holds_.empty(); }
+  // `ordinal(d)` gives the cell's leaf ordinal in dimension d.
+  template <typename OrdinalOf>
+  bool Held(OrdinalOf&& ordinal) const {
+    for (const auto& h : holds_) {
+      bool under = true;
+      for (size_t d = 0; d < layout_dims_ && under; ++d) under = h[d][ordinal(d)];
+      if (under) return true;
+    }
+    return false;
+  }
+
+ private:
+  size_t layout_dims_;
+  std::vector<std::vector<std::vector<bool>>> holds_;
+};
+
+}  // namespace
+
+HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region,
+                       const std::vector<Coordinate>& holds) {
+  const HoldTest test(model, holds);
+  const KeyLayout& layout = store.layout();
+  const double* values = store.values().data();
+  const bool check_deleted = !store.deleted().empty();
+  HeldSums delta_part;
+  HeldSums total = VisitCellsUnder<HeldSums>(
+      model, store, region, /*parallel=*/true,
+      [&](uint32_t first, uint32_t end, double w, const LeafMap& im, uint64_t prefix) {
+        HeldSums part;
+        for (uint32_t p = first; p < end; ++p) {
+          const uint32_t o = store.inner_at(p);
+          if (im.idx1[o] < 0) continue;
+          if (check_deleted && store.deleted().contains(layout.Join(prefix, o))) continue;
+          const double x = values[p] * w * im.w1[o];
+          const bool held = !test.empty() && test.Held([&](size_t d) {
+            return static_cast<int>(d) == layout.inner_dim() ? o : layout.PrefixGet(prefix, static_cast<int>(d));
+          });
+          if (held) part.held += x, ++part.held_cells;
+          else part.unheld += x, ++part.unheld_cells;
+        }
+        return part;
+      },
+      [&](uint64_t key, double w) {
+        const double x = store.delta().at(key) * w;
+        const bool held = !test.empty() && test.Held([&](size_t d) { return layout.Get(key, static_cast<int>(d)); });
+        if (held) delta_part.held += x, ++delta_part.held_cells;
+        else delta_part.unheld += x, ++delta_part.unheld_cells;
+      });
+  total += delta_part;
+  return total;
+}
+
+size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region,
+                             const std::vector<Coordinate>& holds, double factor) {
+  const HoldTest test(model, holds);
+  const KeyLayout& layout = store.layout();
+  double* values = store.mutable_values().data();
+  const bool check_deleted = !store.deleted().empty();
+  std::vector<uint64_t> delta_keys;
+  const size_t changed = VisitCellsUnder(
+      model, store, region, /*parallel=*/true,
+      [&](uint32_t first, uint32_t end, double, const LeafMap& im, uint64_t prefix) {
+        size_t n = 0;
+        for (uint32_t p = first; p < end; ++p) {
+          const uint32_t o = store.inner_at(p);
+          if (im.idx1[o] < 0) continue;
+          if (!test.empty() && test.Held([&](size_t d) {
+                return static_cast<int>(d) == layout.inner_dim() ? o : layout.PrefixGet(prefix, static_cast<int>(d));
+              }))
+            continue;
+          if (check_deleted && store.deleted().contains(layout.Join(prefix, o))) continue;
+          values[p] = values[p] * factor + 0.0;  // never -0.0 (cell_store.h)
+          ++n;
+        }
+        return n;
+      },
+      [&](uint64_t key, double) {
+        if (test.empty() || !test.Held([&](size_t d) { return layout.Get(key, static_cast<int>(d)); }))
+          delta_keys.push_back(key);
+      });
   for (uint64_t key : delta_keys) {
     double& v = store.mutable_delta()[key];
     v = v * factor + 0.0;

@@ -61,4 +61,21 @@ CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, co
 // Multiplies every numeric cell under `region` by `factor` in place; returns how many.
 size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor);
 
+// The weighted sums of the numeric cells under `region`, split by whether a cell lies under
+// any of `holds` (coordinates at any level). For spreading without listing the cells.
+struct HeldSums {
+  double held = 0, unheld = 0;
+  size_t held_cells = 0, unheld_cells = 0;
+  HeldSums& operator+=(const HeldSums& o) {
+    held += o.held, unheld += o.unheld, held_cells += o.held_cells, unheld_cells += o.unheld_cells;
+    return *this;
+  }
+};
+HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region,
+                       const std::vector<Coordinate>& holds);
+// Multiplies the numeric cells under `region` that are under none of `holds` by `factor`, in
+// place; returns how many.
+size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region,
+                             const std::vector<Coordinate>& holds, double factor);
+
 }  // namespace quantatom
