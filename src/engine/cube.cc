@@ -27,6 +27,7 @@ uint64_t Cube::PackLeaf(const Coordinate& leaf) const {
 absl::Status Cube::Load(KeyValues numeric, std::vector<std::pair<uint64_t, std::string>> texts) {
   std::unique_lock lock(mu_);
   QA_RETURN_IF_ERROR(store_.Load(std::move(numeric)));
+  history_.Clear();  // a load replaces every cell: nothing before it can be undone
   for (auto& [key, text] : texts) store_.Set(key, CellValue::Text(std::move(text)));
   std::lock_guard cache_lock(cache_mu_);
   cache_.Clear();
@@ -124,7 +125,7 @@ absl::StatusOr<DenseTotals> Cube::Consolidate(std::vector<std::vector<MemberId>>
   return quantatom::Consolidate(model_, store_, std::move(targets), o);
 }
 
-absl::Status Cube::Write(const std::vector<CellWrite>& batch) {
+absl::Status Cube::Write(const std::vector<CellWrite>& batch, const std::string& user) {
   // Validate everything before changing anything: a batch is atomic.
   absl::flat_hash_set<uint64_t> seen;
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -139,31 +140,101 @@ absl::Status Cube::Write(const std::vector<CellWrite>& batch) {
                                                  ": ", s.message()));
   }
   std::unique_lock lock(mu_);
-  ApplyLocked(batch);
+  history_.Record(user, "write", ApplyLocked(batch));
   return absl::OkStatus();
 }
 
-void Cube::ApplyLocked(const std::vector<CellWrite>& batch) {
+Coordinate Cube::LeafOfKey(uint64_t key) const {
+  Coordinate leaf(model_.dimensions.size());
+  for (size_t d = 0; d < leaf.size(); ++d)
+    leaf[d] = model_.dimensions[d].leaf_member(store_.layout().Get(key, static_cast<int>(d)));
+  return leaf;
+}
+
+std::vector<CellChange> Cube::ApplyLocked(const std::vector<CellWrite>& batch) {
+  std::vector<std::pair<uint64_t, CellValue>> keyed;
+  keyed.reserve(batch.size());
+  for (const CellWrite& w : batch) keyed.emplace_back(PackLeaf(w.coord), w.value);
+  return ApplyKeyedLocked(keyed);
+}
+
+std::vector<CellChange> Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch) {
   std::lock_guard cache_lock(cache_mu_);
   // Propagating every change into the cache costs (cells x ancestor combinations); past a
   // budget, dropping the overlapping entries is cheaper.
   const bool propagate = batch.size() <= 256;
   std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
-  for (const CellWrite& w : batch) {
-    CellValue old = store_.Set(PackLeaf(w.coord), w.value);
-    double delta = (w.value.is_number() ? w.value.number : 0.0) - (old.is_number() ? old.number : 0.0);
-    int dcount = static_cast<int>(w.value.is_number()) - static_cast<int>(old.is_number());
+  std::vector<CellChange> changes;
+  changes.reserve(batch.size());
+  for (const auto& [key, value] : batch) {
+    CellValue old = store_.Set(key, value);
+    double delta = (value.is_number() ? value.number : 0.0) - (old.is_number() ? old.number : 0.0);
+    int dcount = static_cast<int>(value.is_number()) - static_cast<int>(old.is_number());
     if (propagate) {
-      if (delta != 0 || dcount != 0) cache_.ApplyLeafChange(w.coord, delta, dcount);
+      if (delta != 0 || dcount != 0) cache_.ApplyLeafChange(LeafOfKey(key), delta, dcount);
     } else {
-      for (size_t d = 0; d < w.coord.size(); ++d) touched[d].push_back(model_.dimensions[d].leaf_ordinal(w.coord[d]));
+      for (size_t d = 0; d < touched.size(); ++d) touched[d].push_back(store_.layout().Get(key, static_cast<int>(d)));
     }
+    changes.push_back({key, std::move(old), value});
   }
   if (!propagate) cache_.InvalidateRegion(touched);
+  return changes;
+}
+
+void Cube::InvalidateRegionLocked(const Coordinate& region) {
+  std::lock_guard cache_lock(cache_mu_);
+  std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
+  for (size_t d = 0; d < region.size(); ++d)
+    for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(region[d])) touched[d].push_back(ordinal);
+  cache_.InvalidateRegion(touched);
+}
+
+std::vector<CellChange> Cube::ScaledChanges(std::vector<std::pair<uint64_t, double>> before, double factor) {
+  std::vector<CellChange> changes;
+  changes.reserve(before.size());
+  for (auto [key, v] : before) changes.push_back({key, CellValue::Number(v), CellValue::Number(v * factor + 0.0)});
+  return changes;
+}
+
+absl::StatusOr<uint64_t> Cube::Undo(const std::string& user) {
+  std::unique_lock lock(mu_);
+  HistoryConflict conflict{};
+  auto set = history_.NextUndo(user, &conflict);
+  if (!set.ok()) return ConflictStatus(set.status(), conflict, "undo");
+  std::vector<std::pair<uint64_t, CellValue>> batch;
+  for (auto it = (*set)->changes.rbegin(); it != (*set)->changes.rend(); ++it) batch.emplace_back(it->key, it->before);
+  ApplyKeyedLocked(batch);
+  const uint64_t id = (*set)->id;
+  history_.MarkUndone(id);
+  return id;
+}
+
+absl::StatusOr<uint64_t> Cube::Redo(const std::string& user) {
+  std::unique_lock lock(mu_);
+  HistoryConflict conflict{};
+  auto set = history_.NextRedo(user, &conflict);
+  if (!set.ok()) return ConflictStatus(set.status(), conflict, "redo");
+  std::vector<std::pair<uint64_t, CellValue>> batch;
+  for (const CellChange& c : (*set)->changes) batch.emplace_back(c.key, c.after);
+  ApplyKeyedLocked(batch);
+  const uint64_t id = (*set)->id;
+  history_.MarkRedone(id);
+  return id;
+}
+
+absl::Status Cube::ConflictStatus(const absl::Status& s, const HistoryConflict& conflict, std::string_view what) const {
+  if (!absl::IsAborted(s)) return s;
+  return absl::AbortedError(StrCat("cannot ", what, ": ", s.message(), ", e.g. ",
+                                   model_.FormatCoordinate(LeafOfKey(conflict.key))));
+}
+
+std::vector<ChangeSet> Cube::History() const {
+  std::shared_lock lock(mu_);
+  return history_.change_sets();
 }
 
 absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadRequest& request,
-                                    const std::vector<Coordinate>& holds, size_t max_leaves) {
+                                    const std::vector<Coordinate>& holds, const std::string& user, size_t max_leaves) {
   QA_RETURN_IF_ERROR(ValidateCoordinate(target, /*leaf_only=*/false));
   for (const Coordinate& h : holds) {
     absl::Status s = ValidateCoordinate(h, /*leaf_only=*/false);
@@ -177,12 +248,6 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
       if (under) return true;
     }
     return false;
-  };
-  auto leaf_of_key = [&](uint64_t key) {
-    Coordinate leaf(dims);
-    for (size_t d = 0; d < dims; ++d)
-      leaf[d] = model_.dimensions[d].leaf_member(store_.layout().Get(key, static_cast<int>(d)));
-    return leaf;
   };
 
   std::unique_lock lock(mu_);
@@ -205,7 +270,10 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
     if (!known) sums = SumCellsUnder(model_, store_, target, holds);
     std::optional<double> factor;
     if (request.method == SpreadMethod::kPercentChange) {
-      if (sums.unheld_cells + sums.held_cells == 0) return 0;  // no value: nothing to do
+      if (sums.unheld_cells + sums.held_cells == 0) {  // no value: nothing to do, still one action
+        history_.Record(user, "spread", {});
+        return 0;
+      }
       if (sums.unheld_cells > 0) factor = 1 + request.amount / 100;
     } else if (sums.unheld != 0) {
       const double total = request.method == SpreadMethod::kAdd ? sums.held + sums.unheld + request.amount : request.amount;
@@ -213,12 +281,10 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
     }
     if (factor) {
       if (!std::isfinite(*factor)) return absl::InvalidArgumentError("the spread would produce a value that is not finite");
-      const size_t changed = ScaleUnheldCellsUnder(model_, store_, target, holds, *factor);
-      std::lock_guard cache_lock(cache_mu_);
-      std::vector<std::vector<uint32_t>> touched(dims);
-      for (size_t d = 0; d < dims; ++d)
-        for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(target[d])) touched[d].push_back(ordinal);
-      cache_.InvalidateRegion(touched);
+      std::vector<std::pair<uint64_t, double>> before;
+      const size_t changed = ScaleUnheldCellsUnder(model_, store_, target, holds, *factor, &before);
+      InvalidateRegionLocked(target);
+      history_.Record(user, "spread", ScaledChanges(std::move(before), *factor));
       return changed;
     }
     // Otherwise (nothing unheld to scale) the general path below spreads equally or reports why
@@ -233,7 +299,7 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
     CellSelection sel = SelectCellsUnder(model_, store_, target);
     double unheld_base = 0;
     auto add = [&](uint64_t key, double w) {
-      Coordinate leaf = leaf_of_key(key);
+      Coordinate leaf = LeafOfKey(key);
       SpreadLeaf l{store_.Get(key).number, w, held(leaf)};
       if (!l.held) unheld_base += w * *l.value;
       coords.push_back(std::move(leaf));
@@ -244,7 +310,10 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
     for (size_t i = 0; i < sel.delta_keys.size(); ++i) add(sel.delta_keys[i], sel.delta_weights[i]);
     const bool scales = request.method == SpreadMethod::kProportional || request.method == SpreadMethod::kAdd;
     all_leaves = scales && unheld_base == 0;  // falls back to an equal spread
-    if (!scales && leaves.empty()) return 0;  // percent or clear over no value: nothing to do
+    if (!scales && leaves.empty()) {  // percent or clear over no value: nothing to do, still one action
+      history_.Record(user, "spread", {});
+      return 0;
+    }
   }
   if (all_leaves) {
     std::vector<std::vector<std::pair<uint32_t, double>>> per_dim(dims);
@@ -290,21 +359,19 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
     if (now == leaves[i].value) continue;
     batch.push_back({coords[i], now ? CellValue::Number(*now) : CellValue::Empty()});
   }
-  ApplyLocked(batch);
+  history_.Record(user, "spread", ApplyLocked(batch));
   return batch.size();
 }
 
-absl::StatusOr<size_t> Cube::ScaleLeaves(const Coordinate& region, double factor) {
+absl::StatusOr<size_t> Cube::ScaleLeaves(const Coordinate& region, double factor, const std::string& user) {
   QA_RETURN_IF_ERROR(ValidateCoordinate(region, /*leaf_only=*/false));
   if (!std::isfinite(factor)) return absl::InvalidArgumentError("scale factor is not a finite number");
   std::unique_lock lock(mu_);
-  const size_t changed = ScaleCellsUnder(model_, store_, region, factor);
+  std::vector<std::pair<uint64_t, double>> before;
+  const size_t changed = ScaleCellsUnder(model_, store_, region, factor, &before);
   // The region bounds what changed: drop the cached totals that overlap it.
-  std::lock_guard cache_lock(cache_mu_);
-  std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
-  for (size_t d = 0; d < region.size(); ++d)
-    for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(region[d])) touched[d].push_back(ordinal);
-  cache_.InvalidateRegion(touched);
+  InvalidateRegionLocked(region);
+  history_.Record(user, "scale", ScaledChanges(std::move(before), factor));
   return changed;
 }
 

@@ -16,6 +16,7 @@
 #include "model/app_model.h"
 #include "model/cell_value.h"
 #include "query/consolidated_cache.h"
+#include "engine/history.h"
 #include "query/grid.h"
 #include "spread/spread.h"
 #include "store/cell_store.h"
@@ -62,11 +63,11 @@ class Cube {
   absl::StatusOr<DenseTotals> Consolidate(std::vector<std::vector<MemberId>> targets, bool parallel = true) const;
 
   // Writes leaf cells, all or nothing: InvalidArgument naming the first bad write (not a leaf,
-  // wrong arity, non-finite number) and nothing changes.
-  absl::Status Write(const std::vector<CellWrite>& batch);
+  // wrong arity, non-finite number) and nothing changes. One change set of `user`.
+  absl::Status Write(const std::vector<CellWrite>& batch, const std::string& user = "");
   // Multiplies every numeric leaf cell under `region` (any level) by `factor`; returns how many
-  // cells changed. The building block of proportional spreading.
-  absl::StatusOr<size_t> ScaleLeaves(const Coordinate& region, double factor);
+  // cells changed. One change set of `user`.
+  absl::StatusOr<size_t> ScaleLeaves(const Coordinate& region, double factor, const std::string& user = "");
 
   // Spreads into any cell (spread/spread.h has the methods): the leaves under `target` take
   // the request, leaves under any of `holds` keep their value, text cells are never changed.
@@ -74,7 +75,15 @@ class Cube {
   // value, or when it would have to fill more than `max_leaves` leaves. Returns how many
   // leaf cells changed. A leaf target is a single write.
   absl::StatusOr<size_t> Spread(const Coordinate& target, const SpreadRequest& request,
-                                const std::vector<Coordinate>& holds = {}, size_t max_leaves = 1'000'000);
+                                const std::vector<Coordinate>& holds = {}, const std::string& user = "",
+                                size_t max_leaves = 1'000'000);
+
+  // Undoes `user`'s newest change set (or redoes the last one undone) and returns its id.
+  // NotFound when there is nothing to undo; Aborted, naming a cell, when a later change set
+  // touched the same cells (nothing changes then). A load clears the history.
+  absl::StatusOr<uint64_t> Undo(const std::string& user);
+  absl::StatusOr<uint64_t> Redo(const std::string& user);
+  std::vector<ChangeSet> History() const;
 
   void DropCache();
   CubeStats Stats() const;
@@ -89,12 +98,19 @@ class Cube {
  private:
   Cube(AppModel model, KeyLayout layout);
   absl::Status ValidateCoordinate(const Coordinate& coord, bool leaf_only) const;
-  // Applies validated leaf writes and keeps the cache exact. Requires mu_ held exclusively.
-  void ApplyLocked(const std::vector<CellWrite>& batch);
+  // Apply validated leaf writes, keep the cache exact, and return the changes. Require mu_
+  // held exclusively.
+  std::vector<CellChange> ApplyLocked(const std::vector<CellWrite>& batch);
+  std::vector<CellChange> ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
+  void InvalidateRegionLocked(const Coordinate& region);
+  static std::vector<CellChange> ScaledChanges(std::vector<std::pair<uint64_t, double>> before, double factor);
+  Coordinate LeafOfKey(uint64_t key) const;
+  absl::Status ConflictStatus(const absl::Status& s, const HistoryConflict& conflict, std::string_view what) const;
 
   const AppModel model_;
   mutable std::shared_mutex mu_;  // guards store_; writers exclusive
   CellStore store_;
+  quantatom::History history_;  // guarded by mu_
   mutable std::mutex cache_mu_;  // guards cache_ (readers fill it)
   mutable ConsolidatedCache cache_;
 };

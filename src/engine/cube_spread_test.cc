@@ -178,7 +178,7 @@ TEST(CubeSpreadTest, EqualSpreadOverTooManyEmptyLeavesIsRefused) {
   AppModel m;
   m.dimensions.push_back(*std::move(a).Build());
   auto cube = *Cube::Create(m);
-  auto r = cube->Spread({0}, {SpreadMethod::kEqual, 100}, {}, /*max_leaves=*/50);
+  auto r = cube->Spread({0}, {SpreadMethod::kEqual, 100}, {}, "", /*max_leaves=*/50);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(std::string(r.status().message()).find("more than 50 leaves"), std::string::npos) << r.status();

@@ -832,30 +832,9 @@ CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, co
   return sel;
 }
 
-size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor) {
-  const bool check_deleted = !store.deleted().empty();
-  double* values = store.mutable_values().data();
-  std::vector<uint64_t> delta_keys;
-  const size_t changed = VisitCellsUnder(
-      model, store, region, /*parallel=*/true,
-      [&](uint32_t first, uint32_t end, double, const LeafMap& im, uint64_t) {
-        size_t n = 0;
-        for (uint32_t p = first; p < end; ++p) {
-          if (im.idx1[store.inner_at(p)] < 0) continue;
-          values[p] = values[p] * factor + 0.0;  // never -0.0 (cell_store.h); a deleted cell stays 0
-          ++n;
-        }
-        if (check_deleted)
-          for (uint32_t p = first; p < end; ++p)
-            if (im.idx1[store.inner_at(p)] >= 0 && store.deleted().contains(store.MainKey(store.RunOf(p), p))) --n;
-        return n;
-      },
-      [&](uint64_t key, double) { delta_keys.push_back(key); });
-  for (uint64_t key : delta_keys) {
-    double& v = store.mutable_delta()[key];
-    v = v * factor + 0.0;
-  }
-  return changed + delta_keys.size();
+size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor,
+                       std::vector<std::pair<uint64_t, double>>* before) {
+  return ScaleUnheldCellsUnder(model, store, region, {}, factor, before);
 }
 
 namespace {
@@ -926,17 +905,33 @@ HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coor
   return total;
 }
 
+namespace {
+// What a scaling pass returns per chunk: how many cells, and (when asked) their old values.
+struct Scaled {
+  size_t n = 0;
+  std::vector<std::pair<uint64_t, double>> before;
+  Scaled& operator+=(Scaled&& o) {
+    n += o.n;
+    before.insert(before.end(), o.before.begin(), o.before.end());
+    return *this;
+  }
+  Scaled& operator+=(const Scaled& o) { return *this += Scaled(o); }
+};
+}  // namespace
+
 size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region,
-                             const std::vector<Coordinate>& holds, double factor) {
+                             const std::vector<Coordinate>& holds, double factor,
+                             std::vector<std::pair<uint64_t, double>>* before) {
   const HoldTest test(model, holds);
   const KeyLayout& layout = store.layout();
   double* values = store.mutable_values().data();
   const bool check_deleted = !store.deleted().empty();
+  const bool record = before != nullptr;
   std::vector<uint64_t> delta_keys;
-  const size_t changed = VisitCellsUnder(
+  Scaled scaled = VisitCellsUnder<Scaled>(
       model, store, region, /*parallel=*/true,
       [&](uint32_t first, uint32_t end, double, const LeafMap& im, uint64_t prefix) {
-        size_t n = 0;
+        Scaled part;
         for (uint32_t p = first; p < end; ++p) {
           const uint32_t o = store.inner_at(p);
           if (im.idx1[o] < 0) continue;
@@ -945,10 +940,11 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
               }))
             continue;
           if (check_deleted && store.deleted().contains(layout.Join(prefix, o))) continue;
+          if (record) part.before.emplace_back(layout.Join(prefix, o), values[p]);
           values[p] = values[p] * factor + 0.0;  // never -0.0 (cell_store.h)
-          ++n;
+          ++part.n;
         }
-        return n;
+        return part;
       },
       [&](uint64_t key, double) {
         if (test.empty() || !test.Held([&](size_t d) { return layout.Get(key, static_cast<int>(d)); }))
@@ -956,9 +952,11 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
       });
   for (uint64_t key : delta_keys) {
     double& v = store.mutable_delta()[key];
+    if (record) scaled.before.emplace_back(key, v);
     v = v * factor + 0.0;
   }
-  return changed + delta_keys.size();
+  if (record) *before = std::move(scaled.before);
+  return scaled.n + delta_keys.size();
 }
 
 }  // namespace quantatom
