@@ -151,21 +151,21 @@ Coordinate Cube::LeafOfKey(uint64_t key) const {
   return leaf;
 }
 
-std::vector<CellChange> Cube::ApplyLocked(const std::vector<CellWrite>& batch) {
+ChangeList Cube::ApplyLocked(const std::vector<CellWrite>& batch) {
   std::vector<std::pair<uint64_t, CellValue>> keyed;
   keyed.reserve(batch.size());
   for (const CellWrite& w : batch) keyed.emplace_back(PackLeaf(w.coord), w.value);
   return ApplyKeyedLocked(keyed);
 }
 
-std::vector<CellChange> Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch) {
+ChangeList Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch) {
   std::lock_guard cache_lock(cache_mu_);
   // Propagating every change into the cache costs (cells x ancestor combinations); past a
   // budget, dropping the overlapping entries is cheaper.
   const bool propagate = batch.size() <= 256;
   std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
-  std::vector<CellChange> changes;
-  changes.reserve(batch.size());
+  ChangeList changes;
+  changes.numbers.reserve(batch.size());
   for (const auto& [key, value] : batch) {
     CellValue old = store_.Set(key, value);
     double delta = (value.is_number() ? value.number : 0.0) - (old.is_number() ? old.number : 0.0);
@@ -175,7 +175,7 @@ std::vector<CellChange> Cube::ApplyKeyedLocked(const std::vector<std::pair<uint6
     } else {
       for (size_t d = 0; d < touched.size(); ++d) touched[d].push_back(store_.layout().Get(key, static_cast<int>(d)));
     }
-    changes.push_back({key, std::move(old), value});
+    changes.Add(key, old, value);
   }
   if (!propagate) cache_.InvalidateRegion(touched);
   return changes;
@@ -189,43 +189,64 @@ void Cube::InvalidateRegionLocked(const Coordinate& region) {
   cache_.InvalidateRegion(touched);
 }
 
-std::vector<CellChange> Cube::ScaledChanges(std::vector<std::pair<uint64_t, double>> before, double factor) {
-  std::vector<CellChange> changes;
-  changes.reserve(before.size());
-  for (auto [key, v] : before) changes.push_back({key, CellValue::Number(v), CellValue::Number(v * factor + 0.0)});
+ChangeList Cube::ScaledChanges(const LargeVector<std::pair<uint64_t, double>>& before, double factor) {
+  ChangeList changes;
+  changes.numbers.reserve(before.size());
+  for (auto [key, v] : before)
+    changes.numbers.push_back({key, v, v * factor + 0.0, static_cast<uint32_t>(changes.numbers.size()), false, false});
   return changes;
+}
+
+namespace {
+CellValue AsValue(const std::optional<double>& v) { return v ? CellValue::Number(*v) : CellValue::Empty(); }
+}  // namespace
+
+absl::StatusOr<uint64_t> Cube::UndoOrRedoLocked(const ChangeSet& set, bool undo) {
+  // Per cell, its first and last change in the set (a batch may change a cell twice).
+  struct Ends {
+    uint32_t first_order = UINT32_MAX, last_order = 0;
+    CellValue first_before, last_after;
+  };
+  absl::flat_hash_map<uint64_t, Ends> cells;
+  auto note = [&](uint64_t key, uint32_t order, const CellValue& before, const CellValue& after) {
+    Ends& e = cells[key];
+    if (order < e.first_order) e.first_order = order, e.first_before = before;
+    if (order >= e.last_order) e.last_order = order, e.last_after = after;
+  };
+  for (const NumberChange& c : set.changes.numbers) note(c.key, c.order, AsValue(c.before()), AsValue(c.after()));
+  for (const CellChange& c : set.changes.others) note(c.key, c.order, c.before, c.after);
+  // Every cell must still hold what the change set left there (undo) or found there (redo);
+  // otherwise a later change touched it and going back would overwrite that change.
+  std::vector<std::pair<uint64_t, CellValue>> batch;
+  batch.reserve(cells.size());
+  for (const auto& [key, e] : cells) {
+    const CellValue& want = undo ? e.last_after : e.first_before;
+    if (!(store_.Get(key) == want)) {
+      const ChangeSet* by = history_.LastTouch(key, set.id);
+      return absl::AbortedError(StrCat("cannot ", undo ? "undo" : "redo", " change set ", set.id, " (", set.action,
+                                       "): cell ", model_.FormatCoordinate(LeafOfKey(key)), " was changed since",
+                                       by ? StrCat(" by change set ", by->id, " (user '", by->user, "')") : std::string()));
+    }
+    batch.emplace_back(key, undo ? e.first_before : e.last_after);
+  }
+  ApplyKeyedLocked(batch);
+  return set.id;
 }
 
 absl::StatusOr<uint64_t> Cube::Undo(const std::string& user) {
   std::unique_lock lock(mu_);
-  HistoryConflict conflict{};
-  auto set = history_.NextUndo(user, &conflict);
-  if (!set.ok()) return ConflictStatus(set.status(), conflict, "undo");
-  std::vector<std::pair<uint64_t, CellValue>> batch;
-  for (auto it = (*set)->changes.rbegin(); it != (*set)->changes.rend(); ++it) batch.emplace_back(it->key, it->before);
-  ApplyKeyedLocked(batch);
-  const uint64_t id = (*set)->id;
+  QA_ASSIGN_OR_RETURN(const ChangeSet* set, history_.NextUndo(user));
+  QA_ASSIGN_OR_RETURN(uint64_t id, UndoOrRedoLocked(*set, /*undo=*/true));
   history_.MarkUndone(id);
   return id;
 }
 
 absl::StatusOr<uint64_t> Cube::Redo(const std::string& user) {
   std::unique_lock lock(mu_);
-  HistoryConflict conflict{};
-  auto set = history_.NextRedo(user, &conflict);
-  if (!set.ok()) return ConflictStatus(set.status(), conflict, "redo");
-  std::vector<std::pair<uint64_t, CellValue>> batch;
-  for (const CellChange& c : (*set)->changes) batch.emplace_back(c.key, c.after);
-  ApplyKeyedLocked(batch);
-  const uint64_t id = (*set)->id;
+  QA_ASSIGN_OR_RETURN(const ChangeSet* set, history_.NextRedo(user));
+  QA_ASSIGN_OR_RETURN(uint64_t id, UndoOrRedoLocked(*set, /*undo=*/false));
   history_.MarkRedone(id);
   return id;
-}
-
-absl::Status Cube::ConflictStatus(const absl::Status& s, const HistoryConflict& conflict, std::string_view what) const {
-  if (!absl::IsAborted(s)) return s;
-  return absl::AbortedError(StrCat("cannot ", what, ": ", s.message(), ", e.g. ",
-                                   model_.FormatCoordinate(LeafOfKey(conflict.key))));
 }
 
 std::vector<ChangeSet> Cube::History() const {
@@ -281,10 +302,10 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
     }
     if (factor) {
       if (!std::isfinite(*factor)) return absl::InvalidArgumentError("the spread would produce a value that is not finite");
-      std::vector<std::pair<uint64_t, double>> before;
+      LargeVector<std::pair<uint64_t, double>> before;
       const size_t changed = ScaleUnheldCellsUnder(model_, store_, target, holds, *factor, &before);
       InvalidateRegionLocked(target);
-      history_.Record(user, "spread", ScaledChanges(std::move(before), *factor));
+      history_.Record(user, "spread", ScaledChanges(before, *factor));
       return changed;
     }
     // Otherwise (nothing unheld to scale) the general path below spreads equally or reports why
@@ -363,15 +384,13 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
   return batch.size();
 }
 
-absl::StatusOr<size_t> Cube::ScaleLeaves(const Coordinate& region, double factor, const std::string& user) {
+absl::StatusOr<size_t> Cube::ScaleLeaves(const Coordinate& region, double factor) {
   QA_RETURN_IF_ERROR(ValidateCoordinate(region, /*leaf_only=*/false));
   if (!std::isfinite(factor)) return absl::InvalidArgumentError("scale factor is not a finite number");
   std::unique_lock lock(mu_);
-  std::vector<std::pair<uint64_t, double>> before;
-  const size_t changed = ScaleCellsUnder(model_, store_, region, factor, &before);
+  const size_t changed = ScaleCellsUnder(model_, store_, region, factor);
   // The region bounds what changed: drop the cached totals that overlap it.
   InvalidateRegionLocked(region);
-  history_.Record(user, "scale", ScaledChanges(std::move(before), factor));
   return changed;
 }
 

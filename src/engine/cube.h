@@ -66,8 +66,9 @@ class Cube {
   // wrong arity, non-finite number) and nothing changes. One change set of `user`.
   absl::Status Write(const std::vector<CellWrite>& batch, const std::string& user = "");
   // Multiplies every numeric leaf cell under `region` (any level) by `factor`; returns how many
-  // cells changed. One change set of `user`.
-  absl::StatusOr<size_t> ScaleLeaves(const Coordinate& region, double factor, const std::string& user = "");
+  // cells changed. A maintenance primitive, not a user action: it records no change set and
+  // cannot be undone (users spread; Spread records what it changes).
+  absl::StatusOr<size_t> ScaleLeaves(const Coordinate& region, double factor);
 
   // Spreads into any cell (spread/spread.h has the methods): the leaves under `target` take
   // the request, leaves under any of `holds` keep their value, text cells are never changed.
@@ -100,12 +101,12 @@ class Cube {
   absl::Status ValidateCoordinate(const Coordinate& coord, bool leaf_only) const;
   // Apply validated leaf writes, keep the cache exact, and return the changes. Require mu_
   // held exclusively.
-  std::vector<CellChange> ApplyLocked(const std::vector<CellWrite>& batch);
-  std::vector<CellChange> ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
+  ChangeList ApplyLocked(const std::vector<CellWrite>& batch);
+  ChangeList ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
   void InvalidateRegionLocked(const Coordinate& region);
-  static std::vector<CellChange> ScaledChanges(std::vector<std::pair<uint64_t, double>> before, double factor);
+  static ChangeList ScaledChanges(const LargeVector<std::pair<uint64_t, double>>& before, double factor);
+  absl::StatusOr<uint64_t> UndoOrRedoLocked(const ChangeSet& set, bool undo);
   Coordinate LeafOfKey(uint64_t key) const;
-  absl::Status ConflictStatus(const absl::Status& s, const HistoryConflict& conflict, std::string_view what) const;
 
   const AppModel model_;
   mutable std::shared_mutex mu_;  // guards store_; writers exclusive

@@ -4,20 +4,28 @@
 
 namespace quantatom {
 
-uint64_t History::Record(std::string user, std::string action, std::vector<CellChange> changes) {
+void ChangeList::Add(uint64_t key, const CellValue& before, const CellValue& after) {
+  const uint32_t order = static_cast<uint32_t>(size());
+  if (!before.is_text() && !after.is_text()) {
+    numbers.push_back({key, before.is_number() ? before.number : 0.0, after.is_number() ? after.number : 0.0, order,
+                       !before.is_number(), !after.is_number()});
+  } else {
+    others.push_back({key, before, after, order});
+  }
+}
+
+std::vector<uint64_t>& History::RedoOf(const std::string& user) {
+  for (auto& [u, ids] : redo_)
+    if (u == user) return ids;
+  redo_.emplace_back(user, std::vector<uint64_t>{});
+  return redo_.back().second;
+}
+
+uint64_t History::Record(std::string user, std::string action, ChangeList changes) {
   ChangeSet set;
   set.id = sets_.size() + 1;
-  set.applied_seq = NextSeq();
-  set_of_seq_[set.applied_seq] = set.id;
-  absl::flat_hash_map<uint64_t, bool> seen;
-  for (CellChange& c : changes) {
-    if (!seen.emplace(c.key, true).second) continue;
-    c.first = true;
-    auto it = last_seq_.find(c.key);
-    c.prev_seq = it == last_seq_.end() ? 0 : it->second;
-    last_seq_[c.key] = set.applied_seq;
-  }
-  redo_[user].clear();
+  set.applied_seq = ++seq_;
+  RedoOf(user).clear();
   set.user = std::move(user);
   set.action = std::move(action);
   set.changes = std::move(changes);
@@ -25,68 +33,51 @@ uint64_t History::Record(std::string user, std::string action, std::vector<CellC
   return sets_.back().id;
 }
 
-absl::Status History::Check(const ChangeSet& set, bool for_redo, HistoryConflict* conflict) const {
-  for (const CellChange& c : set.changes) {
-    if (!c.first) continue;
-    auto it = last_seq_.find(c.key);
-    const uint64_t current = it == last_seq_.end() ? 0 : it->second;
-    if (current != (for_redo ? c.prev_seq : set.applied_seq)) {
-      conflict->key = c.key;
-      auto by = set_of_seq_.find(current);
-      conflict->by_change_set = by == set_of_seq_.end() ? 0 : by->second;
-      if (conflict->by_change_set == 0)
-        return absl::AbortedError(StrCat("change set ", set.id, " (", set.action,
-                                         ") touched cells whose earlier changes were undone since"));
-      return absl::AbortedError(StrCat("change set ", set.id, " (", set.action, ") touched cells that change set ",
-                                       conflict->by_change_set, " (user '", sets_[conflict->by_change_set - 1].user,
-                                       "') changed later"));
-    }
+const ChangeSet* History::LastTouch(uint64_t key, uint64_t except) const {
+  const ChangeSet* best = nullptr;
+  for (const ChangeSet& set : sets_) {
+    if (set.undone || set.id == except || (best && set.applied_seq < best->applied_seq)) continue;
+    bool touched = false;
+    for (const NumberChange& c : set.changes.numbers)
+      if ((touched = c.key == key)) break;
+    if (!touched)
+      for (const CellChange& c : set.changes.others)
+        if ((touched = c.key == key)) break;
+    if (touched) best = &set;
   }
-  return absl::OkStatus();
+  return best;
 }
 
-absl::StatusOr<const ChangeSet*> History::NextUndo(const std::string& user, HistoryConflict* conflict) const {
-  for (auto it = sets_.rbegin(); it != sets_.rend(); ++it) {
-    if (it->user != user || it->undone) continue;
-    QA_RETURN_IF_ERROR(Check(*it, /*for_redo=*/false, conflict));
-    return &*it;
-  }
+absl::StatusOr<const ChangeSet*> History::NextUndo(const std::string& user) const {
+  const ChangeSet* newest = nullptr;
+  for (const ChangeSet& set : sets_)
+    if (set.user == user && !set.undone && (!newest || set.applied_seq > newest->applied_seq)) newest = &set;
+  if (newest) return newest;
   return absl::NotFoundError(StrCat("user '", user, "' has nothing to undo"));
 }
 
 void History::MarkUndone(uint64_t id) {
   ChangeSet& set = sets_[id - 1];
   set.undone = true;
-  // The cells carry again the changes they carried before this set.
-  for (const CellChange& c : set.changes) {
-    if (!c.first) continue;
-    if (c.prev_seq == 0) last_seq_.erase(c.key);
-    else last_seq_[c.key] = c.prev_seq;
-  }
-  redo_[set.user].push_back(id);
+  set.undone_seq = ++seq_;
+  RedoOf(set.user).push_back(id);
 }
 
-absl::StatusOr<const ChangeSet*> History::NextRedo(const std::string& user, HistoryConflict* conflict) const {
-  auto it = redo_.find(user);
-  if (it == redo_.end() || it->second.empty()) return absl::NotFoundError(StrCat("user '", user, "' has nothing to redo"));
-  const ChangeSet& set = sets_[it->second.back() - 1];
-  QA_RETURN_IF_ERROR(Check(set, /*for_redo=*/true, conflict));
-  return &set;
+absl::StatusOr<const ChangeSet*> History::NextRedo(const std::string& user) const {
+  for (const auto& [u, ids] : redo_)
+    if (u == user && !ids.empty()) return &sets_[ids.back() - 1];
+  return absl::NotFoundError(StrCat("user '", user, "' has nothing to redo"));
 }
 
 void History::MarkRedone(uint64_t id) {
   ChangeSet& set = sets_[id - 1];
   set.undone = false;
-  // Same sequence number as before the undo: later sets recorded it as their prev_seq.
-  for (const CellChange& c : set.changes)
-    if (c.first) last_seq_[c.key] = set.applied_seq;
-  redo_[set.user].pop_back();
+  set.applied_seq = ++seq_;
+  RedoOf(set.user).pop_back();
 }
 
 void History::Clear() {
   sets_.clear();
-  last_seq_.clear();
-  set_of_seq_.clear();
   redo_.clear();
 }
 

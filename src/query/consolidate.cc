@@ -833,7 +833,7 @@ CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, co
 }
 
 size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor,
-                       std::vector<std::pair<uint64_t, double>>* before) {
+                       LargeVector<std::pair<uint64_t, double>>* before) {
   return ScaleUnheldCellsUnder(model, store, region, {}, factor, before);
 }
 
@@ -906,22 +906,28 @@ HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coor
 }
 
 namespace {
-// What a scaling pass returns per chunk: how many cells, and (when asked) their old values.
+// What a scaling pass returns per chunk: how many cells, and (when asked) their old values,
+// kept as a list of per-chunk parts that are moved, not copied, and joined once at the end.
 struct Scaled {
   size_t n = 0;
-  std::vector<std::pair<uint64_t, double>> before;
+  std::vector<std::vector<std::pair<uint64_t, double>>> parts;
   Scaled& operator+=(Scaled&& o) {
     n += o.n;
-    before.insert(before.end(), o.before.begin(), o.before.end());
+    for (auto& p : o.parts) {
+      if (p.empty()) continue;
+      // Small pieces (one run) are appended to the current part; big ones (a chunk) moved.
+      if (!parts.empty() && p.size() < 1024) parts.back().insert(parts.back().end(), p.begin(), p.end());
+      else parts.push_back(std::move(p));
+    }
     return *this;
   }
-  Scaled& operator+=(const Scaled& o) { return *this += Scaled(o); }
+  Scaled& operator+=(Scaled& o) { return *this += std::move(o); }
 };
 }  // namespace
 
 size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region,
                              const std::vector<Coordinate>& holds, double factor,
-                             std::vector<std::pair<uint64_t, double>>* before) {
+                             LargeVector<std::pair<uint64_t, double>>* before) {
   const HoldTest test(model, holds);
   const KeyLayout& layout = store.layout();
   double* values = store.mutable_values().data();
@@ -932,6 +938,7 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
       model, store, region, /*parallel=*/true,
       [&](uint32_t first, uint32_t end, double, const LeafMap& im, uint64_t prefix) {
         Scaled part;
+        if (record) part.parts.emplace_back();
         for (uint32_t p = first; p < end; ++p) {
           const uint32_t o = store.inner_at(p);
           if (im.idx1[o] < 0) continue;
@@ -940,7 +947,7 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
               }))
             continue;
           if (check_deleted && store.deleted().contains(layout.Join(prefix, o))) continue;
-          if (record) part.before.emplace_back(layout.Join(prefix, o), values[p]);
+          if (record) part.parts.back().emplace_back(layout.Join(prefix, o), values[p]);
           values[p] = values[p] * factor + 0.0;  // never -0.0 (cell_store.h)
           ++part.n;
         }
@@ -950,12 +957,18 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
         if (test.empty() || !test.Held([&](size_t d) { return layout.Get(key, static_cast<int>(d)); }))
           delta_keys.push_back(key);
       });
+  if (record) {
+    size_t total = delta_keys.size();
+    for (const auto& p : scaled.parts) total += p.size();
+    before->clear();
+    before->reserve(total);
+    for (const auto& p : scaled.parts) before->insert(before->end(), p.begin(), p.end());
+  }
   for (uint64_t key : delta_keys) {
     double& v = store.mutable_delta()[key];
-    if (record) scaled.before.emplace_back(key, v);
+    if (record) before->emplace_back(key, v);
     v = v * factor + 0.0;
   }
-  if (record) *before = std::move(scaled.before);
   return scaled.n + delta_keys.size();
 }
 

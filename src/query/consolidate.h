@@ -61,7 +61,7 @@ CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, co
 // Multiplies every numeric cell under `region` by `factor` in place; returns how many.
 // `before`, when given, receives the key and old value of every cell scaled.
 size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor,
-                       std::vector<std::pair<uint64_t, double>>* before = nullptr);
+                       LargeVector<std::pair<uint64_t, double>>* before = nullptr);
 
 // The weighted sums of the numeric cells under `region`, split by whether a cell lies under
 // any of `holds` (coordinates at any level). For spreading without listing the cells.
@@ -79,6 +79,6 @@ HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coor
 // place; returns how many.
 size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region,
                              const std::vector<Coordinate>& holds, double factor,
-                             std::vector<std::pair<uint64_t, double>>* before = nullptr);
+                             LargeVector<std::pair<uint64_t, double>>* before = nullptr);
 
 }  // namespace quantatom
