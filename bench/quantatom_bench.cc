@@ -143,6 +143,14 @@ int main(int argc, char** argv) {
   Ids ids(model);
   auto member = [&](int d, int64_t source_id) { return dataset.member_of_id[d][static_cast<size_t>(source_id)]; };
   const int A = 0, C = 1, M = 2, S = 3, P = 4;
+  // A coordinate given in the manifest as {"account": id, "costcenter": id, ...}.
+  auto coordinate_of = [&](const json& ids) {
+    Coordinate c;
+    for (auto [d, key] : std::vector<std::pair<int, const char*>>{
+             {A, "account"}, {C, "costcenter"}, {M, "month"}, {S, "scenario"}, {P, "product"}})
+      c.push_back(member(d, ids[key]));
+    return c;
+  };
 
   // ---- W1: load cells.csv into an empty cube (model already read), fresh cube per rep.
   std::unique_ptr<Cube> cube;
@@ -264,11 +272,9 @@ int main(int argc, char** argv) {
   {
     const json& cell = W["W4"]["cell"];
     const json& anc = W["W4"]["ancestor"];
-    Coordinate leaf, up;
+    Coordinate leaf;
     for (int d = 0; d < 5; ++d) leaf.push_back(member(d, cell[d]));
-    for (auto [d, key] : std::vector<std::pair<int, const char*>>{
-             {A, "account"}, {C, "costcenter"}, {M, "month"}, {S, "scenario"}, {P, "product"}})
-      up.push_back(member(d, anc[key]));
+    const Coordinate up = coordinate_of(anc);
     Timing t, tw, tr;
     double total = 0;
     for (int r = 0; r < reps; ++r) {
@@ -289,11 +295,7 @@ int main(int argc, char** argv) {
 
   // ---- W5: proportional spread: target *= factor by rescaling the leaves below it.
   {
-    const json& tg = W["W5"]["target"];
-    Coordinate target;
-    for (auto [d, key] : std::vector<std::pair<int, const char*>>{
-             {A, "account"}, {C, "costcenter"}, {M, "month"}, {S, "scenario"}, {P, "product"}})
-      target.push_back(member(d, tg[key]));
+    const Coordinate target = coordinate_of(W["W5"]["target"]);
     const double factor = W["W5"]["factor"];
     Timing t;
     double before0 = 0, after = 0;
@@ -314,11 +316,7 @@ int main(int argc, char** argv) {
   }
   // ---- Spreads through Cube::Spread (the write-back issue's figures, same data).
   {
-    const json& tg = W["W5"]["target"];
-    Coordinate target;
-    for (auto [d, key] : std::vector<std::pair<int, const char*>>{
-             {A, "account"}, {C, "costcenter"}, {M, "month"}, {S, "scenario"}, {P, "product"}})
-      target.push_back(member(d, tg[key]));
+    const Coordinate target = coordinate_of(W["W5"]["target"]);
     const double factor = W["W5"]["factor"];
     Timing t;
     double after = 0;
