@@ -233,19 +233,15 @@ absl::StatusOr<uint64_t> Cube::UndoOrRedoLocked(const ChangeSet& set, bool undo)
   return set.id;
 }
 
-absl::StatusOr<uint64_t> Cube::Undo(const std::string& user) {
-  std::unique_lock lock(mu_);
-  QA_ASSIGN_OR_RETURN(const ChangeSet* set, history_.NextUndo(user));
-  QA_ASSIGN_OR_RETURN(uint64_t id, UndoOrRedoLocked(*set, /*undo=*/true));
-  history_.MarkUndone(id);
-  return id;
-}
+absl::StatusOr<uint64_t> Cube::Undo(const std::string& user) { return UndoOrRedo(user, /*undo=*/true); }
+absl::StatusOr<uint64_t> Cube::Redo(const std::string& user) { return UndoOrRedo(user, /*undo=*/false); }
 
-absl::StatusOr<uint64_t> Cube::Redo(const std::string& user) {
+absl::StatusOr<uint64_t> Cube::UndoOrRedo(const std::string& user, bool undo) {
   std::unique_lock lock(mu_);
-  QA_ASSIGN_OR_RETURN(const ChangeSet* set, history_.NextRedo(user));
-  QA_ASSIGN_OR_RETURN(uint64_t id, UndoOrRedoLocked(*set, /*undo=*/false));
-  history_.MarkRedone(id);
+  QA_ASSIGN_OR_RETURN(const ChangeSet* set, undo ? history_.NextUndo(user) : history_.NextRedo(user));
+  QA_ASSIGN_OR_RETURN(uint64_t id, UndoOrRedoLocked(*set, undo));
+  if (undo) history_.MarkUndone(id);
+  else history_.MarkRedone(id);
   return id;
 }
 
@@ -315,23 +311,21 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
   // non-empty cells; the others (and a proportional spread over nothing) need every leaf.
   std::vector<Coordinate> coords;
   std::vector<SpreadLeaf> leaves;
-  bool all_leaves = SpreadFillsEmptyLeaves(request.method);
+  // Proportional and add get here only when there is nothing unheld to scale: they spread
+  // equally over every leaf. Percent and clear act on the values that exist.
+  const bool all_leaves = SpreadFillsEmptyLeaves(request.method) || request.method == SpreadMethod::kProportional ||
+                          request.method == SpreadMethod::kAdd;
   if (!all_leaves) {
     CellSelection sel = SelectCellsUnder(model_, store_, target);
-    double unheld_base = 0;
     auto add = [&](uint64_t key, double w) {
       Coordinate leaf = LeafOfKey(key);
-      SpreadLeaf l{store_.Get(key).number, w, held(leaf)};
-      if (!l.held) unheld_base += w * *l.value;
+      leaves.push_back({store_.Get(key).number, w, held(leaf)});
       coords.push_back(std::move(leaf));
-      leaves.push_back(l);
     };
     for (size_t i = 0; i < sel.main_positions.size(); ++i)
       add(store_.MainKey(store_.RunOf(sel.main_positions[i]), sel.main_positions[i]), sel.main_weights[i]);
     for (size_t i = 0; i < sel.delta_keys.size(); ++i) add(sel.delta_keys[i], sel.delta_weights[i]);
-    const bool scales = request.method == SpreadMethod::kProportional || request.method == SpreadMethod::kAdd;
-    all_leaves = scales && unheld_base == 0;  // falls back to an equal spread
-    if (!scales && leaves.empty()) {  // percent or clear over no value: nothing to do, still one action
+    if (leaves.empty()) {  // no value to act on: nothing to do, still one action
       history_.Record(user, "spread", {});
       return 0;
     }
@@ -349,8 +343,6 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
             StrCat("a ", SpreadMethodName(request.method), " spread into ", model_.FormatCoordinate(target),
                    " would fill more than ", max_leaves, " leaves (the limit); spread into a smaller total"));
     }
-    coords.clear();
-    leaves.clear();
     std::vector<size_t> pos(dims, 0);
     std::vector<uint32_t> ordinals(dims);
     while (total > 0) {

@@ -105,6 +105,7 @@ class Cube {
   ChangeList ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
   void InvalidateRegionLocked(const Coordinate& region);
   static ChangeList ScaledChanges(const LargeVector<std::pair<uint64_t, double>>& before, double factor);
+  absl::StatusOr<uint64_t> UndoOrRedo(const std::string& user, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoLocked(const ChangeSet& set, bool undo);
   Coordinate LeafOfKey(uint64_t key) const;
 

@@ -59,7 +59,6 @@ absl::StatusOr<const ChangeSet*> History::NextUndo(const std::string& user) cons
 void History::MarkUndone(uint64_t id) {
   ChangeSet& set = sets_[id - 1];
   set.undone = true;
-  set.undone_seq = ++seq_;
   RedoOf(set.user).push_back(id);
 }
 

@@ -54,8 +54,7 @@ struct ChangeSet {
   std::string action;  // "write", "spread", "scale"
   ChangeList changes;  // in the order applied
   bool undone = false;
-  uint64_t applied_seq = 0;  // when it was (re)applied
-  uint64_t undone_seq = 0;   // when it was last undone
+  uint64_t applied_seq = 0;  // when it was (re)applied: orders undo and conflict messages
 };
 
 class History {
