@@ -1,6 +1,10 @@
 #include "engine/cube.h"
 
+#include <atomic>
 #include <cmath>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "query/consolidate.h"
@@ -189,19 +193,55 @@ void Cube::InvalidateRegionLocked(const Coordinate& region) {
   cache_.InvalidateRegion(touched);
 }
 
-ChangeList Cube::ScaledChanges(const LargeVector<std::pair<uint64_t, double>>& before, double factor) {
-  ChangeList changes;
-  changes.numbers.reserve(before.size());
-  for (auto [key, v] : before)
-    changes.numbers.push_back({key, v, v * factor + 0.0, static_cast<uint32_t>(changes.numbers.size()), false, false});
-  return changes;
-}
-
 namespace {
 CellValue AsValue(const std::optional<double>& v) { return v ? CellValue::Number(*v) : CellValue::Empty(); }
 }  // namespace
 
+absl::StatusOr<uint64_t> Cube::UndoOrRedoScaledLocked(const ChangeSet& set, bool undo) {
+  const ScaledCells& scaled = set.changes.scaled[0];
+  const LargeVector<KeyBefore>& cells = scaled.before;
+  // Where each cell sits in main (-1: elsewhere), found in parallel: the largest spreads
+  // change millions of cells, and a position lookup is a binary search.
+  LargeVector<int64_t> pos(cells.size());
+  std::atomic<size_t> first_conflict{cells.size()};
+  const bool check_deleted = !store_.deleted().empty();
+  const double* values = store_.values().data();
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, cells.size(), 4096), [&](const tbb::blocked_range<size_t>& r) {
+    for (size_t i = r.begin(); i != r.end(); ++i) {
+      int64_t p = store_.FindMain(cells[i].key);
+      if (p >= 0 && check_deleted && store_.deleted().contains(cells[i].key)) p = -1;
+      pos[i] = p;
+      const double want = undo ? scaled.after(cells[i].value) : cells[i].value;
+      const bool same = p >= 0 ? values[p] == want : store_.Get(cells[i].key) == CellValue::Number(want);
+      if (!same) {
+        size_t seen = first_conflict.load();
+        while (i < seen && !first_conflict.compare_exchange_weak(seen, i)) {}
+      }
+    }
+  });
+  if (first_conflict < cells.size()) return ConflictError(set, cells[first_conflict].key, undo);
+  double* mutable_values = store_.mutable_values().data();
+  std::vector<std::pair<uint64_t, CellValue>> elsewhere;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const double now = undo ? cells[i].value : scaled.after(cells[i].value);
+    if (pos[i] >= 0) mutable_values[pos[i]] = now;
+    else elsewhere.emplace_back(cells[i].key, CellValue::Number(now));
+  }
+  if (!elsewhere.empty()) ApplyKeyedLocked(elsewhere);
+  InvalidateRegionLocked(Coordinate(scaled.region.begin(), scaled.region.end()));
+  return set.id;
+}
+
+absl::Status Cube::ConflictError(const ChangeSet& set, uint64_t key, bool undo) const {
+  const ChangeSet* by = history_.LastTouch(key, set.id);
+  return absl::AbortedError(StrCat("cannot ", undo ? "undo" : "redo", " change set ", set.id, " (", set.action,
+                                   "): cell ", model_.FormatCoordinate(LeafOfKey(key)), " was changed since",
+                                   by ? StrCat(" by change set ", by->id, " (user '", by->user, "')") : std::string()));
+}
+
 absl::StatusOr<uint64_t> Cube::UndoOrRedoLocked(const ChangeSet& set, bool undo) {
+  if (set.changes.scaled.size() == 1 && set.changes.numbers.empty() && set.changes.others.empty())
+    return UndoOrRedoScaledLocked(set, undo);
   // Per cell, its first and last change in the set (a batch may change a cell twice).
   struct Ends {
     uint32_t first_order = UINT32_MAX, last_order = 0;
@@ -213,20 +253,18 @@ absl::StatusOr<uint64_t> Cube::UndoOrRedoLocked(const ChangeSet& set, bool undo)
     if (order < e.first_order) e.first_order = order, e.first_before = before;
     if (order >= e.last_order) e.last_order = order, e.last_after = after;
   };
-  for (const NumberChange& c : set.changes.numbers) note(c.key, c.order, AsValue(c.before()), AsValue(c.after()));
-  for (const CellChange& c : set.changes.others) note(c.key, c.order, c.before, c.after);
+  // Scaled cells come first (order 0); listed changes follow, ordered after them.
+  for (const ScaledCells& s : set.changes.scaled)
+    for (const KeyBefore& c : s.before) note(c.key, 0, CellValue::Number(c.value), CellValue::Number(s.after(c.value)));
+  for (const NumberChange& c : set.changes.numbers) note(c.key, c.order + 1, AsValue(c.before()), AsValue(c.after()));
+  for (const CellChange& c : set.changes.others) note(c.key, c.order + 1, c.before, c.after);
   // Every cell must still hold what the change set left there (undo) or found there (redo);
   // otherwise a later change touched it and going back would overwrite that change.
   std::vector<std::pair<uint64_t, CellValue>> batch;
   batch.reserve(cells.size());
   for (const auto& [key, e] : cells) {
     const CellValue& want = undo ? e.last_after : e.first_before;
-    if (!(store_.Get(key) == want)) {
-      const ChangeSet* by = history_.LastTouch(key, set.id);
-      return absl::AbortedError(StrCat("cannot ", undo ? "undo" : "redo", " change set ", set.id, " (", set.action,
-                                       "): cell ", model_.FormatCoordinate(LeafOfKey(key)), " was changed since",
-                                       by ? StrCat(" by change set ", by->id, " (user '", by->user, "')") : std::string()));
-    }
+    if (!(store_.Get(key) == want)) return ConflictError(set, key, undo);
     batch.emplace_back(key, undo ? e.first_before : e.last_after);
   }
   ApplyKeyedLocked(batch);
@@ -298,10 +336,13 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
     }
     if (factor) {
       if (!std::isfinite(*factor)) return absl::InvalidArgumentError("the spread would produce a value that is not finite");
-      LargeVector<std::pair<uint64_t, double>> before;
-      const size_t changed = ScaleUnheldCellsUnder(model_, store_, target, holds, *factor, &before);
+      ScaleRecord record;
+      record.expected = sums.unheld_cells;
+      const size_t changed = ScaleUnheldCellsUnder(model_, store_, target, holds, *factor, &record);
       InvalidateRegionLocked(target);
-      history_.Record(user, "spread", ScaledChanges(before, *factor));
+      ChangeList changes;
+      changes.scaled.push_back({std::move(record.before), *factor, {target.begin(), target.end()}});
+      history_.Record(user, "spread", std::move(changes));
       return changed;
     }
     // Otherwise (nothing unheld to scale) the general path below spreads equally or reports why

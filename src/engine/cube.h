@@ -104,9 +104,10 @@ class Cube {
   ChangeList ApplyLocked(const std::vector<CellWrite>& batch);
   ChangeList ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
   void InvalidateRegionLocked(const Coordinate& region);
-  static ChangeList ScaledChanges(const LargeVector<std::pair<uint64_t, double>>& before, double factor);
   absl::StatusOr<uint64_t> UndoOrRedo(const std::string& user, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoLocked(const ChangeSet& set, bool undo);
+  absl::StatusOr<uint64_t> UndoOrRedoScaledLocked(const ChangeSet& set, bool undo);
+  absl::Status ConflictError(const ChangeSet& set, uint64_t key, bool undo) const;
   Coordinate LeafOfKey(uint64_t key) const;
 
   const AppModel model_;

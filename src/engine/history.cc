@@ -5,7 +5,7 @@
 namespace quantatom {
 
 void ChangeList::Add(uint64_t key, const CellValue& before, const CellValue& after) {
-  const uint32_t order = static_cast<uint32_t>(size());
+  const uint32_t order = static_cast<uint32_t>(numbers.size() + others.size());
   if (!before.is_text() && !after.is_text()) {
     numbers.push_back({key, before.is_number() ? before.number : 0.0, after.is_number() ? after.number : 0.0, order,
                        !before.is_number(), !after.is_number()});
@@ -25,6 +25,9 @@ uint64_t History::Record(std::string user, std::string action, ChangeList change
   ChangeSet set;
   set.id = sets_.size() + 1;
   set.applied_seq = ++seq_;
+  // What `user` undid can no longer be redone: keep the entries (ids stay stable) but free
+  // their cells, which for spreads are megabytes.
+  for (uint64_t id : RedoOf(user)) sets_[id - 1].changes = ChangeList{};
   RedoOf(user).clear();
   set.user = std::move(user);
   set.action = std::move(action);
@@ -33,17 +36,24 @@ uint64_t History::Record(std::string user, std::string action, ChangeList change
   return sets_.back().id;
 }
 
+namespace {
+bool Touches(const ChangeList& changes, uint64_t key) {
+  for (const ScaledCells& s : changes.scaled)
+    for (const KeyBefore& c : s.before)
+      if (c.key == key) return true;
+  for (const NumberChange& c : changes.numbers)
+    if (c.key == key) return true;
+  for (const CellChange& c : changes.others)
+    if (c.key == key) return true;
+  return false;
+}
+}  // namespace
+
 const ChangeSet* History::LastTouch(uint64_t key, uint64_t except) const {
   const ChangeSet* best = nullptr;
   for (const ChangeSet& set : sets_) {
     if (set.undone || set.id == except || (best && set.applied_seq < best->applied_seq)) continue;
-    bool touched = false;
-    for (const NumberChange& c : set.changes.numbers)
-      if ((touched = c.key == key)) break;
-    if (!touched)
-      for (const CellChange& c : set.changes.others)
-        if ((touched = c.key == key)) break;
-    if (touched) best = &set;
+    if (Touches(set.changes, key)) best = &set;
   }
   return best;
 }

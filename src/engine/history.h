@@ -20,6 +20,7 @@
 #include "base/large_allocator.h"
 #include "base/status.h"
 #include "model/cell_value.h"
+#include "query/consolidate.h"
 
 namespace quantatom {
 
@@ -41,11 +42,28 @@ struct CellChange {
   uint32_t order;
 };
 
+// A rescale (a proportional, add or percent spread): every cell went from `before` to
+// before * factor + 0.0 (cell_store.h never stores -0.0). 16 bytes a cell: the largest spreads
+// record millions of cells, and writing the record is most of their cost.
+struct ScaledCells {
+  LargeVector<KeyBefore> before;  // distinct keys, in no particular order
+  double factor = 1;
+  std::vector<uint32_t> region;  // the coordinate spread into (MemberIds): bounds the cells
+  double after(double before_value) const { return before_value * factor + 0.0; }
+};
+
+// What a change set did. A cell appears in at most one scaled list, and scaled cells are
+// applied before `numbers` and `others`, which are in the order applied (`order`).
 struct ChangeList {
+  std::vector<ScaledCells> scaled;
   LargeVector<NumberChange> numbers;
   std::vector<CellChange> others;
   void Add(uint64_t key, const CellValue& before, const CellValue& after);
-  size_t size() const { return numbers.size() + others.size(); }
+  size_t size() const {
+    size_t n = numbers.size() + others.size();
+    for (const ScaledCells& s : scaled) n += s.before.size();
+    return n;
+  }
 };
 
 struct ChangeSet {
@@ -60,7 +78,7 @@ struct ChangeSet {
 class History {
  public:
   // Records an applied change set and returns its id (1, 2, ...). A new change by `user`
-  // discards what `user` could redo.
+  // discards what `user` could redo (and frees the memory those change sets held).
   uint64_t Record(std::string user, std::string action, ChangeList changes);
 
   // The change set `user` would undo (newest applied own set), or NotFound.

@@ -833,8 +833,8 @@ CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, co
 }
 
 size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor,
-                       LargeVector<std::pair<uint64_t, double>>* before) {
-  return ScaleUnheldCellsUnder(model, store, region, {}, factor, before);
+                       ScaleRecord* record) {
+  return ScaleUnheldCellsUnder(model, store, region, {}, factor, record);
 }
 
 namespace {
@@ -906,39 +906,52 @@ HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coor
 }
 
 namespace {
-// What a scaling pass returns per chunk: how many cells, and (when asked) their old values,
-// kept as a list of per-chunk parts that are moved, not copied, and joined once at the end.
-struct Scaled {
-  size_t n = 0;
-  std::vector<std::vector<std::pair<uint64_t, double>>> parts;
-  Scaled& operator+=(Scaled&& o) {
-    n += o.n;
-    for (auto& p : o.parts) {
-      if (p.empty()) continue;
-      // Small pieces (one run) are appended to the current part; big ones (a chunk) moved.
-      if (!parts.empty() && p.size() < 1024) parts.back().insert(parts.back().end(), p.begin(), p.end());
-      else parts.push_back(std::move(p));
-    }
-    return *this;
+// Collects the recorded cells of a parallel rescale into one buffer sized up front: each chunk
+// stages up to kStage cells locally and claims a slice of the buffer with one atomic add, so
+// recording costs one write per cell and no growing vectors (fresh pages are slow to fault).
+class RecordSink {
+ public:
+  explicit RecordSink(ScaleRecord* record) : record_(record) {
+    if (record_) record_->before.resize(record_->expected);
   }
-  Scaled& operator+=(Scaled& o) { return *this += std::move(o); }
+  bool active() const { return record_ != nullptr; }
+  void Put(const KeyBefore* cells, size_t n) {
+    const size_t at = cursor_.fetch_add(n, std::memory_order_relaxed);
+    const size_t fit = at >= record_->expected ? 0 : std::min(n, record_->expected - at);
+    std::copy(cells, cells + fit, record_->before.data() + at);
+    if (fit < n) {
+      std::lock_guard lock(overflow_mu_);
+      overflow_.insert(overflow_.end(), cells + fit, cells + n);
+    }
+  }
+  void Finish() {
+    if (!record_) return;
+    record_->before.resize(std::min(cursor_.load(), record_->expected));
+    record_->before.insert(record_->before.end(), overflow_.begin(), overflow_.end());
+  }
+
+ private:
+  ScaleRecord* record_;
+  std::atomic<size_t> cursor_{0};
+  std::mutex overflow_mu_;
+  std::vector<KeyBefore> overflow_;
 };
+constexpr size_t kStage = 1024;
 }  // namespace
 
 size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region,
-                             const std::vector<Coordinate>& holds, double factor,
-                             LargeVector<std::pair<uint64_t, double>>* before) {
+                             const std::vector<Coordinate>& holds, double factor, ScaleRecord* record) {
   const HoldTest test(model, holds);
   const KeyLayout& layout = store.layout();
   double* values = store.mutable_values().data();
   const bool check_deleted = !store.deleted().empty();
-  const bool record = before != nullptr;
+  RecordSink sink(record);
   std::vector<uint64_t> delta_keys;
-  Scaled scaled = VisitCellsUnder<Scaled>(
+  const size_t scaled = VisitCellsUnder<size_t>(
       model, store, region, /*parallel=*/true,
       [&](uint32_t first, uint32_t end, double, const LeafMap& im, uint64_t prefix) {
-        Scaled part;
-        if (record) part.parts.emplace_back();
+        KeyBefore stage[kStage];
+        size_t staged = 0, n = 0;
         for (uint32_t p = first; p < end; ++p) {
           const uint32_t o = store.inner_at(p);
           if (im.idx1[o] < 0) continue;
@@ -947,29 +960,30 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
               }))
             continue;
           if (check_deleted && store.deleted().contains(layout.Join(prefix, o))) continue;
-          if (record) part.parts.back().emplace_back(layout.Join(prefix, o), values[p]);
+          if (sink.active()) {
+            stage[staged++] = KeyBefore(layout.Join(prefix, o), values[p]);
+            if (staged == kStage) sink.Put(stage, staged), staged = 0;
+          }
           values[p] = values[p] * factor + 0.0;  // never -0.0 (cell_store.h)
-          ++part.n;
+          ++n;
         }
-        return part;
+        if (staged) sink.Put(stage, staged);
+        return n;
       },
       [&](uint64_t key, double) {
         if (test.empty() || !test.Held([&](size_t d) { return layout.Get(key, static_cast<int>(d)); }))
           delta_keys.push_back(key);
       });
-  if (record) {
-    size_t total = delta_keys.size();
-    for (const auto& p : scaled.parts) total += p.size();
-    before->clear();
-    before->reserve(total);
-    for (const auto& p : scaled.parts) before->insert(before->end(), p.begin(), p.end());
-  }
   for (uint64_t key : delta_keys) {
     double& v = store.mutable_delta()[key];
-    if (record) before->emplace_back(key, v);
+    if (sink.active()) {
+      KeyBefore kb(key, v);
+      sink.Put(&kb, 1);
+    }
     v = v * factor + 0.0;
   }
-  return scaled.n + delta_keys.size();
+  sink.Finish();
+  return scaled + delta_keys.size();
 }
 
 }  // namespace quantatom

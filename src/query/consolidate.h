@@ -58,10 +58,26 @@ struct CellSelection {
 };
 CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region);
 
+// The key and old value of a cell a rescale changed. Its default constructor leaves it
+// uninitialised so that a recording buffer can be sized without being written twice.
+struct KeyBefore {
+  uint64_t key;
+  double value;
+  KeyBefore() {}
+  KeyBefore(uint64_t k, double v) : key(k), value(v) {}
+};
+// Where a rescale records what it changed (in no particular order). `expected` is how many
+// cells the caller expects (the count from a sums pass): cells are written straight into one
+// buffer of that size from every thread; more than expected is still correct, only slower.
+struct ScaleRecord {
+  LargeVector<KeyBefore> before;
+  size_t expected = 0;
+};
+
 // Multiplies every numeric cell under `region` by `factor` in place; returns how many.
-// `before`, when given, receives the key and old value of every cell scaled.
+// `record`, when given, receives the key and old value of every cell scaled.
 size_t ScaleCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region, double factor,
-                       LargeVector<std::pair<uint64_t, double>>* before = nullptr);
+                       ScaleRecord* record = nullptr);
 
 // The weighted sums of the numeric cells under `region`, split by whether a cell lies under
 // any of `holds` (coordinates at any level). For spreading without listing the cells.
@@ -79,6 +95,6 @@ HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coor
 // place; returns how many.
 size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region,
                              const std::vector<Coordinate>& holds, double factor,
-                             LargeVector<std::pair<uint64_t, double>>* before = nullptr);
+                             ScaleRecord* record = nullptr);
 
 }  // namespace quantatom
