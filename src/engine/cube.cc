@@ -20,7 +20,20 @@ absl::StatusOr<std::unique_ptr<Cube>> Cube::Create(AppModel model) {
   return std::unique_ptr<Cube>(new Cube(std::move(model), std::move(layout)));
 }
 
-Cube::Cube(AppModel model, KeyLayout layout) : model_(std::move(model)), store_(std::move(layout)), cache_(&model_) {}
+Cube::Cube(AppModel model, KeyLayout layout) : model_(std::move(model)), store_(std::move(layout)), cache_(&model_) {
+  // Members marked read_only (the Actual scenario, a closed period) hold every cell below them.
+  for (size_t d = 0; d < model_.dimensions.size(); ++d) {
+    const Dimension& dim = model_.dimensions[d];
+    for (MemberId m = 0; m < dim.member_count(); ++m) {
+      const std::string_view flag = dim.member(m).Attribute("read_only");
+      if (flag == "true" || flag == "yes" || flag == "1") {
+        Coordinate hold(model_.dimensions.size(), kNoMember);
+        hold[d] = m;
+        read_only_holds_.push_back(std::move(hold));
+      }
+    }
+  }
+}
 
 uint64_t Cube::PackLeaf(const Coordinate& leaf) const {
   uint32_t ordinals[64];
@@ -130,12 +143,19 @@ absl::StatusOr<DenseTotals> Cube::Consolidate(std::vector<std::vector<MemberId>>
 }
 
 absl::Status Cube::Write(const std::vector<CellWrite>& batch, const std::string& user) {
+  return Write(batch, user, WriteOptions{});
+}
+
+absl::Status Cube::Write(const std::vector<CellWrite>& batch, const std::string& user, const WriteOptions& options) {
   // Validate everything before changing anything: a batch is atomic.
-  absl::flat_hash_set<uint64_t> seen;
   for (size_t i = 0; i < batch.size(); ++i) {
     absl::Status s = ValidateCoordinate(batch[i].coord, /*leaf_only=*/true);
     if (s.ok() && batch[i].value.is_number() && !std::isfinite(batch[i].value.number))
       s = absl::InvalidArgumentError("value is not a finite number");
+    if (s.ok() && !options.allow_read_only && !read_only_holds_.empty()) {
+      if (std::string why = ReadOnlyReason(batch[i].coord); !why.empty())
+        s = absl::FailedPreconditionError(StrCat(why, " is read-only"));
+    }
     if (!s.ok())
       return absl::Status(s.code(), StrCat("write ", i + 1, " of ", batch.size(),
                                                  batch[i].coord.size() == model_.dimensions.size()
@@ -144,7 +164,7 @@ absl::Status Cube::Write(const std::vector<CellWrite>& batch, const std::string&
                                                  ": ", s.message()));
   }
   std::unique_lock lock(mu_);
-  history_.Record(user, "write", ApplyLocked(batch));
+  history_.Record(user, options.action, ApplyLocked(batch));
   return absl::OkStatus();
 }
 
@@ -286,135 +306,6 @@ absl::StatusOr<uint64_t> Cube::UndoOrRedo(const std::string& user, bool undo) {
 std::vector<ChangeSet> Cube::History() const {
   std::shared_lock lock(mu_);
   return history_.change_sets();
-}
-
-absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadRequest& request,
-                                    const std::vector<Coordinate>& holds, const std::string& user, size_t max_leaves) {
-  QA_RETURN_IF_ERROR(ValidateCoordinate(target, /*leaf_only=*/false));
-  for (const Coordinate& h : holds) {
-    absl::Status s = ValidateCoordinate(h, /*leaf_only=*/false);
-    if (!s.ok()) return absl::Status(s.code(), StrCat("hold: ", s.message()));
-  }
-  const size_t dims = model_.dimensions.size();
-  auto held = [&](const Coordinate& leaf) {
-    for (const Coordinate& h : holds) {
-      bool under = true;
-      for (size_t d = 0; d < dims && under; ++d) under = model_.dimensions[d].IsAncestorOrSelf(h[d], leaf[d]);
-      if (under) return true;
-    }
-    return false;
-  };
-
-  std::unique_lock lock(mu_);
-  // Fast path: methods that only rescale existing values need two passes over the cells under
-  // the target (sums, then scale in place), never a list of them.
-  if (request.method == SpreadMethod::kProportional || request.method == SpreadMethod::kAdd ||
-      request.method == SpreadMethod::kPercentChange) {
-    if (!std::isfinite(request.amount)) return absl::InvalidArgumentError("the spread amount is not a finite number");
-    // Without holds the unheld sum is the cell's own total, often already cached.
-    HeldSums sums;
-    bool known = false;
-    if (holds.empty() && cache_.enabled()) {
-      std::lock_guard cache_lock(cache_mu_);
-      uint32_t count = 0;
-      if (cache_.Lookup(cache_.Key(target), &sums.unheld, &count)) {
-        sums.unheld_cells = count;
-        known = true;
-      }
-    }
-    if (!known) sums = SumCellsUnder(model_, store_, target, holds);
-    std::optional<double> factor;
-    if (request.method == SpreadMethod::kPercentChange) {
-      if (sums.unheld_cells + sums.held_cells == 0) {  // no value: nothing to do, still one action
-        history_.Record(user, "spread", {});
-        return 0;
-      }
-      if (sums.unheld_cells > 0) factor = 1 + request.amount / 100;
-    } else if (sums.unheld != 0) {
-      const double total = request.method == SpreadMethod::kAdd ? sums.held + sums.unheld + request.amount : request.amount;
-      factor = (total - sums.held) / sums.unheld;
-    }
-    if (factor) {
-      if (!std::isfinite(*factor)) return absl::InvalidArgumentError("the spread would produce a value that is not finite");
-      ScaleRecord record;
-      record.expected = sums.unheld_cells;
-      const size_t changed = ScaleUnheldCellsUnder(model_, store_, target, holds, *factor, &record);
-      InvalidateRegionLocked(target);
-      ChangeList changes;
-      changes.scaled.push_back({std::move(record.before), *factor, {target.begin(), target.end()}});
-      history_.Record(user, "spread", std::move(changes));
-      return changed;
-    }
-    // Otherwise (nothing unheld to scale) the general path below spreads equally or reports why
-    // it cannot.
-  }
-  // The leaves to spread over, with their current values. Proportional-like methods only touch
-  // non-empty cells; the others (and a proportional spread over nothing) need every leaf.
-  std::vector<Coordinate> coords;
-  std::vector<SpreadLeaf> leaves;
-  // Proportional and add get here only when there is nothing unheld to scale: they spread
-  // equally over every leaf. Percent and clear act on the values that exist.
-  const bool all_leaves = SpreadFillsEmptyLeaves(request.method) || request.method == SpreadMethod::kProportional ||
-                          request.method == SpreadMethod::kAdd;
-  if (!all_leaves) {
-    CellSelection sel = SelectCellsUnder(model_, store_, target);
-    auto add = [&](uint64_t key, double w) {
-      Coordinate leaf = LeafOfKey(key);
-      leaves.push_back({store_.Get(key).number, w, held(leaf)});
-      coords.push_back(std::move(leaf));
-    };
-    for (size_t i = 0; i < sel.main_positions.size(); ++i)
-      add(store_.MainKey(store_.RunOf(sel.main_positions[i]), sel.main_positions[i]), sel.main_weights[i]);
-    for (size_t i = 0; i < sel.delta_keys.size(); ++i) add(sel.delta_keys[i], sel.delta_weights[i]);
-    if (leaves.empty()) {  // no value to act on: nothing to do, still one action
-      history_.Record(user, "spread", {});
-      return 0;
-    }
-  }
-  if (all_leaves) {
-    std::vector<std::vector<std::pair<uint32_t, double>>> per_dim(dims);
-    size_t total = 1;
-    for (size_t d = 0; d < dims; ++d) {
-      per_dim[d] = model_.dimensions[d].LeavesUnder(target[d]);
-      const size_t n = per_dim[d].size();
-      if (n != 0 && total > max_leaves / n) total = max_leaves + 1;  // no overflow
-      else total *= n;
-      if (total > max_leaves)
-        return absl::FailedPreconditionError(
-            StrCat("a ", SpreadMethodName(request.method), " spread into ", model_.FormatCoordinate(target),
-                   " would fill more than ", max_leaves, " leaves (the limit); spread into a smaller total"));
-    }
-    std::vector<size_t> pos(dims, 0);
-    std::vector<uint32_t> ordinals(dims);
-    while (total > 0) {
-      Coordinate leaf(dims);
-      double w = 1;
-      for (size_t d = 0; d < dims; ++d) {
-        ordinals[d] = per_dim[d][pos[d]].first;
-        leaf[d] = model_.dimensions[d].leaf_member(ordinals[d]);
-        w *= per_dim[d][pos[d]].second;
-      }
-      CellValue v = store_.Get(store_.layout().Pack(ordinals.data()));
-      // A text cell is never overwritten by a spread: it counts as held, with no value.
-      leaves.push_back({v.is_number() ? std::optional<double>(v.number) : std::nullopt, w, v.is_text() || held(leaf)});
-      coords.push_back(std::move(leaf));
-      size_t d = 0;
-      while (d < dims && ++pos[d] == per_dim[d].size()) pos[d++] = 0;
-      if (d == dims) break;
-    }
-  }
-  auto result = ComputeSpread(leaves, request);
-  if (!result.ok())
-    return absl::Status(result.status().code(),
-                        StrCat("cannot spread into ", model_.FormatCoordinate(target), ": ", result.status().message()));
-  std::vector<CellWrite> batch;
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    const std::optional<double>& now = (*result)[i];
-    if (now == leaves[i].value) continue;
-    batch.push_back({coords[i], now ? CellValue::Number(*now) : CellValue::Empty()});
-  }
-  history_.Record(user, "spread", ApplyLocked(batch));
-  return batch.size();
 }
 
 absl::StatusOr<size_t> Cube::ScaleLeaves(const Coordinate& region, double factor) {

@@ -28,6 +28,12 @@ struct CellWrite {
   CellValue value;   // empty clears the cell
 };
 
+struct WriteOptions {
+  std::string action = "write";  // what the change set is called in the history ("bridge", "import")
+  // Loads from the system (bridged actuals) may write into read-only members; users may not.
+  bool allow_read_only = false;
+};
+
 struct CubeStats {
   size_t numeric_cells = 0;
   size_t text_cells = 0;
@@ -63,18 +69,21 @@ class Cube {
   absl::StatusOr<DenseTotals> Consolidate(std::vector<std::vector<MemberId>> targets, bool parallel = true) const;
 
   // Writes leaf cells, all or nothing: InvalidArgument naming the first bad write (not a leaf,
-  // wrong arity, non-finite number) and nothing changes. One change set of `user`.
+  // wrong arity, non-finite number), FailedPrecondition for a cell under a read-only member,
+  // and nothing changes. One change set of `user`.
   absl::Status Write(const std::vector<CellWrite>& batch, const std::string& user = "");
+  absl::Status Write(const std::vector<CellWrite>& batch, const std::string& user, const WriteOptions& options);
   // Multiplies every numeric leaf cell under `region` (any level) by `factor`; returns how many
   // cells changed. A maintenance primitive, not a user action: it records no change set and
   // cannot be undone (users spread; Spread records what it changes).
   absl::StatusOr<size_t> ScaleLeaves(const Coordinate& region, double factor);
 
   // Spreads into any cell (spread/spread.h has the methods): the leaves under `target` take
-  // the request, leaves under any of `holds` keep their value, text cells are never changed.
-  // All or nothing: FailedPrecondition (nothing changed) when the spread cannot reach its
-  // value, or when it would have to fill more than `max_leaves` leaves. Returns how many
-  // leaf cells changed. A leaf target is a single write.
+  // the request; leaves under any of `holds`, under one of `user`'s holds (SetHold) or under a
+  // read-only member keep their value; text cells are never changed. All or nothing:
+  // FailedPrecondition (nothing changed) when the spread cannot reach its value, when the
+  // target itself is read-only, or when it would have to fill more than `max_leaves` leaves.
+  // Returns how many leaf cells changed. A leaf target is a single write. One change set.
   absl::StatusOr<size_t> Spread(const Coordinate& target, const SpreadRequest& request,
                                 const std::vector<Coordinate>& holds = {}, const std::string& user = "",
                                 size_t max_leaves = 1'000'000);
@@ -85,6 +94,19 @@ class Cube {
   absl::StatusOr<uint64_t> Undo(const std::string& user);
   absl::StatusOr<uint64_t> Redo(const std::string& user);
   std::vector<ChangeSet> History() const;
+
+  // Per-user holds: coordinates at any level whose leaves `user`'s spreads keep (a held total
+  // holds every leaf below it). Holds are the user's working state, not data: they are kept
+  // with the app but are not part of the history.
+  absl::Status SetHold(const std::string& user, const Coordinate& coord, bool held);
+  std::vector<Coordinate> Holds(const std::string& user) const;
+  void ClearHolds(const std::string& user);
+  std::vector<std::pair<std::string, std::vector<Coordinate>>> AllHolds() const;
+  // Whether `coord` is held for `user`: under one of their holds or a read-only member.
+  bool IsHeld(const std::string& user, const Coordinate& coord) const;
+  // The read-only member `coord` lies under (members with the attribute read_only=true, such
+  // as the Actual scenario), as "dimension 'code'", or "" when it is writable.
+  std::string ReadOnlyReason(const Coordinate& coord) const;
 
   void DropCache();
   CubeStats Stats() const;
@@ -103,6 +125,17 @@ class Cube {
   // held exclusively.
   ChangeList ApplyLocked(const std::vector<CellWrite>& batch);
   ChangeList ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
+  // Spreading (engine/cube_spread.cc). Each appends what it changed to `out`; on failure the
+  // caller rolls `out` back, so a multi-part spread is all or nothing.
+  absl::StatusOr<size_t> SpreadLocked(const Coordinate& target, const SpreadRequest& request,
+                                      const std::vector<Coordinate>& holds, size_t max_leaves, ChangeList* out);
+  absl::StatusOr<size_t> SpreadRelativeLocked(const Coordinate& target, const SpreadRequest& request,
+                                              const std::vector<Coordinate>& holds, ChangeList* out);
+  absl::StatusOr<size_t> SpreadAlongTimeLocked(const Coordinate& target, const SpreadRequest& request,
+                                               const std::vector<Coordinate>& holds, size_t max_leaves, ChangeList* out);
+  absl::Status ValidateSpreadRequest(const Coordinate& target, const SpreadRequest& request) const;
+  void RollBackLocked(ChangeList changes);
+  int TimeDimension() const;  // the first dimension of type time, or -1
   void InvalidateRegionLocked(const Coordinate& region);
   absl::StatusOr<uint64_t> UndoOrRedo(const std::string& user, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoLocked(const ChangeSet& set, bool undo);
@@ -114,6 +147,9 @@ class Cube {
   mutable std::shared_mutex mu_;  // guards store_; writers exclusive
   CellStore store_;
   quantatom::History history_;  // guarded by mu_
+  std::vector<std::pair<std::string, std::vector<Coordinate>>> holds_;  // per user; guarded by mu_
+  // One hold per read-only member: that member in its dimension, kNoMember (any) elsewhere.
+  std::vector<Coordinate> read_only_holds_;
   mutable std::mutex cache_mu_;  // guards cache_ (readers fill it)
   mutable ConsolidatedCache cache_;
 };

@@ -14,6 +14,18 @@ void ChangeList::Add(uint64_t key, const CellValue& before, const CellValue& aft
   }
 }
 
+void ChangeList::Append(ChangeList later) {
+  const uint32_t base = static_cast<uint32_t>(numbers.size() + others.size());
+  for (ScaledCells& s : later.scaled) scaled.push_back(std::move(s));
+  if (numbers.empty() && others.empty() && base == 0) {
+    numbers = std::move(later.numbers);
+    others = std::move(later.others);
+    return;
+  }
+  for (NumberChange c : later.numbers) c.order += base, numbers.push_back(c);
+  for (CellChange& c : later.others) c.order += base, others.push_back(std::move(c));
+}
+
 std::vector<uint64_t>& History::RedoOf(const std::string& user) {
   for (auto& [u, ids] : redo_)
     if (u == user) return ids;

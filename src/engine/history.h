@@ -59,6 +59,9 @@ struct ChangeList {
   LargeVector<NumberChange> numbers;
   std::vector<CellChange> others;
   void Add(uint64_t key, const CellValue& before, const CellValue& after);
+  // Appends `later`, which was applied after everything here.
+  void Append(ChangeList later);
+  bool empty() const { return scaled.empty() && numbers.empty() && others.empty(); }
   size_t size() const {
     size_t n = numbers.size() + others.size();
     for (const ScaledCells& s : scaled) n += s.before.size();

@@ -846,8 +846,10 @@ class HoldTest {
     for (const Coordinate& h : holds) {
       std::vector<std::vector<bool>> under(model.dimensions.size());
       for (size_t d = 0; d < model.dimensions.size(); ++d) {
-        under[d].assign(model.dimensions[d].leaf_count(), false);
-        for (auto [ordinal, w] : model.dimensions[d].LeavesUnder(h[d])) under[d][ordinal] = true;
+        // kNoMember: any member of the dimension (read-only members hold a whole slice).
+        under[d].assign(model.dimensions[d].leaf_count(), h[d] == kNoMember);
+        if (h[d] != kNoMember)
+          for (auto [ordinal, w] : model.dimensions[d].LeavesUnder(h[d])) under[d][ordinal] = true;
       }
       holds_.push_back(std::move(under));
     }

@@ -91,6 +91,7 @@ struct HeldSums {
 };
 HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region,
                        const std::vector<Coordinate>& holds);
+// In `holds`, kNoMember stands for any member of its dimension.
 // Multiplies the numeric cells under `region` that are under none of `holds` by `factor`, in
 // place; returns how many.
 size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region,

@@ -77,7 +77,8 @@ struct RandomApp {
 inline std::string Code(int d, int m) { return "d" + std::to_string(d) + "m" + std::to_string(m); }
 
 // `wide` makes dimensions with many leaves (exercises the range filters of the scan).
-inline RandomApp MakeRandomApp(std::mt19937_64& rng, bool wide = false) {
+// `first_is_time` makes dimension 0 a time dimension (for the spreads that run along time).
+inline RandomApp MakeRandomApp(std::mt19937_64& rng, bool wide = false, bool first_is_time = false) {
   RandomApp app;
   app.model.name = "random";
   int dims = 1 + static_cast<int>(rng() % 4);
@@ -96,7 +97,7 @@ inline RandomApp MakeRandomApp(std::mt19937_64& rng, bool wide = false) {
         raw.edges.push_back({m, parent, weights[rng() % 7]});
       }
     }
-    DimensionBuilder b("D" + std::to_string(d), DimensionType::kGeneric);
+    DimensionBuilder b("D" + std::to_string(d), d == 0 && first_is_time ? DimensionType::kTime : DimensionType::kGeneric);
     // Members are added in a shuffled order, so member ids, leaf ordinals and the generator's
     // numbering all differ.
     std::vector<int> order(raw.members);

@@ -11,6 +11,8 @@ constexpr std::pair<SpreadMethod, std::string_view> kNames[] = {
     {SpreadMethod::kProportional, "proportional"}, {SpreadMethod::kEqual, "equal"},
     {SpreadMethod::kRepeat, "repeat"},             {SpreadMethod::kPercentChange, "percent"},
     {SpreadMethod::kAdd, "add"},                   {SpreadMethod::kClear, "clear"},
+    {SpreadMethod::kRelative, "relative"},         {SpreadMethod::kStraightLine, "straight"},
+    {SpreadMethod::kGrowth, "growth"},
 };
 }  // namespace
 
@@ -71,8 +73,13 @@ absl::StatusOr<std::vector<std::optional<double>>> ComputeSpread(std::span<const
 
   switch (request.method) {
     case SpreadMethod::kProportional:
+    case SpreadMethod::kRelative:  // the caller put the basis slice's values in the leaves
       QA_RETURN_IF_ERROR(proportional(request.amount));
       break;
+    case SpreadMethod::kStraightLine:
+    case SpreadMethod::kGrowth:
+      return absl::InvalidArgumentError(StrCat("a ", SpreadMethodName(request.method),
+                                               " spread runs along time: spread through the cube"));
     case SpreadMethod::kEqual:
       QA_RETURN_IF_ERROR(equal(request.amount));
       break;

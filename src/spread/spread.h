@@ -8,6 +8,11 @@
 //   percent       every unheld non-empty leaf changes by the given percentage
 //   add           the total changes by the given amount, spread proportionally
 //   clear         every unheld leaf becomes empty
+//   relative      proportional, with the shape taken from another slice (e.g. Budget spread
+//                 like last year's Actual): SpreadRequest::basis
+//   straight      the total divided evenly over the time periods below the cell, each period's
+//                 share spread proportionally over its leaves
+//   growth        like straight, each period growth_percent larger than the one before
 // Held leaves keep their value: their weighted contribution is subtracted from the new total
 // and the rest is spread. A leaf's weight is its path weight toward the spread cell, so a
 // spread into "Net income" (Revenue - Costs) keeps the identity Net = Revenue - Costs.
@@ -16,6 +21,7 @@
 // gathers the leaves under a coordinate, calls it, and commits the result atomically.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -25,9 +31,12 @@
 
 namespace quantatom {
 
-enum class SpreadMethod { kProportional, kEqual, kRepeat, kPercentChange, kAdd, kClear };
+enum class SpreadMethod {
+  kProportional, kEqual, kRepeat, kPercentChange, kAdd, kClear, kRelative, kStraightLine, kGrowth
+};
 
-// "proportional", "equal", "repeat", "percent", "add", "clear".
+// "proportional", "equal", "repeat", "percent", "add", "clear", "relative", "straight",
+// "growth".
 absl::StatusOr<SpreadMethod> ParseSpreadMethod(std::string_view name);
 std::string_view SpreadMethodName(SpreadMethod method);
 
@@ -39,6 +48,13 @@ struct SpreadRequest {
   // The new total (proportional, equal), the value per leaf (repeat), the percentage
   // (percent: 10 = +10%), or the change of the total (add). Ignored by clear.
   double amount = 0;
+  // relative: the slice the shape comes from, as member replacements (dimension index, leaf
+  // member id), e.g. {scenario, Actual}, and a shift along the time dimension's leaves (-12:
+  // the same month a year earlier).
+  std::vector<std::pair<size_t, uint32_t>> basis;
+  int basis_time_offset = 0;
+  // growth: percent change from one period to the next (5 = each period 5% above the one before).
+  double growth_percent = 0;
 };
 
 struct SpreadLeaf {
