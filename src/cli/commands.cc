@@ -7,6 +7,7 @@
 #include "cli/grid_output.h"
 #include "engine/data_folder.h"
 #include "importer/dataset_import.h"
+#include "importer/demo_dataset.h"
 #include "importer/sample_dataset.h"
 #include "model/model_json.h"
 #include "base/strings.h"
@@ -24,6 +25,19 @@ constexpr std::chrono::milliseconds kAppLockTimeout = std::chrono::minutes(2);
 absl::Status RunSample(const SampleArgs& args) {
   QA_RETURN_IF_ERROR(WriteSampleDataset(args.out, args.cells, args.seed));
   std::printf("wrote a sample data set of %llu cells to %s\n", static_cast<unsigned long long>(args.cells), args.out.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status RunDemo(const DemoArgs& args) {
+  QA_ASSIGN_OR_RETURN(DemoSummary s, WriteDemoDataset(args.out));
+  std::printf(
+      "wrote the P&L demo to %s (%.1f MB; see %s/README.md):\n"
+      "  gl_actuals/  %zu GL accounts under %zu natural accounts, %zu cost centers, %zu actual cells\n"
+      "  plan/        %zu plan accounts, %zu Budget and %zu Forecast cells, Actual empty\n"
+      "  bridge_rules.csv %zu rules, targets.csv %zu targets, comments.csv %zu comments\n",
+      args.out.c_str(), static_cast<double>(s.bytes) / 1e6, args.out.c_str(), s.gl_leaf_accounts,
+      s.gl_parent_accounts, s.cost_centers, s.actual_cells, s.gl_parent_accounts, s.budget_cells, s.forecast_cells,
+      s.bridge_rules, s.targets, s.comments);
   return absl::OkStatus();
 }
 

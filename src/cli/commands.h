@@ -16,6 +16,12 @@ struct SampleArgs {
 };
 absl::Status RunSample(const SampleArgs& args);
 
+// `quantatom demo`: the two-app P&L demo of importer/demo_dataset.h.
+struct DemoArgs {
+  std::string out;
+};
+absl::Status RunDemo(const DemoArgs& args);
+
 struct ImportArgs {
   std::string data;
   std::string app;

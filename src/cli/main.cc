@@ -19,6 +19,11 @@ int main(int argc, char** argv) {
   s->add_option("--seed", sample.seed, "random seed");
   s->callback([&] { status = RunSample(sample); });
 
+  DemoArgs demo;
+  auto* d = app.add_subcommand("demo", "write the P&L planning demo: GL actuals and plan apps, bridge rules, targets, comments");
+  d->add_option("--out", demo.out, "folder to write")->required();
+  d->callback([&] { status = RunDemo(demo); });
+
   ImportArgs import;
   auto* i = app.add_subcommand("import", "import a data-set folder or a JSON model file as an app");
   i->add_option("--data", import.data, "data folder")->required();
