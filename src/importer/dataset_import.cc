@@ -1,5 +1,7 @@
 #include "importer/dataset_import.h"
 
+#include "absl/container/flat_hash_map.h"
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -48,9 +50,47 @@ absl::StatusOr<std::vector<std::string>> ReadManifestDims(const std::string& dir
   return dims;
 }
 
+// Optional side files of a dimension, each with a header line: labels_<dim>.csv (code,name:
+// display names) and attributes_<dim>.csv (code,attribute,value: e.g. read_only). Keyed by code;
+// checked against the elements once they are read.
+struct MemberExtras {
+  absl::flat_hash_map<std::string, std::pair<std::string, int>> names;  // code -> (name, line)
+  absl::flat_hash_map<std::string, std::vector<std::pair<std::string, std::string>>> attributes;
+  std::vector<std::pair<std::string, std::string>> where;  // (code, "file:line") for unknown-code errors
+};
+
+absl::Status ReadExtrasFile(const std::string& path, const std::vector<std::string>& header, MemberExtras* extras) {
+  if (!std::filesystem::exists(path)) return absl::OkStatus();
+  QA_ASSIGN_OR_RETURN(CsvFile file, CsvFile::Open(path, /*allow_empty=*/true));
+  std::vector<std::string> f;
+  absl::Status err;
+  bool first = true;
+  while (file.Next(&f, &err)) {
+    if (first) {
+      first = false;
+      if (f != header) return file.Error(StrCat("expected the header '", StrJoin(header, ","), "'"));
+      continue;
+    }
+    if (f.size() != header.size())
+      return file.Error(StrCat("expected ", header.size(), " fields (", StrJoin(header, ","), "), found ", f.size()));
+    if (f[0].empty()) return file.Error("field 'code' is empty");
+    if (header.size() == 2) {
+      extras->names[f[0]] = {f[1], file.line()};
+    } else {
+      if (f[1].empty() || f[1] == "id") return file.Error(StrCat("field 'attribute': '", f[1], "' is empty or reserved"));
+      extras->attributes[f[0]].emplace_back(f[1], f[2]);
+    }
+    extras->where.emplace_back(f[0], StrCat(file.name(), ":", file.line()));
+  }
+  return err;
+}
+
 absl::StatusOr<Dimension> ReadDimension(const std::string& dir, const std::string& name, std::vector<MemberId>* member_of_id) {
   std::string epath = StrCat(dir, "/elements_", name, ".csv");
   std::string hpath = StrCat(dir, "/hier_", name, ".csv");
+  MemberExtras extras;
+  QA_RETURN_IF_ERROR(ReadExtrasFile(StrCat(dir, "/labels_", name, ".csv"), {"code", "name"}, &extras));
+  QA_RETURN_IF_ERROR(ReadExtrasFile(StrCat(dir, "/attributes_", name, ".csv"), {"code", "attribute", "value"}, &extras));
   QA_ASSIGN_OR_RETURN(CsvFile elements, CsvFile::Open(epath));
   DimensionBuilder builder(name, GuessType(name));
   std::vector<std::string> f;
@@ -67,12 +107,20 @@ absl::StatusOr<Dimension> ReadDimension(const std::string& dir, const std::strin
     if (id >= code_of_id.size()) code_of_id.resize(id + 1), line_of_id.resize(id + 1, 0);
     if (line_of_id[id])
       return elements.Error(StrCat("field 'id': duplicate id ", id, " (first on line ", line_of_id[id], ")"));
-    absl::Status s = builder.AddMember(f[1], f[1], {{"id", f[0]}});
+    std::vector<std::pair<std::string, std::string>> attributes = {{"id", f[0]}};
+    if (auto a = extras.attributes.find(f[1]); a != extras.attributes.end())
+      attributes.insert(attributes.end(), a->second.begin(), a->second.end());
+    auto label = extras.names.find(f[1]);
+    absl::Status s = builder.AddMember(f[1], label != extras.names.end() ? label->second.first : f[1], std::move(attributes));
     if (!s.ok()) return elements.Error(StrCat("field 'name': ", s.message()));
     code_of_id[id] = f[1];
     line_of_id[id] = elements.line();
   }
   QA_RETURN_IF_ERROR(err);
+  for (const auto& [c, where] : extras.where)
+    if (!builder.HasMember(c))
+      return absl::InvalidArgumentError(StrCat(where, ": field 'code': unknown member '", c, "' (not in ",
+                                               std::filesystem::path(epath).filename().string(), ")"));
 
   QA_ASSIGN_OR_RETURN(CsvFile hier, CsvFile::Open(hpath, /*allow_empty=*/true));
   auto code = [&](const std::string& field, const char* what, std::string* out) -> absl::Status {

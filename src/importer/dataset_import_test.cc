@@ -90,7 +90,26 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"hier_account.csv", "0,2,1\n1,9,1\n", "hier_account.csv:2: field 'parent': unknown member id 9"},
         BadFile{"hier_account.csv", "0,2,1\n1,2,one\n", "hier_account.csv:2: field 'weight': 'one' is not a number"},
         BadFile{"hier_account.csv", "0,2,1\n2,0,1\n", "cycle in the hierarchy of dimension 'account'"},
-        BadFile{"manifest.json", "{\"dims\": 3}", "manifest.json: needs an object \"dims\""}));
+        BadFile{"manifest.json", "{\"dims\": 3}", "manifest.json: needs an object \"dims\""},
+        BadFile{"attributes_scenario.csv", "code,attribute,value\nPlan,read_only,true\n",
+                "attributes_scenario.csv:2: field 'code': unknown member 'Plan'"},
+        BadFile{"attributes_scenario.csv", "code,attr,value\n", "attributes_scenario.csv:1: expected the header 'code,attribute,value'"},
+        BadFile{"labels_account.csv", "code,name\na\n", "labels_account.csv:2: expected 2 fields (code,name), found 1"}));
+
+TEST(DatasetImportTest, LabelsAndAttributesFilesNameAndMarkMembers) {
+  std::string dir = MakeDataset("extras");
+  Write(dir + "/labels_account.csv", "code,name\nT,\"Total, net\"\n");
+  Write(dir + "/attributes_scenario.csv", "code,attribute,value\nActual,read_only,true\n");
+  DatasetOptions o;
+  o.app_name = "tiny";
+  auto cube = ImportDataset(dir, o);
+  ASSERT_TRUE(cube.ok()) << cube.status();
+  const AppModel& m = (*cube)->model();
+  EXPECT_EQ(m.dimensions[0].member(*m.dimensions[0].Find("T")).name, "Total, net");
+  EXPECT_EQ(m.dimensions[0].member(*m.dimensions[0].Find("a")).name, "a");
+  EXPECT_EQ(m.dimensions[1].member(*m.dimensions[1].Find("Actual")).Attribute("read_only"), "true");
+  EXPECT_EQ((*cube)->ReadOnlyReason(*m.ParseCoordinate("account=a,scenario=Actual")), "scenario 'Actual'");
+}
 
 TEST(DatasetImportTest, LinesOfOnlySpacesAndTabsInCellsAreSkipped) {
   std::string dir = MakeDataset("whitespace_lines");
