@@ -18,7 +18,10 @@ namespace quantatom {
 
 namespace {
 
-constexpr char kMagic[8] = {'Q', 'A', 'A', 'P', 'P', 'v', '0', '1'};
+constexpr char kMagic[8] = {'Q', 'A', 'A', 'P', 'P', 'v', '0', '2'};
+// Files written before sections existed: the same layout, ending after the text cells.
+constexpr char kMagicV1[8] = {'Q', 'A', 'A', 'P', 'P', 'v', '0', '1'};
+constexpr std::string_view kHoldsSection = "holds";
 
 template <typename T>
 void Put(std::string* out, const T& v) {
@@ -86,8 +89,56 @@ absl::Status BadKey(const std::string& path, const AppModel& model, const KeyLay
 
 }  // namespace
 
-std::string EncodeAppSnapshot(const Cube& cube) {
+namespace {
+// Holds: count of users; per user: name length, name, count of holds, each hold as one member
+// id per dimension (uint32).
+std::string EncodeHolds(const Cube& cube) {
+  std::string out;
+  auto all = cube.AllHolds();
+  Put(&out, static_cast<uint64_t>(all.size()));
+  for (const auto& [user, list] : all) {
+    Put(&out, static_cast<uint64_t>(user.size()));
+    out += user;
+    Put(&out, static_cast<uint64_t>(list.size()));
+    for (const Coordinate& c : list)
+      for (MemberId m : c) Put(&out, static_cast<uint32_t>(m));
+  }
+  return out;
+}
+
+absl::Status DecodeHolds(std::string_view bytes, const std::string& path, Cube* cube) {
+  Cursor cur(bytes, StrCat(path, " (holds)"));
+  uint64_t users = 0;
+  QA_RETURN_IF_ERROR(cur.Get(&users));
+  const size_t dims = cube->model().dimensions.size();
+  for (uint64_t u = 0; u < users; ++u) {
+    uint64_t len = 0, n = 0;
+    std::string_view user;
+    QA_RETURN_IF_ERROR(cur.Get(&len));
+    QA_RETURN_IF_ERROR(cur.GetBytes(len, &user));
+    QA_RETURN_IF_ERROR(cur.Get(&n));
+    QA_RETURN_IF_ERROR(cur.Need(n, dims * sizeof(uint32_t)));
+    for (uint64_t i = 0; i < n; ++i) {
+      Coordinate c(dims);
+      for (size_t d = 0; d < dims; ++d) {
+        uint32_t m = 0;
+        QA_RETURN_IF_ERROR(cur.Get(&m));
+        c[d] = m;
+      }
+      absl::Status s = cube->SetHold(std::string(user), c, true);
+      if (!s.ok()) return absl::DataLossError(StrCat(path, ": hold ", i, " of user '", user, "': ", s.message()));
+    }
+  }
+  if (cur.remaining() != 0) return absl::DataLossError(StrCat(path, ": unexpected bytes after the holds"));
+  return absl::OkStatus();
+}
+}  // namespace
+
+std::string EncodeAppSnapshot(const Cube& cube, const SnapshotSections& extra) {
   std::string model = ModelToJson(cube.model());
+  SnapshotSections sections;
+  sections.emplace_back(std::string(kHoldsSection), EncodeHolds(cube));
+  for (const auto& section : extra) sections.push_back(section);
   return cube.WithStore([&](const CellStore& store) {
     KeyValues cells = store.SortedCells();
     std::string out;
@@ -109,15 +160,24 @@ std::string EncodeAppSnapshot(const Cube& cube) {
       Put(&out, static_cast<uint64_t>(text.size()));
       out += text;
     }
+    Put(&out, static_cast<uint64_t>(sections.size()));
+    for (const auto& [name, bytes] : sections) {
+      Put(&out, static_cast<uint64_t>(name.size()));
+      out += name;
+      Put(&out, static_cast<uint64_t>(bytes.size()));
+      out += bytes;
+    }
     Put(&out, Checksum64(out.data(), out.size()));
     return out;
   });
 }
 
 absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, const std::string& path,
-                                                        const std::string& app) {
-  if (bytes.size() < sizeof kMagic + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+                                                        const std::string& app, SnapshotSections* extra) {
+  if (bytes.size() < sizeof kMagic + 8 ||
+      (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0 && std::memcmp(bytes.data(), kMagicV1, sizeof kMagic) != 0))
     return absl::DataLossError(StrCat(path, ": not a QuantatomAI app file (bad magic)"));
+  const bool has_sections = std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
   uint64_t stored = 0;
   std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
   if (Checksum64(bytes.data(), bytes.size() - 8) != stored)
@@ -170,12 +230,30 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
     QA_RETURN_IF_ERROR(cur.GetBytes(len, &t));
     text_cells.emplace_back(key, std::string(t));
   }
+  SnapshotSections sections;
+  if (has_sections) {
+    uint64_t count = 0;
+    QA_RETURN_IF_ERROR(cur.Get(&count));
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t len = 0;
+      std::string_view name, body;
+      QA_RETURN_IF_ERROR(cur.Get(&len));
+      QA_RETURN_IF_ERROR(cur.GetBytes(len, &name));
+      QA_RETURN_IF_ERROR(cur.Get(&len));
+      QA_RETURN_IF_ERROR(cur.GetBytes(len, &body));
+      sections.emplace_back(std::string(name), std::string(body));
+    }
+  }
   // The counts say where the cells end; anything after them means the counts are wrong.
   if (cur.remaining() != 0)
-    return absl::DataLossError(StrCat(path, ": ", cur.remaining(), " unexpected bytes after the text cells at byte ",
-                                      cur.pos()));
+    return absl::DataLossError(StrCat(path, ": ", cur.remaining(), " unexpected bytes after the ",
+                                      has_sections ? "sections" : "text cells", " at byte ", cur.pos()));
   absl::Status s = cube->Load(std::move(cells), std::move(text_cells));
   if (!s.ok()) return absl::DataLossError(StrCat(path, ": ", s.message()));
+  for (auto& [name, body] : sections) {
+    if (name == kHoldsSection) QA_RETURN_IF_ERROR(DecodeHolds(body, path, cube.get()));
+    else if (extra) extra->emplace_back(std::move(name), std::move(body));
+  }
   return cube;
 }
 
@@ -202,13 +280,13 @@ absl::StatusOr<std::vector<std::string>> DataFolder::ListApps() const {
   return out;
 }
 
-absl::Status DataFolder::SaveApp(const Cube& cube) const {
+absl::Status DataFolder::SaveApp(const Cube& cube, const SnapshotSections& extra) const {
   QA_RETURN_IF_ERROR(ValidateAppName(cube.model().name));
   QA_RETURN_IF_ERROR(Init());
-  return WriteFileAtomically(AppPath(cube.model().name), EncodeAppSnapshot(cube));
+  return WriteFileAtomically(AppPath(cube.model().name), EncodeAppSnapshot(cube, extra));
 }
 
-absl::StatusOr<std::unique_ptr<Cube>> DataFolder::LoadApp(const std::string& app) const {
+absl::StatusOr<std::unique_ptr<Cube>> DataFolder::LoadApp(const std::string& app, SnapshotSections* extra) const {
   QA_RETURN_IF_ERROR(ValidateAppName(app));
   auto bytes = ReadFile(AppPath(app));
   if (!bytes.ok()) {
@@ -216,7 +294,7 @@ absl::StatusOr<std::unique_ptr<Cube>> DataFolder::LoadApp(const std::string& app
       return absl::NotFoundError(StrCat("no app '", app, "' in data folder ", root_));
     return bytes.status();
   }
-  return DecodeAppSnapshot(*bytes, AppPath(app), app);
+  return DecodeAppSnapshot(*bytes, AppPath(app), app, extra);
 }
 
 absl::StatusOr<AppLock> AppLock::Acquire(const DataFolder& folder, const std::string& app,

@@ -17,6 +17,11 @@
 
 namespace quantatom {
 
+// Named byte sections stored after the cells of an app snapshot: the layers other modules keep
+// with an app (comments, targets, bridges), each encoded by its owner. Unknown names are kept
+// and handed back; the cube's own holds are a section too, handled here.
+using SnapshotSections = std::vector<std::pair<std::string, std::string>>;
+
 class DataFolder {
  public:
   explicit DataFolder(std::string root) : root_(std::move(root)) {}
@@ -27,10 +32,10 @@ class DataFolder {
   absl::StatusOr<std::vector<std::string>> ListApps() const;
   bool HasApp(const std::string& app) const;
 
-  absl::Status SaveApp(const Cube& cube) const;
+  absl::Status SaveApp(const Cube& cube, const SnapshotSections& extra = {}) const;
   // NotFound for an unknown app; DataLoss if the file is damaged (checksum, truncation) or does
-  // not fit its model, or holds another app.
-  absl::StatusOr<std::unique_ptr<Cube>> LoadApp(const std::string& app) const;
+  // not fit its model, or holds another app. `extra`, if given, receives the other sections.
+  absl::StatusOr<std::unique_ptr<Cube>> LoadApp(const std::string& app, SnapshotSections* extra = nullptr) const;
 
   std::string AppPath(const std::string& app) const;
   std::string LockPath(const std::string& app) const;
@@ -67,8 +72,8 @@ class AppLock {
 
 // The snapshot bytes of an app, and back. Exposed for tests. `path` names the file in error
 // messages; `app` is the app the caller asked for, and a file holding another app is DataLoss.
-std::string EncodeAppSnapshot(const Cube& cube);
+std::string EncodeAppSnapshot(const Cube& cube, const SnapshotSections& extra = {});
 absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, const std::string& path,
-                                                        const std::string& app);
+                                                        const std::string& app, SnapshotSections* extra = nullptr);
 
 }  // namespace quantatom

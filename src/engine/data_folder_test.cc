@@ -61,6 +61,30 @@ TEST(DataFolderTest, SavedAppLoadsBackWithEveryCell) {
   EXPECT_EQ(a.text_cells, b.text_cells);
 }
 
+TEST(DataFolderTest, HoldsAndOtherSectionsComeBackWithTheApp) {
+  std::mt19937_64 rng(5);
+  auto cube = SampleCube(rng);
+  Coordinate top;
+  for (const Dimension& d : cube->model().dimensions) top.push_back(d.roots()[0]);
+  ASSERT_TRUE(cube->SetHold("ann", top, true).ok());
+  std::string root = FreshRoot("df_sections");
+  DataFolder folder(root);
+  ASSERT_TRUE(folder.SaveApp(*cube, {{"comments", std::string("a\0b", 3)}, {"targets", ""}}).ok());
+  SnapshotSections extra;
+  auto back = folder.LoadApp("plan", &extra);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ((*back)->Holds("ann"), std::vector<Coordinate>{top});
+  EXPECT_TRUE((*back)->Holds("bob").empty());
+  ASSERT_EQ(extra.size(), 2u);
+  EXPECT_EQ(extra[0], (std::pair<std::string, std::string>("comments", std::string("a\0b", 3))));
+  EXPECT_EQ(extra[1].first, "targets");
+  // Every truncation of a file with sections is DataLoss, never a crash.
+  std::string bytes = EncodeAppSnapshot(*cube, {{"comments", "xyz"}});
+  for (size_t cut = 0; cut < bytes.size(); cut += 7)
+    EXPECT_EQ(DecodeAppSnapshot(std::string_view(bytes).substr(0, cut), "x.qa", "plan").status().code(),
+              absl::StatusCode::kDataLoss);
+}
+
 TEST(DataFolderTest, DamagedOrTruncatedFileIsDataLossNotACrash) {
   std::mt19937_64 rng(2);
   auto cube = SampleCube(rng);
