@@ -57,6 +57,20 @@ void SortAndSum(KeyValues* cells, int key_bits) {
   cells->resize(w);
 }
 
+// A buffer of cells that is never initialised (a KeyValues would zero it first).
+class ScratchCells {
+ public:
+  explicit ScratchCells(size_t n) : n_(n), data_(static_cast<KeyValue*>(LargeAllocate(n * sizeof(KeyValue)))) {}
+  ~ScratchCells() { LargeFree(data_, n_ * sizeof(KeyValue)); }
+  ScratchCells(const ScratchCells&) = delete;
+  ScratchCells& operator=(const ScratchCells&) = delete;
+  KeyValue* data() { return data_; }
+
+ private:
+  size_t n_;
+  KeyValue* data_;
+};
+
 struct Chunk {
   size_t first_run = 0, last_run = 0;  // [first_run, last_run)
   size_t offset = 0;                   // start of its slot in the output
@@ -143,50 +157,80 @@ absl::StatusOr<KeyValues> Bridge::Materialize(const CellStore& source, const Mat
     c.offset = total;
     total += c.size;
   }
-  KeyValues out(total);
 
-  // Pass 2: contributions, sorted and summed run by run inside each chunk's slot.
+  // Pass 2: contributions, sorted and summed run by run inside each chunk's slot. The slots
+  // are raw memory: every byte read back was written first.
+  ScratchCells scratch(total);
   source.VisitInner([&](const auto* inner) {
     for_each_chunk([&](Chunk& c) {
-      KeyValue* slot = out.data() + c.offset;
+      KeyValue* slot = scratch.data() + c.offset;
       size_t w = 0;
+      // Adds one contribution, summing it into the previous one of the run when the key is
+      // the same (the usual case for neighbouring leaves of one source parent).
+      auto add = [&](size_t run_out, uint64_t key, double value, bool* run_sorted) {
+        if (w > run_out) {
+          if (slot[w - 1].key == key) {
+            slot[w - 1].value += value;
+            return;
+          }
+          if (slot[w - 1].key > key) *run_sorted = false;
+        }
+        slot[w++] = {key, value};
+      };
       for (size_t run = c.first_run; run < c.last_run; ++run) {
         const uint64_t prefix = prefixes[run];
         const uint64_t base = run_base(prefix);
         const size_t run_out = w;
-        size_t n = w;
+        bool run_sorted = true;
         for (size_t pos = starts[run]; pos < starts[run + 1]; ++pos) {
           const double v = values[pos];
           // A deleted main cell holds 0 until compaction; only zeros need the set lookup.
           if (v == 0 && has_deleted && source.deleted().contains(layout.Join(prefix, inner[pos]))) continue;
           if (bridged_inner) {
-            for (const KeyPart& p : Parts(inner[pos])) slot[n++] = {base + p.part, v * p.weight + 0.0};
+            for (const KeyPart& p : Parts(inner[pos])) add(run_out, base + p.part, v * p.weight + 0.0, &run_sorted);
           } else {
             const uint64_t inner_part = translate_[static_cast<size_t>(inner_dim)][inner[pos]];
-            for (const KeyPart& p : run_parts(prefix)) slot[n++] = {base + p.part + inner_part, v * p.weight + 0.0};
+            for (const KeyPart& p : run_parts(prefix)) add(run_out, base + p.part + inner_part, v * p.weight + 0.0, &run_sorted);
           }
         }
-        SortSmall(slot + run_out, slot + n);
-        SumInto(slot, 0, run_out, n, &w, &c.unsorted);
+        if (!run_sorted) {
+          SortSmall(slot + run_out, slot + w);
+          size_t end = w;
+          w = run_out;
+          bool ignored = false;
+          SumInto(slot, run_out, run_out, end, &w, &ignored);
+        }
+        // Where this run meets the previous one.
+        if (run_out > 0 && w > run_out && slot[run_out - 1].key >= slot[run_out].key) {
+          if (slot[run_out - 1].key == slot[run_out].key) {
+            slot[run_out - 1].value += slot[run_out].value;
+            std::memmove(slot + run_out, slot + run_out + 1, (w - run_out - 1) * sizeof(KeyValue));
+            --w;
+          } else {
+            c.unsorted = true;
+          }
+        }
       }
       c.size = w;
     });
   });
 
-  // Close the gaps the sums left, summing equal keys where chunks meet.
+  // Gather the slots, summing equal keys where chunks meet.
   bool unsorted = false;
-  size_t w = 0;
+  KeyValues out;
+  size_t gathered = 0;
+  for (const Chunk& c : chunks) gathered += c.size;
+  out.reserve(gathered);
   for (const Chunk& c : chunks) {
     unsorted |= c.unsorted;
-    size_t from = c.offset, end = c.offset + c.size;
-    if (from < end && w > 0 && out[w - 1].key >= out[from].key) {
-      if (out[w - 1].key == out[from].key) out[w - 1].value += out[from++].value;
+    const KeyValue* from = scratch.data() + c.offset;
+    const KeyValue* end = from + c.size;
+    if (from < end && !out.empty() && out.back().key >= from->key) {
+      if (out.back().key == from->key) out.back().value += (from++)->value;
       else unsorted = true;
     }
-    if (w != from && from < end) std::memmove(&out[w], &out[from], (end - from) * sizeof(KeyValue));
-    w += end - from;
+    out.insert(out.end(), from, end);
   }
-  out.resize(w);
 
   KeyValues delta = DeltaStoreContributions(source);
   if (unsorted) {
