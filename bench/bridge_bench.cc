@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
     checksum += kv.value * static_cast<double>(x % 101 + 1);
   }
   json b1 = Summary(times, "ms");
-  b1.update({{"rows_out", cells.size()}, {"sum", sum}, {"checksum", checksum}, {"source_cells", actuals->Stats().numeric_cells},
+  b1.update({{"rows_out", cells.size()}, {"sum", sum}, {"checksum", checksum}, {"source_cells", actuals->Stats().numeric_cells}, {"source_runs", actuals->Stats().runs},
              {"mapping_rows", bridge.map().entry_count()}, {"rules", rules.rules.size()}, {"resolve_ms", build_ms},
              {"threads", "all (2)"}});
   Emit("B1", "full materialisation 10k GL leaves -> 500 plan accounts", b1);

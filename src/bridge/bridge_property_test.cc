@@ -269,7 +269,9 @@ TEST(BridgePropertyTest, MaterializeMatchesBruteForceAndIncrementalMatchesFull) 
     ExpectSame(Decode(*target, *again), want, s.target, "re-materialised");
     std::map<Coordinate, double> kept = target->WithStore([&](const CellStore& store) { return Decode(*target, store.SortedCells()); });
     for (const auto& [c, v] : kept) {
-      if (!want.count(c)) EXPECT_TRUE(Close(v, 0, 1)) << "extra incremental cell " << s.target.FormatCoordinate(c) << " = " << v;
+      if (!want.count(c)) {
+        EXPECT_TRUE(Close(v, 0, 1)) << "extra incremental cell " << s.target.FormatCoordinate(c) << " = " << v;
+      }
     }
     for (const auto& [c, v] : want) {
       auto it = kept.find(c);
