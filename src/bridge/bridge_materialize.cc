@@ -2,8 +2,9 @@
 //
 // The store's main part is sorted by key and split into runs that share every ordinal but the
 // inner dimension's (store/cell_store.h). All cells of a run share the translated part of the
-// target key, so it is computed once per run. The contributions of one run are few and are
-// sorted and summed in place; when, as usual, the translation keeps the order of the non-bridged
+// target key, so it is computed once per run. The contributions of one run are few: they are
+// summed as they are written (neighbouring leaves often share a target) and sorted only when
+// they came out of order. When, as usual, the translation keeps the order of the non-bridged
 // dimensions (same names in the same key order, member codes in the same ordinal order), the
 // runs' outputs then follow each other in key order and no global sort is needed. Whether that
 // holds is checked, not assumed: the first key out of order switches to a radix sort of the
@@ -21,6 +22,7 @@ namespace {
 
 // Sorts a few contributions by key (insertion sort: a run's output is usually under 32).
 void SortSmall(KeyValue* first, KeyValue* last) {
+  if (last - first < 2) return;
   if (last - first > 32) {
     std::sort(first, last, [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
     return;
