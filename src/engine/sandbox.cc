@@ -336,14 +336,21 @@ absl::StatusOr<size_t> Sandbox::Spread(const Coordinate& target, const SpreadReq
     if (!result.ok())
       return absl::Status(result.status().code(), StrCat("cannot spread into ", model.FormatCoordinate(target), ": ",
                                                          std::string(result.status().message())));
-    size_t changed = 0;
-    for (size_t i = 0; i < leaves.size(); ++i) {
-      const std::optional<double>& now = (*result)[i];
-      if (now == leaves[i].value) continue;
-      PutLocked(keys[i], now ? CellValue::Number(*now) : CellValue::Empty(), version);
-      ++changed;
+    // Inserted in key order, each after the previous: the B-tree then appends instead of
+    // searching (a spread writes up to millions of cells).
+    LargeVector<std::pair<uint64_t, std::optional<double>>> changes;
+    for (size_t i = 0; i < leaves.size(); ++i)
+      if ((*result)[i] != leaves[i].value) changes.emplace_back(keys[i], (*result)[i]);
+    std::sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto hint = cells_.begin();
+    for (const auto& [key, now] : changes) {
+      CellValue value = now ? CellValue::Number(*now + 0.0) : CellValue::Empty();  // never -0.0
+      // An existing cell keeps its first version.
+      auto it = cells_.try_emplace(hint, key, OverlayCell{CellValue(), version});
+      it->second.value = std::move(value);
+      hint = std::next(it);
     }
-    return changed;
+    return changes.size();
   });
 }
 
