@@ -45,6 +45,7 @@ absl::Status Cube::Load(KeyValues numeric, std::vector<std::pair<uint64_t, std::
   std::unique_lock lock(mu_);
   QA_RETURN_IF_ERROR(store_.Load(std::move(numeric)));
   history_.Clear();  // a load replaces every cell: nothing before it can be undone
+  NoteLoadLocked();
   for (auto& [key, text] : texts) store_.Set(key, CellValue::Text(std::move(text)));
   std::lock_guard cache_lock(cache_mu_);
   cache_.Clear();
@@ -313,6 +314,7 @@ absl::StatusOr<size_t> Cube::ScaleLeaves(const Coordinate& region, double factor
   if (!std::isfinite(factor)) return absl::InvalidArgumentError("scale factor is not a finite number");
   std::unique_lock lock(mu_);
   const size_t changed = ScaleCellsUnder(model_, store_, region, factor);
+  NoteScaleLocked(region);
   // The region bounds what changed: drop the cached totals that overlap it.
   InvalidateRegionLocked(region);
   return changed;

@@ -11,11 +11,13 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <vector>
 
 #include "model/app_model.h"
 #include "model/cell_value.h"
 #include "query/consolidated_cache.h"
+#include "engine/cell_versions.h"
 #include "engine/history.h"
 #include "query/grid.h"
 #include "spread/spread.h"
@@ -118,6 +120,34 @@ class Cube {
     return fn(store_);
   }
 
+  // ---- Versions and checked writes (cell_versions.h; engine/cube_versions.cc) ----
+
+  // The sequence number of the newest change to the cells (0 before any).
+  uint64_t CurrentSeq() const;
+  // The newest change after `seq` to each of `keys` (packed leaf keys) that changed, in the
+  // order of `keys`. Reads the history, not the cells: cost grows with the changes after `seq`.
+  std::vector<BaseChange> ChangedSince(uint64_t seq, std::span<const uint64_t> keys) const;
+  // The writes of `batch` whose cell changed after their `seen_seq`, with the cell's value now.
+  std::vector<WriteConflict> FindConflicts(std::span<const VersionedWrite> batch) const;
+  // Writes `batch` as one change set of `user` (undoable like Write), after checking, under
+  // the same write lock, that no cell changed after its `seen_seq`. On conflicts `policy`
+  // decides: kAbort writes nothing and returns Aborted listing the cells (coordinate, value
+  // now, value wanted, who changed it); kKeepMine and kKeepTheirs write all or the rest and
+  // report the conflicts in the result. InvalidArgument (nothing written) for a key outside
+  // the layout or a number that is not finite.
+  absl::StatusOr<VersionedWriteResult> WriteVersioned(std::span<const VersionedWrite> batch, ConflictPolicy policy,
+                                                      const std::string& user, const std::string& action = "write");
+  // Calls `fn(const CellStore&, uint64_t seq)` under the read lock: the cells as of `seq`.
+  template <typename Fn>
+  auto WithStoreAt(Fn&& fn) const {
+    std::shared_lock lock(mu_);
+    return fn(store_, history_.seq());
+  }
+  // The checks Write and Spread make, with the same errors, for layers that write elsewhere
+  // (engine/sandbox.h): OK or InvalidArgument.
+  absl::Status CheckCoordinate(const Coordinate& coord, bool leaf_only) const { return ValidateCoordinate(coord, leaf_only); }
+  absl::Status CheckWrites(const std::vector<CellWrite>& batch) const;
+
  private:
   Cube(AppModel model, KeyLayout layout);
   absl::Status ValidateCoordinate(const Coordinate& coord, bool leaf_only) const;
@@ -142,6 +172,11 @@ class Cube {
   absl::StatusOr<uint64_t> UndoOrRedoScaledLocked(const ChangeSet& set, bool undo);
   absl::Status ConflictError(const ChangeSet& set, uint64_t key, bool undo) const;
   Coordinate LeafOfKey(uint64_t key) const;
+  // Versions of changes the history does not record (cube_versions.cc). Require mu_ exclusive.
+  void NoteLoadLocked();
+  void NoteScaleLocked(const Coordinate& region);
+  std::vector<BaseChange> ChangedSinceLocked(uint64_t seq, std::span<const uint64_t> keys) const;
+  std::vector<WriteConflict> FindConflictsLocked(std::span<const VersionedWrite> batch) const;
 
   const AppModel model_;
   mutable std::shared_mutex mu_;  // guards store_; writers exclusive
@@ -152,6 +187,8 @@ class Cube {
   std::vector<Coordinate> read_only_holds_;
   mutable std::mutex cache_mu_;  // guards cache_ (readers fill it)
   mutable ConsolidatedCache cache_;
+  uint64_t loaded_seq_ = 0;  // guarded by mu_: every cell changed then
+  std::vector<std::pair<uint64_t, Coordinate>> scaled_regions_;  // guarded by mu_: ScaleLeaves (seq, region)
 };
 
 }  // namespace quantatom

@@ -4,6 +4,16 @@
 
 namespace quantatom {
 
+std::vector<uint64_t> ChangedKeys(const ChangeList& changes) {
+  std::vector<uint64_t> keys;
+  keys.reserve(changes.size());
+  for (const ScaledCells& s : changes.scaled)
+    for (const KeyBefore& c : s.before) keys.push_back(c.key);
+  for (const NumberChange& c : changes.numbers) keys.push_back(c.key);
+  for (const CellChange& c : changes.others) keys.push_back(c.key);
+  return keys;
+}
+
 void ChangeList::Add(uint64_t key, const CellValue& before, const CellValue& after) {
   const uint32_t order = static_cast<uint32_t>(numbers.size() + others.size());
   if (!before.is_text() && !after.is_text()) {
@@ -39,7 +49,11 @@ uint64_t History::Record(std::string user, std::string action, ChangeList change
   set.applied_seq = ++seq_;
   // What `user` undid can no longer be redone: keep the entries (ids stay stable) but free
   // their cells, which for spreads are megabytes.
-  for (uint64_t id : RedoOf(user)) sets_[id - 1].changes = ChangeList{};
+  for (uint64_t id : RedoOf(user)) {
+    ChangeSet& dropped = sets_[id - 1];
+    dropped.released_keys = ChangedKeys(dropped.changes);
+    dropped.changes = ChangeList{};
+  }
   RedoOf(user).clear();
   set.user = std::move(user);
   set.action = std::move(action);
@@ -81,6 +95,7 @@ absl::StatusOr<const ChangeSet*> History::NextUndo(const std::string& user) cons
 void History::MarkUndone(uint64_t id) {
   ChangeSet& set = sets_[id - 1];
   set.undone = true;
+  set.undone_seq = ++seq_;
   RedoOf(set.user).push_back(id);
 }
 

@@ -69,6 +69,9 @@ struct ChangeList {
   }
 };
 
+// Every key `changes` touches (a key changed twice appears twice).
+std::vector<uint64_t> ChangedKeys(const ChangeList& changes);
+
 struct ChangeSet {
   uint64_t id = 0;
   std::string user;
@@ -76,6 +79,10 @@ struct ChangeSet {
   ChangeList changes;  // in the order applied
   bool undone = false;
   uint64_t applied_seq = 0;  // when it was (re)applied: orders undo and conflict messages
+  uint64_t undone_seq = 0;   // when it was last undone (0: never): versions (cell_versions.h)
+  // The keys of a set whose redo was discarded (`changes` freed): it changed them twice (apply,
+  // undo) and versions must still see that.
+  std::vector<uint64_t> released_keys;
 };
 
 class History {
@@ -96,6 +103,10 @@ class History {
   const ChangeSet* LastTouch(uint64_t key, uint64_t except) const;
 
   const std::vector<ChangeSet>& change_sets() const { return sets_; }
+  // The sequence number of the newest event (record, undo, redo, or Advance).
+  uint64_t seq() const { return seq_; }
+  // Takes the next sequence number for a change that is not recorded (a rescale, a load).
+  uint64_t Advance() { return ++seq_; }
   void Clear();
 
  private:

@@ -1,0 +1,203 @@
+// Cube: versions and checked writes (cell_versions.h). Kept apart from cube.cc: they read the
+// history, never the hot paths.
+#include <algorithm>
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "base/strings.h"
+#include "engine/cube.h"
+
+namespace quantatom {
+
+namespace {
+
+// At most this many cells are named in an Aborted message; the rest are counted.
+constexpr size_t kConflictsInMessage = 20;
+
+std::string DescribeValue(const CellValue& v) {
+  if (v.is_number()) return StrCat(v.number);
+  if (v.is_text()) return StrCat("'", v.text, "'");
+  return "empty";
+}
+
+std::string Label(const ChangeSet& set) {
+  // The newest event decides what the set did last: applied, undone, or re-applied.
+  if (set.undone) return StrCat("undo of ", set.action);
+  if (set.undone_seq != 0) return StrCat("redo of ", set.action);
+  return set.action;
+}
+
+// Whether `coord` can be printed: one member in range per dimension.
+bool NamesMembers(const AppModel& model, const Coordinate& coord) {
+  if (coord.size() != model.dimensions.size()) return false;
+  for (size_t d = 0; d < coord.size(); ++d)
+    if (coord[d] >= model.dimensions[d].member_count()) return false;
+  return true;
+}
+
+}  // namespace
+
+uint64_t Cube::CurrentSeq() const {
+  std::shared_lock lock(mu_);
+  return history_.seq();
+}
+
+void Cube::NoteLoadLocked() {
+  loaded_seq_ = history_.Advance();
+  scaled_regions_.clear();  // a load supersedes them
+}
+
+void Cube::NoteScaleLocked(const Coordinate& region) { scaled_regions_.emplace_back(history_.Advance(), region); }
+
+std::vector<BaseChange> Cube::ChangedSince(uint64_t seq, std::span<const uint64_t> keys) const {
+  std::shared_lock lock(mu_);
+  return ChangedSinceLocked(seq, keys);
+}
+
+std::vector<BaseChange> Cube::ChangedSinceLocked(uint64_t seq, std::span<const uint64_t> keys) const {
+  // The events after `seq` first: usually few or none, and then no key needs looking at.
+  std::vector<const ChangeSet*> sets;
+  for (const ChangeSet& set : history_.change_sets())
+    if (std::max(set.applied_seq, set.undone_seq) > seq) sets.push_back(&set);
+  const bool loaded = loaded_seq_ > seq;
+  const bool scaled = !scaled_regions_.empty() && scaled_regions_.back().first > seq;
+  if (sets.empty() && !loaded && !scaled) return {};
+
+  // Per distinct key, its newest event after `seq`: when, and which change set (nullptr for a
+  // rescale or a load, told apart by `at`).
+  struct Newest {
+    uint64_t at = 0;
+    const ChangeSet* set = nullptr;
+  };
+  absl::flat_hash_map<uint64_t, Newest> newest;
+  newest.reserve(keys.size());
+  for (uint64_t key : keys) newest.try_emplace(key);
+  auto note = [&](uint64_t key, uint64_t at, const ChangeSet* set) {
+    auto it = newest.find(key);
+    if (it != newest.end() && it->second.at < at) it->second = {at, set};
+  };
+  const size_t dims = model_.dimensions.size();
+  auto under = [&](uint64_t key, const uint32_t* region) {
+    for (size_t d = 0; d < dims; ++d)
+      if (!model_.dimensions[d].IsAncestorOrSelf(region[d], model_.dimensions[d].leaf_member(store_.layout().Get(key, static_cast<int>(d)))))
+        return false;
+    return true;
+  };
+  if (loaded)
+    for (uint64_t key : keys) note(key, loaded_seq_, nullptr);
+  for (const auto& [at, region] : scaled_regions_) {
+    if (at <= seq) continue;
+    for (uint64_t key : keys)
+      if (under(key, region.data())) note(key, at, nullptr);
+  }
+  for (const ChangeSet* set : sets) {
+    const uint64_t at = std::max(set->applied_seq, set->undone_seq);
+    for (const ScaledCells& s : set->changes.scaled) {
+      // A rescale lists every cell it scaled, often millions: skip the list when no key asked
+      // about lies under its region.
+      bool any = false;
+      for (auto it = newest.begin(); it != newest.end() && !any; ++it) any = under(it->first, s.region.data());
+      if (!any) continue;
+      for (const KeyBefore& c : s.before) note(c.key, at, set);
+    }
+    for (const NumberChange& c : set->changes.numbers) note(c.key, at, set);
+    for (const CellChange& c : set->changes.others) note(c.key, at, set);
+    for (uint64_t key : set->released_keys) note(key, at, set);
+  }
+
+  std::vector<BaseChange> out;
+  for (uint64_t key : keys) {
+    auto it = newest.find(key);
+    if (it == newest.end() || it->second.at == 0) continue;
+    const Newest& n = it->second;
+    if (n.set) out.push_back({key, n.at, n.set->id, n.set->user, Label(*n.set)});
+    else out.push_back({key, n.at, 0, "", n.at == loaded_seq_ ? "load" : "scale"});
+    newest.erase(it);  // a key asked twice is reported once
+  }
+  return out;
+}
+
+std::vector<WriteConflict> Cube::FindConflicts(std::span<const VersionedWrite> batch) const {
+  std::shared_lock lock(mu_);
+  return FindConflictsLocked(batch);
+}
+
+std::vector<WriteConflict> Cube::FindConflictsLocked(std::span<const VersionedWrite> batch) const {
+  if (batch.empty()) return {};
+  // One pass over the history from the oldest version asked: the newest change of a cell is
+  // after its own version exactly when the cell changed since that version.
+  uint64_t oldest = UINT64_MAX;
+  LargeVector<uint64_t> keys;
+  keys.reserve(batch.size());
+  for (const VersionedWrite& w : batch) {
+    oldest = std::min(oldest, w.seen_seq);
+    keys.push_back(w.key);
+  }
+  absl::flat_hash_map<uint64_t, BaseChange> changed;
+  for (BaseChange& c : ChangedSinceLocked(oldest, keys)) changed.emplace(c.key, std::move(c));
+  std::vector<WriteConflict> out;
+  for (const VersionedWrite& w : batch) {
+    auto it = changed.find(w.key);
+    if (it == changed.end() || it->second.seq <= w.seen_seq) continue;
+    out.push_back({w.key, LeafOfKey(w.key), store_.Get(w.key), w.value, w.seen_seq, it->second});
+  }
+  return out;
+}
+
+absl::Status Cube::CheckWrites(const std::vector<CellWrite>& batch) const {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    absl::Status s = ValidateCoordinate(batch[i].coord, /*leaf_only=*/true);
+    if (s.ok() && batch[i].value.is_number() && !std::isfinite(batch[i].value.number))
+      s = absl::InvalidArgumentError("value is not a finite number");
+    if (!s.ok())
+      return absl::Status(s.code(), StrCat("write ", i + 1, " of ", batch.size(),
+                                           NamesMembers(model_, batch[i].coord)
+                                               ? StrCat(" (", model_.FormatCoordinate(batch[i].coord), ")")
+                                               : std::string(),
+                                           ": ", std::string(s.message())));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VersionedWriteResult> Cube::WriteVersioned(std::span<const VersionedWrite> batch, ConflictPolicy policy,
+                                                          const std::string& user, const std::string& action) {
+  const KeyLayout& layout = store_.layout();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    bool in_layout = layout.total_bits() == 64 || (batch[i].key >> layout.total_bits()) == 0;
+    for (int d = 0; d < layout.dims() && in_layout; ++d) in_layout = layout.Get(batch[i].key, d) < layout.leaf_count(d);
+    if (!in_layout) return absl::InvalidArgumentError(StrCat("write ", i + 1, " of ", batch.size(), ": key ", batch[i].key, " is not a leaf key of this app"));
+    if (batch[i].value.is_number() && !std::isfinite(batch[i].value.number))
+      return absl::InvalidArgumentError(StrCat("write ", i + 1, " of ", batch.size(), " (",
+                                               model_.FormatCoordinate(LeafOfKey(batch[i].key)), "): value is not a finite number"));
+  }
+  std::unique_lock lock(mu_);
+  VersionedWriteResult result;
+  result.conflicts = FindConflictsLocked(batch);
+  if (!result.conflicts.empty() && policy == ConflictPolicy::kAbort) {
+    std::vector<std::string> lines;
+    for (size_t i = 0; i < result.conflicts.size() && i < kConflictsInMessage; ++i) {
+      const WriteConflict& c = result.conflicts[i];
+      lines.push_back(StrCat(model_.FormatCoordinate(c.coord), ": now ", DescribeValue(c.current), ", yours ",
+                             DescribeValue(c.mine), " (changed by ",
+                             c.change.change_set ? StrCat("user '", c.change.user, "' in change set ", c.change.change_set, " (", c.change.action, ")")
+                                                 : StrCat("a ", c.change.action),
+                             ")"));
+    }
+    if (result.conflicts.size() > kConflictsInMessage)
+      lines.push_back(StrCat("... and ", result.conflicts.size() - kConflictsInMessage, " more"));
+    return absl::AbortedError(StrCat(result.conflicts.size(), " cell(s) changed since you read them, nothing written: ",
+                                     StrJoin(lines, "; ")));
+  }
+  absl::flat_hash_map<uint64_t, bool> skip;
+  if (policy == ConflictPolicy::kKeepTheirs)
+    for (const WriteConflict& c : result.conflicts) skip.emplace(c.key, true);
+  std::vector<std::pair<uint64_t, CellValue>> keyed;
+  keyed.reserve(batch.size());
+  for (const VersionedWrite& w : batch)
+    if (!skip.contains(w.key)) keyed.emplace_back(w.key, w.value);
+  result.written = keyed.size();
+  result.change_set = history_.Record(user, action, ApplyKeyedLocked(keyed));
+  return result;
+}
+
+}  // namespace quantatom

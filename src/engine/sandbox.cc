@@ -1,0 +1,394 @@
+#include "engine/sandbox.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "base/strings.h"
+#include "query/consolidate.h"
+#include "spread/spread.h"
+
+namespace quantatom {
+
+namespace {
+
+// How many times a read takes the app's (cached) grid and the overlay's app values in two
+// steps before it gives up on the cache and does both under one lock: the two steps must see
+// the same version, which only a write in between can spoil.
+constexpr int kOptimisticReads = 2;
+
+// Per dimension, the weight of each leaf (by ordinal) toward one member, NaN if not below it.
+std::vector<std::vector<double>> WeightsToward(const AppModel& model, const Coordinate& target) {
+  std::vector<std::vector<double>> out(model.dimensions.size());
+  for (size_t d = 0; d < out.size(); ++d) {
+    out[d].assign(model.dimensions[d].leaf_count(), std::numeric_limits<double>::quiet_NaN());
+    for (auto [ordinal, weight] : model.dimensions[d].LeavesUnder(target[d])) out[d][ordinal] = weight;
+  }
+  return out;
+}
+
+std::optional<double> NumberOf(const CellValue& v) { return v.is_number() ? std::optional<double>(v.number) : std::nullopt; }
+
+}  // namespace
+
+Sandbox::Sandbox(Cube* cube, std::string user) : cube_(cube), user_(std::move(user)) {}
+
+absl::Status Sandbox::CheckOpenLocked() const {
+  if (state_ == State::kCommitted)
+    return absl::FailedPreconditionError(StrCat("the sandbox of user '", user_, "' was committed (change set ",
+                                                committed_change_set_, "): open a new sandbox"));
+  if (state_ == State::kDiscarded)
+    return absl::FailedPreconditionError(StrCat("the sandbox of user '", user_, "' was discarded: open a new sandbox"));
+  return absl::OkStatus();
+}
+
+size_t Sandbox::size() const {
+  std::shared_lock lock(mu_);
+  return cells_.size();
+}
+
+void Sandbox::PutLocked(uint64_t key, CellValue value, uint64_t base_seq) {
+  // The first version stays: a later change of the same cell is still based on what the
+  // sandbox saw first, and the app's changes since then are exactly what commit must find.
+  if (value.is_number()) value.number += 0.0;  // as the store: never -0.0
+  auto [it, inserted] = cells_.try_emplace(key, OverlayCell{value, base_seq});
+  if (!inserted) it->second.value = std::move(value);
+}
+
+// ---- Reads ----
+
+absl::StatusOr<Grid> Sandbox::Query(const GridQuery& query, const Cube::ReadOptions& options) const {
+  std::shared_lock lock(mu_);
+  return QueryLocked(query, options);
+}
+
+absl::StatusOr<CellValue> Sandbox::ReadCell(const Coordinate& coord) const {
+  std::shared_lock lock(mu_);
+  QA_RETURN_IF_ERROR(CheckOpenLocked());
+  QA_RETURN_IF_ERROR(cube_->CheckCoordinate(coord, /*leaf_only=*/false));
+  const AppModel& model = cube_->model();
+  if (model.IsLeaf(coord)) {
+    auto it = cells_.find(cube_->PackLeaf(coord));
+    if (it != cells_.end()) return it->second.value;
+    return cube_->ReadCell(coord);
+  }
+  GridQuery q;
+  q.rows.dims = {0};
+  q.rows.tuples = {{coord[0]}};
+  q.cols.tuples = {{}};
+  for (size_t d = 1; d < coord.size(); ++d) q.slicers.emplace_back(static_cast<int>(d), coord[d]);
+  QA_ASSIGN_OR_RETURN(Grid g, QueryLocked(q, {}));
+  return g.cells[0];
+}
+
+absl::StatusOr<Grid> Sandbox::QueryLocked(const GridQuery& query, const Cube::ReadOptions& options) const {
+  QA_RETURN_IF_ERROR(CheckOpenLocked());
+  if (cells_.empty()) return cube_->Query(query, options);
+  QA_ASSIGN_OR_RETURN(ResolvedGrid rg, ResolveGrid(cube_->model(), query));
+  // The app's grid comes from Cube::Query (its cache included); the overlay's corrections need
+  // the app's values of the overlay cells at the same version.
+  for (int attempt = 0; attempt < kOptimisticReads; ++attempt) {
+    const uint64_t version = cube_->CurrentSeq();
+    QA_ASSIGN_OR_RETURN(Grid grid, cube_->Query(query, options));
+    const bool same = cube_->WithStoreAt([&](const CellStore& store, uint64_t now) {
+      if (now != version) return false;
+      OverlayGridLocked(query, rg, store, &grid);
+      return true;
+    });
+    if (same) return grid;
+  }
+  return cube_->WithStoreAt([&](const CellStore& store, uint64_t) -> absl::StatusOr<Grid> {
+    ConsolidateOptions copts;
+    copts.parallel = options.parallel;
+    QA_ASSIGN_OR_RETURN(Grid grid, EvaluateGrid(cube_->model(), store, query, copts));
+    OverlayGridLocked(query, rg, store, &grid);
+    return grid;
+  });
+}
+
+void Sandbox::OverlayGridLocked(const GridQuery& query, const ResolvedGrid& rg, const CellStore& store,
+                                Grid* grid) const {
+  const AppModel& model = cube_->model();
+  const KeyLayout& layout = store.layout();
+  const size_t dims = model.dimensions.size();
+  const size_t n = rg.rows * rg.cols;
+  std::vector<Coordinate> coords(n);
+  for (size_t r = 0; r < rg.rows; ++r)
+    for (size_t c = 0; c < rg.cols; ++c) coords[r * rg.cols + c] = rg.CellCoordinate(query, r, c);
+
+  // The grid's distinct members per dimension, numbered; a grid cell is then one mixed-radix
+  // index over them (the product is at most the dense limit of a consolidation, 2^26).
+  std::vector<absl::flat_hash_map<MemberId, uint32_t>> target_index(dims);
+  for (const Coordinate& coord : coords)
+    for (size_t d = 0; d < dims; ++d) target_index[d].try_emplace(coord[d], static_cast<uint32_t>(target_index[d].size()));
+  std::vector<uint64_t> stride(dims);
+  uint64_t size = 1;
+  for (size_t d = 0; d < dims; ++d) stride[d] = size, size *= target_index[d].size();
+  auto index_of = [&](const Coordinate& coord) {
+    uint64_t i = 0;
+    for (size_t d = 0; d < dims; ++d) i += stride[d] * target_index[d].at(coord[d]);
+    return i;
+  };
+
+  // Per grid cell below some overlay cell: the weighted correction of its sum, and what decides
+  // whether it is empty.
+  struct Correction {
+    double delta = 0;
+    uint32_t sandbox_numbers = 0;  // overlay cells below that hold a number
+    uint32_t app_numbers = 0;      // overlay cells below whose app value is a number
+  };
+  absl::flat_hash_map<uint64_t, Correction> corrections;
+  // A leaf's targets in one dimension, with its weight toward each: reach[slot[d][ordinal]],
+  // filled on first use (slot -1).
+  std::vector<std::vector<std::pair<uint64_t, double>>> reach;
+  std::vector<std::vector<int32_t>> slot(dims);
+  for (size_t d = 0; d < dims; ++d) slot[d].assign(model.dimensions[d].leaf_count(), -1);
+  auto reach_of = [&](size_t d, uint32_t ordinal) {
+    int32_t& s = slot[d][ordinal];
+    if (s < 0) {
+      s = static_cast<int32_t>(reach.size());
+      reach.emplace_back();
+      for (const AncestorWeight& a : model.dimensions[d].ancestors(model.dimensions[d].leaf_member(ordinal))) {
+        auto t = target_index[d].find(a.member);
+        if (t != target_index[d].end()) reach.back().emplace_back(stride[d] * t->second, a.weight);
+      }
+    }
+    return static_cast<size_t>(s);
+  };
+  std::vector<size_t> per_dim(dims);  // indexes into reach (which grows: no pointers)
+  std::vector<size_t> pos(dims);
+  for (const auto& [key, cell] : cells_) {
+    bool reaches = true;
+    for (size_t d = 0; d < dims && reaches; ++d) {
+      per_dim[d] = reach_of(d, layout.Get(key, static_cast<int>(d)));
+      reaches = !reach[per_dim[d]].empty();
+    }
+    if (!reaches) continue;
+    const CellValue app = store.Get(key);
+    const double delta = (cell.value.is_number() ? cell.value.number : 0.0) - (app.is_number() ? app.number : 0.0);
+    // Every combination of this leaf's targets is a grid member combination it lies below.
+    std::fill(pos.begin(), pos.end(), 0);
+    while (true) {
+      uint64_t index = 0;
+      double weight = 1;
+      for (size_t d = 0; d < dims; ++d) {
+        index += reach[per_dim[d]][pos[d]].first;
+        weight *= reach[per_dim[d]][pos[d]].second;
+      }
+      Correction& corr = corrections[index];
+      corr.delta += weight * delta;
+      corr.sandbox_numbers += cell.value.is_number();
+      corr.app_numbers += app.is_number();
+      size_t d = 0;
+      while (d < dims && ++pos[d] == reach[per_dim[d]].size()) pos[d++] = 0;
+      if (d == dims) break;
+    }
+  }
+
+  const bool has_counts = grid->counts.size() == n;
+  for (size_t i = 0; i < n; ++i) {
+    const Coordinate& coord = coords[i];
+    CellValue& out = grid->cells[i];
+    if (model.IsLeaf(coord)) {
+      auto it = cells_.find(cube_->PackLeaf(coord));
+      if (it == cells_.end()) continue;
+      out = it->second.value;
+      if (has_counts) grid->counts[i] = out.is_number();
+      continue;
+    }
+    auto it = corrections.find(index_of(coord));
+    if (it == corrections.end()) continue;
+    const Correction& corr = it->second;
+    const bool app_value = out.is_number();
+    // Non-empty when a number lies below in the sandbox's view: one of the sandbox's, or one of
+    // the app's that the overlay does not replace. Counting the latter needs the app's cells
+    // only when the overlay replaces some of its numbers here and adds none.
+    bool non_empty = corr.sandbox_numbers > 0 || (app_value && corr.app_numbers == 0);
+    if (!non_empty && app_value)
+      non_empty = SumCellsUnder(model, store, coord, {}).unheld_cells > corr.app_numbers;
+    out = non_empty ? CellValue::Number((app_value ? out.number : 0.0) + corr.delta) : CellValue::Empty();
+    if (has_counts) grid->counts[i] = non_empty ? std::max<uint32_t>(1, grid->counts[i]) : 0;
+  }
+}
+
+// ---- Changes ----
+
+absl::Status Sandbox::Write(const std::vector<CellWrite>& batch) {
+  std::unique_lock lock(mu_);
+  QA_RETURN_IF_ERROR(CheckOpenLocked());
+  QA_RETURN_IF_ERROR(cube_->CheckWrites(batch));
+  const uint64_t version = cube_->CurrentSeq();
+  for (const CellWrite& w : batch) PutLocked(cube_->PackLeaf(w.coord), w.value, version);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Sandbox::Spread(const Coordinate& target, const SpreadRequest& request,
+                                       const std::vector<Coordinate>& holds, size_t max_leaves) {
+  std::unique_lock lock(mu_);
+  QA_RETURN_IF_ERROR(CheckOpenLocked());
+  QA_RETURN_IF_ERROR(cube_->CheckCoordinate(target, /*leaf_only=*/false));
+  for (const Coordinate& h : holds) {
+    absl::Status s = cube_->CheckCoordinate(h, /*leaf_only=*/false);
+    if (!s.ok()) return absl::Status(s.code(), StrCat("hold: ", std::string(s.message())));
+  }
+  const bool rescales = request.method == SpreadMethod::kProportional || request.method == SpreadMethod::kAdd ||
+                        request.method == SpreadMethod::kPercentChange;
+  if (rescales && !std::isfinite(request.amount))
+    return absl::InvalidArgumentError("the spread amount is not a finite number");
+  const AppModel& model = cube_->model();
+  const size_t dims = model.dimensions.size();
+
+  // The leaves are read and the overlay written under the cube's read lock, so the version each
+  // new overlay cell records is the one its inputs were read at.
+  return cube_->WithStoreAt([&](const CellStore& store, uint64_t version) -> absl::StatusOr<size_t> {
+    const KeyLayout& layout = store.layout();
+    auto member_at = [&](uint64_t key, size_t d) {
+      return model.dimensions[d].leaf_member(layout.Get(key, static_cast<int>(d)));
+    };
+    auto held = [&](uint64_t key) {
+      for (const Coordinate& h : holds) {
+        bool under = true;
+        for (size_t d = 0; d < dims && under; ++d) under = model.dimensions[d].IsAncestorOrSelf(h[d], member_at(key, d));
+        if (under) return true;
+      }
+      return false;
+    };
+    LargeVector<uint64_t> keys;
+    LargeVector<SpreadLeaf> leaves;
+
+    // Methods that act on values list the numbers of the sandbox's view: the app's numbers the
+    // overlay does not replace, and the overlay's numbers. Proportional and add over nothing
+    // unheld to scale spread equally, over every leaf, as the cube does.
+    bool all_leaves = SpreadFillsEmptyLeaves(request.method);
+    if (!all_leaves) {
+      const CellSelection sel = SelectCellsUnder(model, store, target);
+      auto add = [&](uint64_t key, double value, double weight) {
+        if (cells_.contains(key)) return;
+        keys.push_back(key);
+        leaves.push_back({value, weight, held(key)});
+      };
+      const std::span<const double> values = store.values();
+      for (size_t i = 0; i < sel.main_positions.size(); ++i) {
+        const uint32_t p = sel.main_positions[i];
+        add(store.MainKey(store.RunOf(p), p), values[p], sel.main_weights[i]);
+      }
+      for (size_t i = 0; i < sel.delta_keys.size(); ++i)
+        add(sel.delta_keys[i], store.delta().at(sel.delta_keys[i]), sel.delta_weights[i]);
+      const std::vector<std::vector<double>> weight = WeightsToward(model, target);
+      for (const auto& [key, cell] : cells_) {
+        if (!cell.value.is_number()) continue;
+        double w = 1;
+        for (size_t d = 0; d < dims && !std::isnan(w); ++d) w *= weight[d][layout.Get(key, static_cast<int>(d))];
+        if (std::isnan(w)) continue;
+        keys.push_back(key);
+        leaves.push_back({cell.value.number, w, held(key)});
+      }
+      if (request.method == SpreadMethod::kProportional || request.method == SpreadMethod::kAdd) {
+        double unheld = 0;
+        for (const SpreadLeaf& l : leaves)
+          if (!l.held) unheld += l.weight * *l.value;
+        all_leaves = unheld == 0;
+      }
+      if (all_leaves) {
+        keys.clear();
+        leaves.clear();
+      } else if (leaves.empty()) {
+        return size_t{0};  // no value to act on: nothing to do
+      }
+    }
+    if (all_leaves) {
+      std::vector<std::vector<std::pair<uint32_t, double>>> per_dim(dims);
+      size_t total = 1;
+      for (size_t d = 0; d < dims; ++d) {
+        per_dim[d] = model.dimensions[d].LeavesUnder(target[d]);
+        const size_t count = per_dim[d].size();
+        if (count != 0 && total > max_leaves / count) total = max_leaves + 1;  // no overflow
+        else total *= count;
+        if (total > max_leaves)
+          return absl::FailedPreconditionError(
+              StrCat("a ", SpreadMethodName(request.method), " spread into ", model.FormatCoordinate(target),
+                     " would fill more than ", max_leaves, " leaves (the limit); spread into a smaller total"));
+      }
+      keys.reserve(total);
+      leaves.reserve(total);
+      std::vector<size_t> pos(dims, 0);
+      std::vector<uint32_t> ordinals(dims);
+      while (total > 0) {
+        double w = 1;
+        for (size_t d = 0; d < dims; ++d) {
+          ordinals[d] = per_dim[d][pos[d]].first;
+          w *= per_dim[d][pos[d]].second;
+        }
+        const uint64_t key = layout.Pack(ordinals.data());
+        auto it = cells_.find(key);
+        const CellValue value = it != cells_.end() ? it->second.value : store.Get(key);
+        // A text cell is never overwritten by a spread: it counts as held, with no value.
+        keys.push_back(key);
+        leaves.push_back({NumberOf(value), w, value.is_text() || held(key)});
+        size_t d = 0;
+        while (d < dims && ++pos[d] == per_dim[d].size()) pos[d++] = 0;
+        if (d == dims) break;
+      }
+    }
+    auto result = ComputeSpread(leaves, request);
+    if (!result.ok())
+      return absl::Status(result.status().code(), StrCat("cannot spread into ", model.FormatCoordinate(target), ": ",
+                                                         std::string(result.status().message())));
+    // Inserted in key order, each after the previous: the B-tree then appends instead of
+    // searching (a spread writes up to millions of cells).
+    LargeVector<std::pair<uint64_t, std::optional<double>>> changes;
+    for (size_t i = 0; i < leaves.size(); ++i)
+      if ((*result)[i] != leaves[i].value) changes.emplace_back(keys[i], (*result)[i]);
+    std::sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto hint = cells_.begin();
+    for (const auto& [key, now] : changes) {
+      CellValue value = now ? CellValue::Number(*now + 0.0) : CellValue::Empty();  // never -0.0
+      // An existing cell keeps its first version.
+      auto it = cells_.try_emplace(hint, key, OverlayCell{CellValue(), version});
+      it->second.value = std::move(value);
+      hint = std::next(it);
+    }
+    return changes.size();
+  });
+}
+
+// ---- Commit and discard ----
+
+LargeVector<VersionedWrite> Sandbox::VersionedWritesLocked() const {
+  // Large overlays make this megabytes: fresh pages are slow to fault in (large_allocator.h).
+  LargeVector<VersionedWrite> batch;
+  batch.reserve(cells_.size());
+  for (const auto& [key, cell] : cells_) batch.push_back({key, cell.value, cell.base_seq});
+  return batch;
+}
+
+absl::StatusOr<std::vector<WriteConflict>> Sandbox::Conflicts() const {
+  std::shared_lock lock(mu_);
+  QA_RETURN_IF_ERROR(CheckOpenLocked());
+  return cube_->FindConflicts(VersionedWritesLocked());
+}
+
+absl::StatusOr<SandboxCommit> Sandbox::Commit(ConflictPolicy policy) {
+  std::unique_lock lock(mu_);
+  QA_RETURN_IF_ERROR(CheckOpenLocked());
+  auto written = cube_->WriteVersioned(VersionedWritesLocked(), policy, user_, "sandbox commit");
+  if (!written.ok())
+    return absl::Status(written.status().code(), StrCat("cannot commit the sandbox of user '", user_, "': ",
+                                                        std::string(written.status().message())));
+  state_ = State::kCommitted;
+  committed_change_set_ = written->change_set;
+  cells_.clear();  // free the overlay
+  return SandboxCommit{written->change_set, written->written, std::move(written->conflicts)};
+}
+
+absl::Status Sandbox::Discard() {
+  std::unique_lock lock(mu_);
+  QA_RETURN_IF_ERROR(CheckOpenLocked());
+  state_ = State::kDiscarded;
+  cells_.clear();
+  return absl::OkStatus();
+}
+
+}  // namespace quantatom

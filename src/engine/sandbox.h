@@ -1,0 +1,107 @@
+// Sandbox: a user's private, copy-on-write layer over an app (a Cube), to try a plan out and
+// then commit it to the app or throw it away. docs/sandboxes.md has the rules.
+//
+//   Sandbox sb(cube.get(), "ann");
+//   QA_RETURN_IF_ERROR(sb.Write({{leaf, CellValue::Number(120)}}));
+//   QA_ASSIGN_OR_RETURN(Grid g, sb.Query(q));   // the sandbox's cells over the app's
+//   QA_ASSIGN_OR_RETURN(SandboxCommit c, sb.Commit(ConflictPolicy::kAbort));
+//
+// What it holds: only the leaf cells the sandbox changed (numbers, text, and empties that hide
+// an app's value), the "overlay", never a copy of the app. Reads compute the app's value and
+// correct it by the overlay: a total is the app's total plus, for each overlay cell below it,
+// weight x (sandbox value - app value). Cells the sandbox did not change show the app as it is
+// now, other users' later changes included.
+//
+// Versions: each overlay cell remembers the app's sequence number (Cube::CurrentSeq) when the
+// sandbox first changed it, read under the same lock as the values the change was computed
+// from. That is the app's half of the per-cell clock {app seq, sandbox seq}; the sandbox half
+// is not stored, because one sandbox has one writer and its newest value of a cell is always
+// the one to commit. Commit asks the app which overlay cells changed after their version
+// (Cube::WriteVersioned) and applies the rest, or all, or nothing, as the policy says, as one
+// change set of the sandbox's user, atomically with that check.
+//
+// Errors are the Cube's: the same checks and messages for writes and spreads, and nothing
+// changes on an error. After Commit or Discard every call fails with FailedPrecondition.
+// There is no undo inside a sandbox (discard it, or undo the commit in the app).
+//
+// Thread-safety: thread-safe. Reads run concurrently with each other, writes exclude them
+// (a lock per sandbox, always taken before the cube's). Any number of sandboxes, of any users,
+// may be open over one cube at once; each holds a pointer to the cube, which must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "base/large_allocator.h"
+#include "engine/cell_versions.h"
+#include "engine/cube.h"
+
+namespace quantatom {
+
+struct SandboxCommit {
+  uint64_t change_set = 0;  // the app's change set (Cube::Undo(user) takes it back)
+  size_t written = 0;       // cells written to the app
+  std::vector<WriteConflict> conflicts;  // overwritten (keep mine) or skipped (keep theirs)
+};
+
+class Sandbox {
+ public:
+  // Opens an empty sandbox of `user` over `cube` (not owned; must outlive the sandbox).
+  Sandbox(Cube* cube, std::string user);
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  const std::string& user() const { return user_; }
+
+  // Reads as Cube::Query and Cube::ReadCell do, through the sandbox.
+  absl::StatusOr<Grid> Query(const GridQuery& query, const Cube::ReadOptions& options = {}) const;
+  absl::StatusOr<CellValue> ReadCell(const Coordinate& coord) const;
+
+  // Writes leaf cells into the sandbox, all or nothing, with Cube::Write's checks and errors.
+  absl::Status Write(const std::vector<CellWrite>& batch);
+  // Spreads into any cell of the sandbox's view, as Cube::Spread does (methods, holds, text
+  // cells never changed, the same errors). Returns how many leaf cells changed value.
+  absl::StatusOr<size_t> Spread(const Coordinate& target, const SpreadRequest& request,
+                                const std::vector<Coordinate>& holds = {}, size_t max_leaves = 1'000'000);
+
+  // The overlay cells the app changed after the sandbox's version of them, with the app's
+  // value now and who changed it. A preview: Commit checks again, atomically.
+  absl::StatusOr<std::vector<WriteConflict>> Conflicts() const;
+  // Applies the overlay to the app as one change set of user(). With conflicts, kAbort (the
+  // default) applies nothing, returns Aborted naming the cells, and leaves the sandbox open;
+  // kKeepMine overwrites them, kKeepTheirs skips them; both report them in the result.
+  absl::StatusOr<SandboxCommit> Commit(ConflictPolicy policy = ConflictPolicy::kAbort);
+  // Drops the overlay.
+  absl::Status Discard();
+
+  // How many leaf cells the sandbox holds.
+  size_t size() const;
+
+ private:
+  struct OverlayCell {
+    CellValue value;
+    uint64_t base_seq;  // the app's seq when the sandbox first changed the cell
+  };
+  enum class State { kOpen, kCommitted, kDiscarded };
+
+  absl::Status CheckOpenLocked() const;
+  absl::StatusOr<Grid> QueryLocked(const GridQuery& query, const Cube::ReadOptions& options) const;
+  // Corrects `grid`, the app's values at the store's state, by the overlay.
+  void OverlayGridLocked(const GridQuery& query, const ResolvedGrid& rg, const CellStore& store, Grid* grid) const;
+  void PutLocked(uint64_t key, CellValue value, uint64_t base_seq);
+  LargeVector<VersionedWrite> VersionedWritesLocked() const;
+
+  Cube* const cube_;
+  const std::string user_;
+  mutable std::shared_mutex mu_;  // guards everything below; taken before the cube's locks
+  // Packed leaf key -> the sandbox's cell. Ordered: reads and commit look the app's values up
+  // in key order, which keeps the store's searches in cache.
+  absl::btree_map<uint64_t, OverlayCell> cells_;
+  State state_ = State::kOpen;
+  uint64_t committed_change_set_ = 0;
+};
+
+}  // namespace quantatom
