@@ -1,6 +1,6 @@
 // Micro-benchmark of the comment store (src/commentary): 100k comments, most with adjustments,
 // on random coordinates of a model shaped like the benchmark data set, built here in code
-// (dimensions of 10,000 / 200 / 24 / 3 / 100 leaves, 3 to 5 levels, some -1 edges). Prints one
+// (dimensions of 10,000 / 200 / 24 / 3 / 100 leaves, 2 to 5 levels, some -1 edges). Prints one
 // JSON object per line: {"bench":"comments","case":...,"median_ms":...,"min_ms":...,"max_ms":...}.
 //
 //   comments_bench [COMMENTS=100000] [REPS=15]
@@ -62,7 +62,7 @@ Dimension MakeDimension(const std::string& name, int leaves, std::vector<int> fa
         parents.push_back(depth + 1 == fanouts.size() ? StrCat(name, "_Total") : StrCat(name, "_G", depth + 1, "_", i / fanout));
         (void)b.AddMember(parents.back());
       }
-      double weight = depth > 0 && negative_every > 0 && i % negative_every == negative_every - 1 ? -1.0 : 1.0;
+      double weight = depth > 0 && negative_every > 0 && i % static_cast<size_t>(negative_every) == static_cast<size_t>(negative_every) - 1 ? -1.0 : 1.0;
       (void)b.AddEdge(level[i], parents.back(), weight);
     }
     level = std::move(parents);
@@ -122,9 +122,9 @@ int main(int argc, char** argv) {
 
   AppModel model;
   model.name = "bench";
-  model.dimensions.push_back(MakeDimension("Account", 10000, {10, 10, 10, 10}, 7));  // 5 levels
-  model.dimensions.push_back(MakeDimension("CostCenter", 200, {10, 4}, 0));          // 3 levels
-  model.dimensions.push_back(MakeDimension("Period", 24, {3, 4}, 0));                // months, quarters, years
+  model.dimensions.push_back(MakeDimension("Account", 10000, {10, 10, 10}, 7));  // 5 levels
+  model.dimensions.push_back(MakeDimension("CostCenter", 200, {10, 4}, 0));      // 4 levels
+  model.dimensions.push_back(MakeDimension("Period", 24, {3, 4}, 0));  // months, quarters, years, total
   model.dimensions.push_back(MakeDimension("Scenario", 3, {}, 0));
   model.dimensions.push_back(MakeDimension("Product", 100, {10}, 3));
   const size_t dims = model.dimensions.size();
@@ -205,6 +205,8 @@ int main(int argc, char** argv) {
       {"markers_504_leaves", leaf_grid(21)},             // 21 x 24
       {"markers_10008_leaves", leaf_grid(417)},          // 417 x 24
       {"markers_1_grand_total", {grand_total}},
+      // The coordinates of the first 10,000 comments: scattered, every cell commented.
+      {"markers_10000_commented", std::vector<Coordinate>(where.begin(), where.begin() + std::min(comments, 10000))},
   };
   for (const Case& c : cases) {
     std::vector<CellMarker> markers;

@@ -4,7 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#include <optional>
+
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 
 namespace quantatom::commentary_internal {
 namespace {
@@ -115,6 +118,56 @@ class CellsByTargets {
   std::vector<uint32_t> next_;
 };
 
+// Hashes of the tuple prefixes the grid's cells have, per length (in the order of
+// `by_targets_descending`): a walk over combinations stops at a prefix no cell has. A hash
+// collision only lets a walk go deeper; the final lookup is exact.
+class CellPrefixes {
+ public:
+  CellPrefixes(const std::vector<uint32_t>& cell_targets, const std::vector<uint32_t>& radix, size_t cells)
+      : dims_(radix.size()), order_(radix.size()), by_length_(radix.size()) {
+    for (size_t d = 0; d < dims_; ++d) order_[d] = d;
+    // Dimensions with many targets first: they tell cells apart soonest.
+    std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return radix[a] > radix[b]; });
+    for (size_t i = 0; i < cells; ++i) {
+      uint64_t h = 0;
+      for (size_t k = 0; k < dims_; ++k) {
+        h = Extend(h, cell_targets[i * dims_ + order_[k]]);
+        by_length_[k].insert(h);
+      }
+    }
+  }
+  static uint64_t Extend(uint64_t h, uint32_t target) {
+    h = (h ^ (target + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2))) * 0xBF58476D1CE4E5B9ull;
+    return h ^ (h >> 31);
+  }
+  size_t dims() const { return dims_; }
+  size_t dimension_at(size_t k) const { return order_[k]; }
+  bool Has(size_t k, uint64_t h) const { return by_length_[k].contains(h); }
+
+ private:
+  size_t dims_;
+  std::vector<size_t> order_;
+  std::vector<absl::flat_hash_set<uint64_t>> by_length_;
+};
+
+// Calls `emit(weight)` with `tuple` set, for each combination of reached targets whose every
+// prefix some cell has.
+template <typename Emit>
+void WalkCombinations(const CellPrefixes& prefixes, const std::vector<std::span<const Reach>>& reach, size_t k,
+                      uint64_t h, double weight, std::vector<uint32_t>& tuple, const Emit& emit) {
+  if (k == prefixes.dims()) {
+    emit(weight);
+    return;
+  }
+  const size_t d = prefixes.dimension_at(k);
+  for (const Reach& r : reach[d]) {
+    uint64_t next = CellPrefixes::Extend(h, r.target);
+    if (!prefixes.Has(k, next)) continue;
+    tuple[d] = r.target;
+    WalkCombinations(prefixes, reach, k + 1, next, weight * r.weight, tuple, emit);
+  }
+}
+
 }  // namespace
 
 std::vector<AdjustmentSum> SumAdjustments(const RegionIndex& index, std::span<const Coordinate> cells) {
@@ -148,8 +201,8 @@ std::vector<AdjustmentSum> SumAdjustments(const RegionIndex& index, std::span<co
 
   std::vector<CompensatedSum> sums(cells.size());
   std::vector<std::span<const Reach>> reach(dims);
-  std::vector<size_t> pick(dims);
   std::vector<uint32_t> tuple(dims);
+  std::optional<CellPrefixes> prefixes;  // built on the first adjustment that needs it
   // Ids in bulk: iterating the bitmap one id at a time costs more than the work per id.
   std::vector<uint32_t> ids(candidates.cardinality());
   candidates.toUint32Array(ids.data());
@@ -175,40 +228,15 @@ std::vector<AdjustmentSum> SumAdjustments(const RegionIndex& index, std::span<co
       continue;
     }
     // Several targets in some dimension (a grid holding a member and its ancestor). The
-    // combinations multiply across dimensions, so past one per cell, test the cells instead.
-    size_t combinations = 1;
-    for (size_t d = 0; d < dims && combinations <= cells.size(); ++d) combinations *= reach[d].size();
-    if (combinations > cells.size()) {
-      for (size_t cell = 0; cell < cells.size(); ++cell) {
-        double cell_weight = 1;
-        bool under = true;
-        for (size_t d = 0; d < dims && under; ++d) {
-          const uint32_t target = cell_targets[cell * dims + d];
-          auto it = std::find_if(reach[d].begin(), reach[d].end(), [&](const Reach& r) { return r.target == target; });
-          under = it != reach[d].end();
-          if (under) cell_weight *= it->weight;
-        }
-        if (!under) continue;
-        sums[cell].Add(value * cell_weight);
-        out[cell].any = true;
-      }
-      continue;
-    }
-    std::fill(pick.begin(), pick.end(), 0);
-    while (true) {
-      double weight = 1;
-      for (size_t d = 0; d < dims; ++d) {
-        tuple[d] = reach[d][pick[d]].target;
-        weight *= reach[d][pick[d]].weight;
-      }
+    // combinations multiply across dimensions, so walk them depth-first and cut every prefix
+    // that no cell starts with.
+    if (!prefixes) prefixes.emplace(cell_targets, radix, cells.size());
+    WalkCombinations(*prefixes, reach, 0, 0, 1.0, tuple, [&](double combination_weight) {
       for (uint32_t cell = cells_by_targets.First(tuple.data()); cell != kNone; cell = cells_by_targets.Next(cell)) {
-        sums[cell].Add(value * weight);
+        sums[cell].Add(value * combination_weight);
         out[cell].any = true;
       }
-      size_t d = 0;
-      while (d < dims && ++pick[d] == reach[d].size()) pick[d++] = 0;
-      if (d == dims) break;
-    }
+    });
   }
   for (size_t i = 0; i < cells.size(); ++i) out[i].sum = sums[i].value();
   return out;

@@ -21,9 +21,9 @@ struct AdjustmentSum {
 // member reaches the targets among its ancestors-or-self (with their path weights, remembered
 // per member), and the tuple of targets reached names the cells. Candidates are the active
 // adjustments, narrowed by the postings of dimensions with few targets. An adjustment that
-// reaches several targets in several dimensions would name a cross product of tuples; when that
-// exceeds the cell count, the cells are tested one by one instead. The cost is about
-// candidates × dimensions, whatever the number of cells.
+// reaches several targets in several dimensions names a cross product of tuples; it is walked
+// depth-first, cutting every prefix that no cell has. The cost is about candidates ×
+// dimensions, whatever the number of cells.
 std::vector<AdjustmentSum> SumAdjustments(const RegionIndex& index, std::span<const Coordinate> cells);
 
 }  // namespace quantatom::commentary_internal
