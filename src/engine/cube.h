@@ -8,6 +8,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -96,6 +97,11 @@ class Cube {
     return fn(store_);
   }
 
+  // Grows with every change of the cells (load, write, spread, rescale, undo, redo), so that a
+  // layer derived from them (targets guidance) can tell it is stale. Read it under WithStore to
+  // pair it with the cells it describes.
+  uint64_t data_version() const { return data_version_.load(std::memory_order_acquire); }
+
  private:
   Cube(AppModel model, KeyLayout layout);
   absl::Status ValidateCoordinate(const Coordinate& coord, bool leaf_only) const;
@@ -115,6 +121,7 @@ class Cube {
   quantatom::History history_;  // guarded by mu_
   mutable std::mutex cache_mu_;  // guards cache_ (readers fill it)
   mutable ConsolidatedCache cache_;
+  std::atomic<uint64_t> data_version_{0};  // bumped under mu_ held exclusively
 };
 
 }  // namespace quantatom
