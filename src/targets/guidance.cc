@@ -103,7 +103,7 @@ class GuidanceBuilder {
   GuidanceBuilder(const TargetLayer& layer, const CellStore& store, const GuidanceOptions& options)
       : layer_(layer), model_(layer.model()), store_(store), layout_(store.layout()), options_(options) {}
 
-  absl::StatusOr<std::vector<TargetGuidance>> Run() {
+  absl::StatusOr<std::vector<TargetGuidance>> Run(std::vector<TargetGuidance>* recycle) {
     const auto& targets = layer_.targets();
     const auto& parents = layer_.parents();
     const size_t n = targets.size();
@@ -115,6 +115,7 @@ class GuidanceBuilder {
     // Innermost first: a target needs its nested targets' guidance (its held part).
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return depth[a] > depth[b]; });
     std::vector<TargetGuidance> out(n);
+    if (recycle != nullptr && recycle->size() == n) out = std::move(*recycle);
     for (size_t i : order) {
       std::vector<size_t> nested, children;
       for (size_t j = 0; j < n; ++j) {
@@ -218,8 +219,12 @@ class GuidanceBuilder {
     const double factor = (target.value - held_sum) / total.base;
     if (!std::isfinite(factor)) return absl::InvalidArgumentError("the guidance would not be a finite number");
     const size_t main_cells = offset.back();
-    LargeVector<uint64_t> keys(main_cells);
-    LargeVector<double> values(main_cells);
+    // Reuse the arrays' memory when it is large enough (clear first: growing must not copy).
+    GuidanceArray<uint64_t> keys = std::move(out->keys);
+    GuidanceArray<double> values = std::move(out->values);
+    keys.clear(), values.clear();
+    keys.reserve(main_cells + delta.size()), values.reserve(main_cells + delta.size());
+    keys.resize(main_cells), values.resize(main_cells);
     for_chunks([&](size_t c) {
       size_t at = offset[c];
       scan.Runs(chunks[c], [&](uint64_t key, double v, double) {
@@ -318,20 +323,24 @@ class GuidanceBuilder {
 
   bool IsText(uint64_t key) const { return !store_.texts().empty() && store_.texts().contains(key); }
 
-  static void MergeDelta(const std::vector<std::pair<uint64_t, double>>& delta, LargeVector<uint64_t>* keys,
-                         LargeVector<double>* values) {
-    LargeVector<uint64_t> k(keys->size() + delta.size());
-    LargeVector<double> v(k.size());
-    size_t i = 0, j = 0, o = 0;
-    while (i < keys->size() || j < delta.size()) {
-      if (j == delta.size() || (i < keys->size() && (*keys)[i] < delta[j].first)) {
-        k[o] = (*keys)[i], v[o++] = (*values)[i++];
+  // Merges the sorted delta entries into the sorted arrays in place, from the back (the arrays
+  // were reserved for them, so nothing is reallocated).
+  static void MergeDelta(const std::vector<std::pair<uint64_t, double>>& delta, GuidanceArray<uint64_t>* keys,
+                         GuidanceArray<double>* values) {
+    size_t i = keys->size(), j = delta.size(), o = i + j;
+    keys->resize(o), values->resize(o);
+    uint64_t* k = keys->data();
+    double* v = values->data();
+    while (j > 0) {
+      --o;
+      if (i > 0 && k[i - 1] > delta[j - 1].first) {
+        --i;
+        k[o] = k[i], v[o] = v[i];
       } else {
-        k[o] = delta[j].first, v[o++] = delta[j++].second;
+        --j;
+        k[o] = delta[j].first, v[o] = delta[j].second;
       }
     }
-    *keys = std::move(k);
-    *values = std::move(v);
   }
 
   // Every leaf of the cross product under the target that no nested target holds and that is
@@ -349,7 +358,7 @@ class GuidanceBuilder {
         return absl::FailedPreconditionError(StrCat("equal guidance would cover more than ", options_.max_leaves,
                                                     " leaves (the limit); set the target on a smaller total"));
     }
-    LargeVector<uint64_t> keys;
+    GuidanceArray<uint64_t> keys;
     LargeVector<SpreadLeaf> leaves;
     keys.reserve(total);
     leaves.reserve(total + 1);
@@ -414,8 +423,9 @@ class GuidanceBuilder {
 }  // namespace
 
 absl::StatusOr<std::vector<TargetGuidance>> ComputeGuidance(const TargetLayer& layer, const CellStore& store,
-                                                            const GuidanceOptions& options) {
-  return GuidanceBuilder(layer, store, options).Run();
+                                                            const GuidanceOptions& options,
+                                                            std::vector<TargetGuidance>* recycle) {
+  return GuidanceBuilder(layer, store, options).Run(recycle);
 }
 
 }  // namespace quantatom

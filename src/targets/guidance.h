@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "base/large_allocator.h"
@@ -30,9 +31,32 @@
 
 namespace quantatom {
 
+// A LargeVector whose new elements are left uninitialised: guidance arrays are sized once and
+// then written in full, and zeroing 16 MB per million leaves first would cost a whole pass.
+template <typename T>
+struct UninitLargeAllocator : LargeAllocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitLargeAllocator<U>;
+  };
+  UninitLargeAllocator() = default;
+  template <typename U>
+  UninitLargeAllocator(const UninitLargeAllocator<U>&) {}
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+template <typename T>
+using GuidanceArray = std::vector<T, UninitLargeAllocator<T>>;
+
 struct TargetGuidance {
-  LargeVector<uint64_t> keys;  // leaves governed by this target, ascending
-  LargeVector<double> values;  // guidance per key
+  GuidanceArray<uint64_t> keys;  // leaves governed by this target, ascending
+  GuidanceArray<double> values;  // guidance per key
   bool equal = false;          // spread equally (equal method, or proportional over a zero basis)
   double held = 0;             // weighted guidance of the nested targets' leaves (the held part)
   size_t size() const { return keys.size(); }
@@ -52,7 +76,10 @@ struct GuidanceOptions {
 // nested targets cover all its leaves but leave a non-zero remainder, when the leaves' weights
 // cancel, or when equal guidance would exceed max_leaves; InvalidArgument when a result is not
 // finite.
+// `recycle`, when given, is a previous result whose arrays may be reused (it is consumed):
+// recomputing then writes into memory already mapped instead of faulting in fresh pages.
 absl::StatusOr<std::vector<TargetGuidance>> ComputeGuidance(const TargetLayer& layer, const CellStore& store,
-                                                            const GuidanceOptions& options = {});
+                                                            const GuidanceOptions& options = {},
+                                                            std::vector<TargetGuidance>* recycle = nullptr);
 
 }  // namespace quantatom

@@ -93,11 +93,19 @@ class Targets {
   absl::Status ValidateCoordinate(const Coordinate& coord) const;
   // Computes and installs the guidance of `layer`; on success the layer becomes current.
   absl::Status CommitLocked(TargetLayer layer);
+  // Computes the guidance of `layer` and installs it; the old arrays are reused if unshared.
+  absl::Status RecomputeLocked(const TargetLayer& layer);
   absl::StatusOr<std::shared_ptr<const std::vector<TargetGuidance>>> GuidanceLocked();
-  // Weighted guidance sums below `coord`, or, per member of `split` in dimension `split_dim`,
-  // below `coord` with that member in place (split_dim = -1: one sum). nullopt = no leaf.
-  std::vector<std::optional<double>> GuidanceSums(const std::vector<TargetGuidance>& guidance, const Coordinate& coord,
-                                                  int split_dim, const std::vector<MemberId>& split) const;
+  // Weighted guidance sums below `coord` (`total`), and for each dimension split_dims[i], per
+  // member of split_members[i], below `coord` with that member in place. nullopt = no leaf with
+  // guidance below. One pass over the guidance, in parallel.
+  struct GuidanceSplit {
+    std::optional<double> total;
+    std::vector<std::vector<std::optional<double>>> by_member;
+  };
+  GuidanceSplit SumGuidance(const std::vector<TargetGuidance>& guidance, const Coordinate& coord,
+                            const std::vector<int>& split_dims,
+                            const std::vector<std::vector<MemberId>>& split_members) const;
   std::optional<double> TargetAtLocked(const std::vector<TargetGuidance>& guidance, const Coordinate& coord) const;
 
   const Cube* cube_;
@@ -106,7 +114,8 @@ class Targets {
   GuidanceOptions options_;
   mutable std::mutex mu_;  // guards everything below
   TargetLayer layer_;
-  std::shared_ptr<const std::vector<TargetGuidance>> guidance_;
+  // Readers get it as const; when no reader holds it any more, its arrays are recycled.
+  std::shared_ptr<std::vector<TargetGuidance>> guidance_;
   uint64_t guidance_layer_version_ = 0, guidance_data_version_ = 0;
 };
 

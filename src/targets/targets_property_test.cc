@@ -318,7 +318,6 @@ TEST(TargetsPropertyTest, MatchesTheReferenceOnRandomApps) {
     }
   }
   // The generator must exercise both outcomes.
-  std::printf("accepted %d, refused %d\n", accepted, refused);
   EXPECT_GT(accepted, 100);
   EXPECT_GT(refused, 20);
 }
