@@ -115,6 +115,19 @@ int main(int argc, char** argv) {
        {{"rows_out", leaves}, {"checksum", checksum}, {"target", target_value},
         {"coordinate", model.FormatCoordinate(coord)}});
 
+  // G1 with fresh arrays: a reader still holds the previous guidance, so its memory cannot be
+  // reused and the new arrays are faulted in (the cost recycling avoids).
+  times.clear();
+  for (int r = -1; r < reps; ++r) {
+    auto held_by_reader = Check(targets.Guidance());
+    const double t0 = NowMs();
+    Check(targets.Set({coord, target_value * (1 + 1e-9 * (r + 1))}));
+    const double t1 = NowMs();
+    if (r >= 0) times.push_back(t1 - t0);
+  }
+  Check(targets.Set({coord, target_value}));
+  Emit("G1", "set_target_fresh_arrays", times, {{"rows_out", leaves}});
+
   // G1b: recomputing stale guidance after a cell change (the lazy path): one leaf write
   // invalidates, the next read recomputes.
   times.clear();
