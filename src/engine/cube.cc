@@ -46,6 +46,7 @@ absl::Status Cube::Load(KeyValues numeric, std::vector<std::pair<uint64_t, std::
   QA_RETURN_IF_ERROR(store_.Load(std::move(numeric)));
   history_.Clear();  // a load replaces every cell: nothing before it can be undone
   NoteLoadLocked();
+  data_version_.fetch_add(1, std::memory_order_release);
   for (auto& [key, text] : texts) store_.Set(key, CellValue::Text(std::move(text)));
   std::lock_guard cache_lock(cache_mu_);
   cache_.Clear();
@@ -184,6 +185,7 @@ ChangeList Cube::ApplyLocked(const std::vector<CellWrite>& batch) {
 }
 
 ChangeList Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch) {
+  data_version_.fetch_add(1, std::memory_order_release);
   std::lock_guard cache_lock(cache_mu_);
   // Propagating every change into the cache costs (cells x ancestor combinations); past a
   // budget, dropping the overlapping entries is cheaper.
@@ -207,6 +209,7 @@ ChangeList Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValu
 }
 
 void Cube::InvalidateRegionLocked(const Coordinate& region) {
+  data_version_.fetch_add(1, std::memory_order_release);  // in-place rescales end here
   std::lock_guard cache_lock(cache_mu_);
   std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
   for (size_t d = 0; d < region.size(); ++d)

@@ -8,6 +8,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -147,6 +148,10 @@ class Cube {
   // (engine/sandbox.h): OK or InvalidArgument.
   absl::Status CheckCoordinate(const Coordinate& coord, bool leaf_only) const { return ValidateCoordinate(coord, leaf_only); }
   absl::Status CheckWrites(const std::vector<CellWrite>& batch) const;
+  // Grows with every change of the cells (load, write, spread, rescale, undo, redo), so that a
+  // layer derived from them (targets guidance) can tell it is stale. Read it under WithStore to
+  // pair it with the cells it describes.
+  uint64_t data_version() const { return data_version_.load(std::memory_order_acquire); }
 
  private:
   Cube(AppModel model, KeyLayout layout);
@@ -189,6 +194,7 @@ class Cube {
   mutable ConsolidatedCache cache_;
   uint64_t loaded_seq_ = 0;  // guarded by mu_: every cell changed then
   std::vector<std::pair<uint64_t, Coordinate>> scaled_regions_;  // guarded by mu_: ScaleLeaves (seq, region)
+  std::atomic<uint64_t> data_version_{0};  // bumped under mu_ held exclusively
 };
 
 }  // namespace quantatom

@@ -231,9 +231,8 @@ absl::StatusOr<size_t> Cube::SpreadLocked(const Coordinate& target, const Spread
       if (n != 0 && total > max_leaves / n) total = max_leaves + 1;  // no overflow
       else total *= n;
       if (total > max_leaves)
-        return absl::FailedPreconditionError(StrCat("a ", SpreadMethodName(request.method), " spread into ",
-                                                    model_.FormatCoordinate(target), " would fill more than ", max_leaves,
-                                                    " leaves (the limit); spread into a smaller total"));
+        return absl::FailedPreconditionError(StrCat("a ", SpreadMethodName(request.method), " spread would fill more than ",
+                                                    max_leaves, " leaves (the limit); spread into a smaller total"));
     }
     std::vector<size_t> pos(dims, 0);
     std::vector<uint32_t> ordinals(dims);

@@ -308,8 +308,8 @@ absl::StatusOr<size_t> Sandbox::Spread(const Coordinate& target, const SpreadReq
         else total *= count;
         if (total > max_leaves)
           return absl::FailedPreconditionError(
-              StrCat("a ", SpreadMethodName(request.method), " spread into ", model.FormatCoordinate(target),
-                     " would fill more than ", max_leaves, " leaves (the limit); spread into a smaller total"));
+              StrCat("cannot spread into ", model.FormatCoordinate(target), ": a ", SpreadMethodName(request.method),
+                     " spread would fill more than ", max_leaves, " leaves (the limit); spread into a smaller total"));
       }
       keys.reserve(total);
       leaves.reserve(total);
