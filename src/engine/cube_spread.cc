@@ -191,7 +191,8 @@ absl::StatusOr<size_t> Cube::SpreadLocked(const Coordinate& target, const Spread
     if (factor) {
       if (!std::isfinite(*factor)) return absl::InvalidArgumentError("the spread would produce a value that is not finite");
       ScaleRecord record;
-      record.expected = sums.unheld_cells;
+      // A cached count may count a leaf once per path: only a sums pass gives the exact number.
+      record.expected = known ? 0 : sums.unheld_cells;
       const size_t changed = ScaleUnheldCellsUnder(model_, store_, target, holds, *factor, &record);
       InvalidateRegionLocked(target);
       ChangeList changes;

@@ -93,6 +93,11 @@ std::vector<BaseChange> Cube::ChangedSinceLocked(uint64_t seq, std::span<const u
   for (const ChangeSet* set : sets) {
     const uint64_t at = std::max(set->applied_seq, set->undone_seq);
     for (const ScaledCells& s : set->changes.scaled) {
+      if (s.released) {  // only the region is left: every cell under it may have changed
+        for (const auto& [key, n] : newest)
+          if (under(key, s.region.data())) note(key, at, set);
+        continue;
+      }
       // A rescale lists every cell it scaled, often millions: skip the list when no key asked
       // about lies under its region.
       bool any = false;

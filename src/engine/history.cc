@@ -49,10 +49,15 @@ uint64_t History::Record(std::string user, std::string action, ChangeList change
   set.applied_seq = ++seq_;
   // What `user` undid can no longer be redone: keep the entries (ids stay stable) but free
   // their cells, which for spreads are megabytes.
+  // A rescale keeps only its region (copying millions of keys would cost what the spread
+  // did); versions then treat every cell of the region as changed.
   for (uint64_t id : RedoOf(user)) {
     ChangeSet& dropped = sets_[id - 1];
+    ChangeList kept;
+    for (ScaledCells& s : dropped.changes.scaled) kept.scaled.push_back({{}, s.factor, std::move(s.region), true});
+    dropped.changes.scaled.clear();
     dropped.released_keys = ChangedKeys(dropped.changes);
-    dropped.changes = ChangeList{};
+    dropped.changes = std::move(kept);
   }
   RedoOf(user).clear();
   set.user = std::move(user);

@@ -49,6 +49,9 @@ struct ScaledCells {
   LargeVector<KeyBefore> before;  // distinct keys, in no particular order
   double factor = 1;
   std::vector<uint32_t> region;  // the coordinate spread into (MemberIds): bounds the cells
+  // The list was freed (the set can no longer be undone or redone); `region` still says which
+  // cells it may have changed, for versions (cell_versions.h).
+  bool released = false;
   double after(double before_value) const { return before_value * factor + 0.0; }
 };
 

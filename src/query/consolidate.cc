@@ -908,37 +908,52 @@ HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coor
 }
 
 namespace {
-// Collects the recorded cells of a parallel rescale into one buffer sized up front: each chunk
-// stages up to kStage cells locally and claims a slice of the buffer with one atomic add, so
-// recording costs one write per cell and no growing vectors (fresh pages are slow to fault).
+// Collects the recorded cells of a parallel rescale into one buffer sized up front: each
+// thread stages cells locally and claims a slice of the buffer with one atomic add per kStage
+// cells, so recording costs one write per cell, no growing vectors (fresh pages are slow to
+// fault) and no shared cache line per run (runs are often a handful of cells).
+constexpr size_t kStage = 2048;
 class RecordSink {
  public:
   explicit RecordSink(ScaleRecord* record) : record_(record) {
     if (record_) record_->before.resize(record_->expected);
   }
   bool active() const { return record_ != nullptr; }
-  void Put(const KeyBefore* cells, size_t n) {
-    const size_t at = cursor_.fetch_add(n, std::memory_order_relaxed);
-    const size_t fit = at >= record_->expected ? 0 : std::min(n, record_->expected - at);
-    std::copy(cells, cells + fit, record_->before.data() + at);
-    if (fit < n) {
-      std::lock_guard lock(overflow_mu_);
-      overflow_.insert(overflow_.end(), cells + fit, cells + n);
-    }
+  void Add(uint64_t key, double value) {
+    Stage& stage = stages_.local();
+    stage.cells[stage.n++] = KeyBefore(key, value);
+    if (stage.n == kStage) Flush(stage);
   }
   void Finish() {
     if (!record_) return;
+    for (Stage& stage : stages_) Flush(stage);
     record_->before.resize(std::min(cursor_.load(), record_->expected));
     record_->before.insert(record_->before.end(), overflow_.begin(), overflow_.end());
   }
 
  private:
+  struct Stage {
+    std::unique_ptr<KeyBefore[]> cells{new KeyBefore[kStage]};
+    size_t n = 0;
+  };
+  void Flush(Stage& stage) {
+    const size_t n = stage.n;
+    const size_t at = cursor_.fetch_add(n, std::memory_order_relaxed);
+    const size_t fit = at >= record_->expected ? 0 : std::min(n, record_->expected - at);
+    std::copy(stage.cells.get(), stage.cells.get() + fit, record_->before.data() + at);
+    if (fit < n) {
+      std::lock_guard lock(overflow_mu_);
+      overflow_.insert(overflow_.end(), stage.cells.get() + fit, stage.cells.get() + n);
+    }
+    stage.n = 0;
+  }
   ScaleRecord* record_;
+  tbb::enumerable_thread_specific<Stage> stages_;
   std::atomic<size_t> cursor_{0};
   std::mutex overflow_mu_;
   std::vector<KeyBefore> overflow_;
 };
-constexpr size_t kStage = 1024;
+
 }  // namespace
 
 size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coordinate& region,
@@ -947,13 +962,24 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
   const KeyLayout& layout = store.layout();
   double* values = store.mutable_values().data();
   const bool check_deleted = !store.deleted().empty();
+  if (record && record->expected == 0) {
+    // A tight upper bound (held and deleted cells included), from the inner ordinals alone:
+    // sizing the buffer right is what keeps recording at one write per cell.
+    record->expected = VisitCellsUnder<size_t>(
+        model, store, region, /*parallel=*/true,
+        [&](uint32_t first, uint32_t end, double, const LeafMap& im, uint64_t) {
+          size_t n = 0;
+          for (uint32_t p = first; p < end; ++p) n += im.idx1[store.inner_at(p)] >= 0;
+          return n;
+        },
+        [&](uint64_t, double) { ++record->expected; });
+  }
   RecordSink sink(record);
   std::vector<uint64_t> delta_keys;
   const size_t scaled = VisitCellsUnder<size_t>(
       model, store, region, /*parallel=*/true,
       [&](uint32_t first, uint32_t end, double, const LeafMap& im, uint64_t prefix) {
-        KeyBefore stage[kStage];
-        size_t staged = 0, n = 0;
+        size_t n = 0;
         for (uint32_t p = first; p < end; ++p) {
           const uint32_t o = store.inner_at(p);
           if (im.idx1[o] < 0) continue;
@@ -962,14 +988,10 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
               }))
             continue;
           if (check_deleted && store.deleted().contains(layout.Join(prefix, o))) continue;
-          if (sink.active()) {
-            stage[staged++] = KeyBefore(layout.Join(prefix, o), values[p]);
-            if (staged == kStage) sink.Put(stage, staged), staged = 0;
-          }
+          if (sink.active()) sink.Add(layout.Join(prefix, o), values[p]);
           values[p] = values[p] * factor + 0.0;  // never -0.0 (cell_store.h)
           ++n;
         }
-        if (staged) sink.Put(stage, staged);
         return n;
       },
       [&](uint64_t key, double) {
@@ -978,10 +1000,7 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
       });
   for (uint64_t key : delta_keys) {
     double& v = store.mutable_delta()[key];
-    if (sink.active()) {
-      KeyBefore kb(key, v);
-      sink.Put(&kb, 1);
-    }
+    if (sink.active()) sink.Add(key, v);
     v = v * factor + 0.0;
   }
   sink.Finish();

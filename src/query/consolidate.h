@@ -67,8 +67,9 @@ struct KeyBefore {
   KeyBefore(uint64_t k, double v) : key(k), value(v) {}
 };
 // Where a rescale records what it changed (in no particular order). `expected` is how many
-// cells the caller expects (the count from a sums pass): cells are written straight into one
-// buffer of that size from every thread; more than expected is still correct, only slower.
+// cells the caller expects (the exact count from a sums pass), or 0 to have the rescale bound
+// it from the run sizes: cells are written straight into one buffer of that size from every
+// thread; more than expected is still correct, only slower.
 struct ScaleRecord {
   LargeVector<KeyBefore> before;
   size_t expected = 0;
