@@ -107,7 +107,8 @@ absl::Status RunWrite(const WriteArgs& args) {
   // Held from the load to the save: otherwise a concurrent write to the same app would load the
   // old snapshot too, and whichever saved last would drop the other's cells.
   QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, args.app, kAppLockTimeout));
-  QA_ASSIGN_OR_RETURN(auto cube, folder.LoadApp(args.app));
+  SnapshotSections sections;  // the app's other layers, saved back unchanged
+  QA_ASSIGN_OR_RETURN(auto cube, folder.LoadApp(args.app, &sections));
   std::vector<CellWrite> writes;
   for (size_t i = 0; i < args.cells.size(); ++i) {
     auto coord = cube->model().ParseCoordinate(args.cells[i]);
@@ -123,8 +124,8 @@ absl::Status RunWrite(const WriteArgs& args) {
     }
     writes.push_back({*std::move(coord), std::move(v)});
   }
-  QA_RETURN_IF_ERROR(cube->Write(writes));
-  QA_RETURN_IF_ERROR(folder.SaveApp(*cube));
+  QA_RETURN_IF_ERROR(cube->Write(writes, args.user));
+  QA_RETURN_IF_ERROR(folder.SaveApp(*cube, sections));
   std::printf("wrote %zu cell%s\n", writes.size(), writes.size() == 1 ? "" : "s");
   return absl::OkStatus();
 }
@@ -136,7 +137,8 @@ absl::Status RunSpread(const SpreadArgs& args) {
   // the load to the save.
   if (!folder.HasApp(args.app)) QA_RETURN_IF_ERROR(folder.LoadApp(args.app).status());
   QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, args.app, kAppLockTimeout));
-  QA_ASSIGN_OR_RETURN(auto cube, folder.LoadApp(args.app));
+  SnapshotSections sections;  // the app's other layers, saved back unchanged
+  QA_ASSIGN_OR_RETURN(auto cube, folder.LoadApp(args.app, &sections));
   auto target = cube->model().ParseCoordinate(args.cell);
   if (!target.ok())
     return absl::Status(target.status().code(), StrCat("--cell '", args.cell, "': ", target.status().message()));
@@ -146,8 +148,21 @@ absl::Status RunSpread(const SpreadArgs& args) {
     if (!coord.ok()) return absl::Status(coord.status().code(), StrCat("--hold '", h, "': ", coord.status().message()));
     holds.push_back(*std::move(coord));
   }
-  QA_ASSIGN_OR_RETURN(size_t changed, cube->Spread(*target, {method, args.value}, holds));
-  QA_RETURN_IF_ERROR(folder.SaveApp(*cube));
+  SpreadRequest request{method, args.value};
+  request.growth_percent = args.growth;
+  request.basis_time_offset = args.time_offset;
+  for (std::string_view b : SplitTrimmed(args.basis, ',')) {
+    if (b.empty()) continue;
+    // "scenario=Actual": the member replacing the target's in that dimension.
+    const size_t eq = b.find('=');
+    const int d = eq == std::string_view::npos ? -1 : cube->model().FindDimension(Trim(b.substr(0, eq)));
+    if (d < 0) return absl::InvalidArgumentError(StrCat("--basis '", b, "': expected Dimension=Member with a dimension of the app"));
+    auto m = cube->model().dimensions[d].Find(Trim(b.substr(eq + 1)));
+    if (!m) return absl::NotFoundError(StrCat("--basis '", b, "': no member '", Trim(b.substr(eq + 1)), "' in ", cube->model().dimensions[d].name()));
+    request.basis.emplace_back(static_cast<size_t>(d), *m);
+  }
+  QA_ASSIGN_OR_RETURN(size_t changed, cube->Spread(*target, request, holds, args.user));
+  QA_RETURN_IF_ERROR(folder.SaveApp(*cube, sections));
   std::printf("spread (%s) changed %zu leaf cell%s\n", std::string(SpreadMethodName(method)).c_str(), changed,
               changed == 1 ? "" : "s");
   return absl::OkStatus();

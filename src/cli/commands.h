@@ -45,6 +45,7 @@ struct WriteArgs {
   std::vector<std::string> cells;   // "Dim=Code,..." per write
   std::vector<std::string> values;  // number, or "" to clear; text with --text
   bool text = false;
+  std::string user = "cli";
 };
 absl::Status RunWrite(const WriteArgs& args);
 
@@ -54,6 +55,10 @@ struct SpreadArgs {
   std::string method = "proportional";
   double value = 0;                // new total, value per leaf, percent or amount (see spread.h)
   std::vector<std::string> holds;  // coordinates at any level whose leaves keep their values
+  std::string user = "cli";        // whose holds apply, and whose change set it is
+  std::string basis;               // relative: "scenario=Actual"
+  int time_offset = 0;             // relative: shift of the basis along time (-12: a year earlier)
+  double growth = 0;               // growth: percent from one period to the next
 };
 absl::Status RunSpread(const SpreadArgs& args);
 

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/planning_commands.h"
 
 using namespace quantatom;
 
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   w->add_option("--cell", write.cells, "leaf coordinate \"Dim=Code,...\" (repeatable)")->required();
   w->add_option("--value", write.values, "the value for the --cell at the same position; \"\" clears")->required();
   w->add_flag("--text", write.text, "the values are text, not numbers");
+  w->add_option("--user", write.user, "who writes (change sets and undo are per user)");
   w->callback([&] { status = RunWrite(write); });
 
   SpreadArgs spread;
@@ -60,9 +62,64 @@ int main(int argc, char** argv) {
   sp->add_option("--app", spread.app, "app name")->required();
   sp->add_option("--cell", spread.cell, "coordinate \"Dim=Code,...\" at any level")->required();
   sp->add_option("--value", spread.value, "new total; or value per leaf (repeat), percent (percent), amount (add)");
-  sp->add_option("--method", spread.method, "proportional, equal, repeat, percent, add or clear");
+  sp->add_option("--method", spread.method,
+                 "proportional, equal, repeat, percent, add, clear, relative, straight or growth");
   sp->add_option("--hold", spread.holds, "a coordinate whose leaves keep their values (repeatable)");
+  sp->add_option("--user", spread.user, "whose holds apply (quantatom hold)");
+  sp->add_option("--basis", spread.basis, "relative: the slice giving the shape, e.g. \"scenario=Actual\"");
+  sp->add_option("--time-offset", spread.time_offset, "relative: shift the basis along time (-12: a year earlier)");
+  sp->add_option("--growth", spread.growth, "growth: percent from one period to the next");
   sp->callback([&] { status = RunSpread(spread); });
+
+  HoldArgs hold;
+  auto* h = app.add_subcommand("hold", "hold cells for your spreads (or list your holds)");
+  h->add_option("--data", hold.data, "data folder")->required();
+  h->add_option("--app", hold.app, "app name")->required();
+  h->add_option("--user", hold.user, "whose holds");
+  h->add_option("--cell", hold.cells, "coordinate at any level (repeatable); none: list the holds");
+  h->add_flag("--off", hold.off, "release the holds instead");
+  h->callback([&] { status = RunHold(hold); });
+
+  BridgeArgs bridge;
+  auto* b = app.add_subcommand("bridge", "bridge a source app's fine members into a target app's plan members");
+  b->add_option("--data", bridge.data, "data folder")->required();
+  b->add_option("--source", bridge.source, "source app (e.g. GL actuals)")->required();
+  b->add_option("--target", bridge.target, "target app (the plan)")->required();
+  b->add_option("--source-dim", bridge.source_dim, "source dimension (e.g. gl_account)")->required();
+  b->add_option("--target-dim", bridge.target_dim, "target dimension (e.g. account)")->required();
+  b->add_option("--rules", bridge.rules, "rules CSV: source,target,weight (docs/formats/bridge-rules.md)")->required();
+  b->add_flag("--check", bridge.check, "print the coverage report only");
+  b->callback([&] { status = RunBridge(bridge); });
+
+  TargetArgs target;
+  auto* t = app.add_subcommand("target", "set, remove, list targets; show plan / actual / target and variances");
+  t->add_option("--data", target.data, "data folder")->required();
+  t->add_option("--app", target.app, "app name")->required();
+  t->add_option("--cell", target.cell, "coordinate at any level");
+  t->add_option("--value", target.value, "set a target of this value on --cell");
+  t->add_option("--method", target.method, "guidance method: proportional or equal");
+  t->add_option("--basis", target.basis, "proportional guidance shaped like this scenario member");
+  t->add_option("--file", target.file, "targets CSV: coordinate,value,method");
+  t->add_flag("--remove", target.remove, "remove the target on --cell");
+  t->add_flag("--show", target.show, "plan, actual, target, variances and top contributors at --cell");
+  t->add_option("--top", target.top, "how many contributors --show lists");
+  t->add_option("--scenario-dim", target.scenario_dim, "the scenario dimension");
+  t->add_option("--plan", target.plan, "the plan scenario member");
+  t->add_option("--actual", target.actual, "the actual scenario member");
+  t->callback([&] { status = RunTarget(target); });
+
+  CommentArgs comment;
+  auto* c = app.add_subcommand("comment", "comment on any cell (with an optional adjustment), reply, or list");
+  c->add_option("--data", comment.data, "data folder")->required();
+  c->add_option("--app", comment.app, "app name")->required();
+  c->add_option("--user", comment.user, "author");
+  c->add_option("--cell", comment.cell, "coordinate at any level");
+  c->add_option("--text", comment.text, "the comment");
+  c->add_option("--adjust", comment.adjust, "an adjustment: the cell and its ancestors show computed + adjustment");
+  c->add_option("--reply-to", comment.reply_to, "comment id to reply to");
+  c->add_option("--file", comment.file, "comments CSV: coordinate,author,time,text,adjust[,parent]");
+  c->add_flag("--list", comment.list, "list the comments under --cell, with its adjusted value");
+  c->callback([&] { status = RunComment(comment); });
 
   StatsArgs stats;
   auto* st = app.add_subcommand("stats", "cells, bytes per cell and hierarchy sizes of an app");

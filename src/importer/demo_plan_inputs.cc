@@ -122,7 +122,7 @@ std::string TargetsCsv(const Chart& c, const std::vector<PlanCell>& cells, size_
   };
   const Target targets[] = {
       {"OPEX_TOTAL", 0, -1, 12, 24, -30},           // EMEA opex 3% down
-      {"OPEX_TRAVEL", -1, -1, 12, 24, -150},        // travel 15% down company-wide
+      {"OPEX_TRAVEL", 1, -1, 12, 24, -150},         // Americas travel 15% down (targets nest or are disjoint)
       {"REVENUE", 2, -1, 12, 24, 50},               // APAC revenue stretch +5%
       {"OPEX_MARKETING", 1, -1, 12, 15, -100},      // Americas marketing Q1 -10%
       {"COGS", -1, -1, 12, 24, -20},                // procurement savings 2%

@@ -1,0 +1,333 @@
+#include "cli/planning_commands.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "base/csv.h"
+#include "base/numbers.h"
+#include "base/strings.h"
+#include "bridge/bridge.h"
+#include "bridge/bridge_rules.h"
+#include "commentary/comment_store.h"
+#include "engine/data_folder.h"
+#include "targets/targets.h"
+
+namespace quantatom {
+
+namespace {
+
+constexpr std::chrono::milliseconds kAppLockTimeout = std::chrono::minutes(2);
+
+// An app opened for a change: its lock, its cube and the other layers kept with it, which a
+// save must write back unchanged unless the command replaced them.
+struct OpenApp {
+  std::optional<AppLock> lock;
+  std::unique_ptr<Cube> cube;
+  SnapshotSections sections;
+
+  const std::string* Section(std::string_view name) const {
+    for (const auto& [n, body] : sections)
+      if (n == name) return &body;
+    return nullptr;
+  }
+  void SetSection(std::string_view name, std::string body) {
+    for (auto& [n, b] : sections)
+      if (n == name) {
+        b = std::move(body);
+        return;
+      }
+    sections.emplace_back(std::string(name), std::move(body));
+  }
+};
+
+absl::StatusOr<OpenApp> Open(const DataFolder& folder, const std::string& app, bool for_change) {
+  // An unknown app (or a bad name) fails before the lock would create a lock file for it.
+  if (!folder.HasApp(app)) QA_RETURN_IF_ERROR(folder.LoadApp(app).status());
+  OpenApp open;
+  if (for_change) {
+    QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, app, kAppLockTimeout));
+    open.lock.emplace(std::move(lock));
+  }
+  QA_ASSIGN_OR_RETURN(open.cube, folder.LoadApp(app, &open.sections));
+  return open;
+}
+
+absl::StatusOr<Coordinate> ParseCell(const AppModel& model, std::string_view flag, const std::string& text) {
+  auto coord = model.ParseCoordinate(text);
+  if (!coord.ok()) return absl::Status(coord.status().code(), StrCat(flag, " '", text, "': ", coord.status().message()));
+  return coord;
+}
+
+std::string Num(const std::optional<double>& v) {
+  if (!v) return "-";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.2f", *v);
+  return buf;
+}
+std::string Pct(const std::optional<double>& v) {
+  if (!v) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1f%%", *v);
+  return buf;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+// ---- hold
+
+absl::Status RunHold(const HoldArgs& args) {
+  DataFolder folder(args.data);
+  QA_ASSIGN_OR_RETURN(OpenApp app, Open(folder, args.app, /*for_change=*/!args.cells.empty()));
+  if (args.cells.empty()) {
+    for (const Coordinate& h : app.cube->Holds(args.user)) std::printf("%s\n", app.cube->model().FormatCoordinate(h).c_str());
+    return absl::OkStatus();
+  }
+  for (const std::string& text : args.cells) {
+    QA_ASSIGN_OR_RETURN(Coordinate c, ParseCell(app.cube->model(), "--cell", text));
+    QA_RETURN_IF_ERROR(app.cube->SetHold(args.user, c, !args.off));
+  }
+  QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+  std::printf("%s %zu hold%s for user '%s' (%zu in all)\n", args.off ? "released" : "set", args.cells.size(),
+              args.cells.size() == 1 ? "" : "s", args.user.c_str(), app.cube->Holds(args.user).size());
+  return absl::OkStatus();
+}
+
+// ---- bridge
+
+absl::Status RunBridge(const BridgeArgs& args) {
+  DataFolder folder(args.data);
+  if (args.source == args.target) return absl::InvalidArgumentError("a bridge needs two different apps");
+  QA_ASSIGN_OR_RETURN(OpenApp source, Open(folder, args.source, /*for_change=*/false));
+  QA_ASSIGN_OR_RETURN(OpenApp target, Open(folder, args.target, /*for_change=*/!args.check));
+  QA_ASSIGN_OR_RETURN(BridgeRules rules, ReadBridgeRules(args.rules));
+  const int sd = source.cube->model().FindDimension(args.source_dim);
+  const int td = target.cube->model().FindDimension(args.target_dim);
+  if (sd < 0) return absl::NotFoundError(StrCat("app '", args.source, "' has no dimension '", args.source_dim, "'"));
+  if (td < 0) return absl::NotFoundError(StrCat("app '", args.target, "' has no dimension '", args.target_dim, "'"));
+  ResolvedBridge resolved =
+      ResolveBridge(source.cube->model().dimensions[sd], target.cube->model().dimensions[td], rules);
+  std::printf("%s", resolved.report.ToText().c_str());
+  if (args.check) return resolved.report.ToStatus();
+  QA_ASSIGN_OR_RETURN(Bridge bridge, Bridge::Create(source.cube->model(), target.cube->model(), args.source_dim,
+                                                    args.target_dim, std::move(resolved)));
+  QA_ASSIGN_OR_RETURN(KeyValues bridged, bridge.Materialize(*source.cube));
+  // Replace what this bridge wrote last time: cells it wrote then and does not write now are
+  // cleared, so a source cell deleted since does not linger in the plan.
+  const std::string section = StrCat("bridged:", args.source);
+  std::vector<uint64_t> previous;
+  if (const std::string* prev = target.Section(section)) {
+    if (prev->size() % 8 != 0) return absl::DataLossError(StrCat("the ", section, " section is damaged"));
+    previous.resize(prev->size() / 8);
+    std::memcpy(previous.data(), prev->data(), prev->size());
+  }
+  std::vector<std::pair<uint64_t, CellValue>> batch;
+  std::string keys;
+  keys.reserve(bridged.size() * 8);
+  size_t i = 0;
+  for (const KeyValue& kv : bridged) {
+    keys.append(reinterpret_cast<const char*>(&kv.key), 8);
+    batch.emplace_back(kv.key, CellValue::Number(kv.value));
+  }
+  for (uint64_t key : previous) {
+    while (i < bridged.size() && bridged[i].key < key) ++i;
+    if (i == bridged.size() || bridged[i].key != key) batch.emplace_back(key, CellValue::Empty());
+  }
+  std::vector<CellWrite> writes;
+  writes.reserve(batch.size());
+  const KeyLayout& layout = target.cube->layout();
+  for (const auto& [key, value] : batch) {
+    Coordinate c(layout.dims());
+    for (int d = 0; d < layout.dims(); ++d) c[d] = target.cube->model().dimensions[d].leaf_member(layout.Get(key, d));
+    writes.push_back({std::move(c), value});
+  }
+  WriteOptions options;
+  options.action = "bridge";
+  options.allow_read_only = true;  // bridged actuals land in the read-only Actual scenario
+  QA_RETURN_IF_ERROR(target.cube->Write(writes, "bridge", options));
+  target.SetSection(section, std::move(keys));
+  QA_RETURN_IF_ERROR(folder.SaveApp(*target.cube, target.sections));
+  std::printf("bridged %zu cells of %s into %zu cells of %s (%zu cleared)\n", source.cube->Stats().numeric_cells,
+              args.source.c_str(), bridged.size(), args.target.c_str(), batch.size() - bridged.size());
+  return absl::OkStatus();
+}
+
+// ---- targets
+
+absl::Status RunTarget(const TargetArgs& args) {
+  DataFolder folder(args.data);
+  const bool change = args.value.has_value() || args.remove || !args.file.empty();
+  QA_ASSIGN_OR_RETURN(OpenApp app, Open(folder, args.app, change));
+  const AppModel& model = app.cube->model();
+  QA_ASSIGN_OR_RETURN(TargetsConfig config, MakeTargetsConfig(model, args.scenario_dim, args.plan, args.actual));
+  Targets targets(app.cube.get(), config);
+  if (const std::string* bytes = app.Section("targets")) QA_RETURN_IF_ERROR(targets.Decode(*bytes));
+
+  auto set_one = [&](const std::string& cell, double value, const std::string& method, const std::string& where) -> absl::Status {
+    QA_ASSIGN_OR_RETURN(Coordinate c, ParseCell(model, StrCat(where, "coordinate"), cell));
+    QA_ASSIGN_OR_RETURN(GuidanceMethod m, ParseGuidanceMethod(method.empty() ? "proportional" : method));
+    Target t{c, value, m, kNoMember};
+    if (!args.basis.empty()) {
+      auto b = model.dimensions[config.scenario_dim].Find(args.basis);
+      if (!b) return absl::NotFoundError(StrCat("--basis '", args.basis, "' is not a scenario member"));
+      t.basis = *b;
+    }
+    absl::Status s = targets.Set(t);
+    if (!s.ok()) return absl::Status(s.code(), StrCat(where, s.message()));
+    return absl::OkStatus();
+  };
+  if (!args.file.empty()) {
+    QA_ASSIGN_OR_RETURN(CsvFile csv, CsvFile::Open(args.file));
+    std::vector<std::string> f;
+    absl::Status err;
+    bool header = true;
+    size_t n = 0;
+    while (csv.Next(&f, &err)) {
+      if (header && !f.empty() && f[0] == "coordinate") {
+        header = false;
+        continue;
+      }
+      header = false;
+      if (f.size() != 3) return csv.Error(StrCat("expected 3 fields (coordinate,value,method), found ", f.size()));
+      double v = 0;
+      if (!ParseDouble(f[1], &v)) return csv.Error(StrCat("field 'value': '", f[1], "' is not a number"));
+      QA_RETURN_IF_ERROR(set_one(f[0], v, f[2], StrCat(csv.name(), ":", csv.line(), ": ")));
+      ++n;
+    }
+    QA_RETURN_IF_ERROR(err);
+    std::printf("set %zu target%s\n", n, n == 1 ? "" : "s");
+  } else if (args.value || args.remove) {
+    if (args.cell.empty()) return absl::InvalidArgumentError("give --cell");
+    if (args.remove) {
+      QA_ASSIGN_OR_RETURN(Coordinate c, ParseCell(model, "--cell", args.cell));
+      QA_RETURN_IF_ERROR(targets.Remove(c));
+    } else {
+      QA_RETURN_IF_ERROR(set_one(args.cell, *args.value, args.method, "--cell "));
+    }
+  }
+  if (change) {
+    app.SetSection("targets", targets.Encode());
+    QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+  }
+  if (args.show) {
+    if (args.cell.empty()) return absl::InvalidArgumentError("--show needs --cell");
+    QA_ASSIGN_OR_RETURN(Coordinate c, ParseCell(model, "--cell", args.cell));
+    QA_ASSIGN_OR_RETURN(LayerValues v, targets.Layers(c));
+    std::printf("%s\n", model.FormatCoordinate(c).c_str());
+    std::printf("  plan %s   actual %s   target %s\n", Num(v.plan).c_str(), Num(v.actual).c_str(), Num(v.target).c_str());
+    std::printf("  actual - plan   %s (%s)\n", Num(v.actual_vs_plan.abs).c_str(), Pct(v.actual_vs_plan.pct).c_str());
+    std::printf("  plan - target   %s (%s)\n", Num(v.plan_vs_target.abs).c_str(), Pct(v.plan_vs_target.pct).c_str());
+    std::printf("  actual - target %s (%s)\n", Num(v.actual_vs_target.abs).c_str(), Pct(v.actual_vs_target.pct).c_str());
+    QA_ASSIGN_OR_RETURN(auto top, targets.TopContributors(c, VarianceKind::kPlanVsTarget, -1, args.top));
+    if (!top.empty()) std::printf("  largest contributors to plan - target, one level down:\n");
+    for (const Contributor& t : top)
+      std::printf("    %-12s %-24s %14s  share %s\n", model.dimensions[t.dim].name().c_str(),
+                  model.dimensions[t.dim].member(t.member).code.c_str(), Num(t.variance.abs).c_str(),
+                  t.share ? Pct(*t.share * 100).c_str() : "-");
+  } else if (!change) {
+    for (const Target& t : targets.List())
+      std::printf("%s = %s (%s)\n", model.FormatCoordinate(t.coord).c_str(), FormatNumber(t.value).c_str(),
+                  std::string(GuidanceMethodName(t.method)).c_str());
+  }
+  return absl::OkStatus();
+}
+
+// ---- comments
+
+absl::Status RunComment(const CommentArgs& args) {
+  DataFolder folder(args.data);
+  const bool change = !args.list;
+  QA_ASSIGN_OR_RETURN(OpenApp app, Open(folder, args.app, change));
+  const AppModel& model = app.cube->model();
+  std::unique_ptr<CommentStore> store;
+  if (const std::string* bytes = app.Section("comments")) {
+    QA_ASSIGN_OR_RETURN(store, CommentStore::Decode(model, *bytes));
+  } else {
+    store = std::make_unique<CommentStore>(model);
+  }
+  if (args.list) {
+    if (args.cell.empty()) return absl::InvalidArgumentError("--list needs --cell (the region to list under)");
+    QA_ASSIGN_OR_RETURN(Coordinate region, ParseCell(model, "--cell", args.cell));
+    QA_ASSIGN_OR_RETURN(CommentPage page, store->ListUnder(region, 100));
+    for (const Comment& c : page.comments)
+      std::printf("#%u %s %s%s: %s%s\n", c.id, model.FormatCoordinate(c.coordinate).c_str(), c.author.c_str(),
+                  c.parent ? StrCat(" (reply to #", c.parent, ")").c_str() : "", c.text.c_str(),
+                  c.adjustment ? StrCat(" [adjust ", FormatNumber(*c.adjustment), c.active_adjustment() ? "" : ", retracted", "]").c_str() : "");
+    QA_ASSIGN_OR_RETURN(CellValue computed, app.cube->ReadCell(region));
+    QA_ASSIGN_OR_RETURN(CellValue adjusted, store->Adjusted(region, computed));
+    std::printf("value %s, adjusted %s\n", computed.is_number() ? Num(computed.number).c_str() : "-",
+                adjusted.is_number() ? Num(adjusted.number).c_str() : "-");
+    return absl::OkStatus();
+  }
+  size_t posted = 0;
+  if (!args.file.empty()) {
+    // comments.csv: coordinate,author,time,text,adjust[,parent] with a header; parent is the
+    // 1-based data row the comment replies to; time is ISO-8601 UTC or empty (now).
+    QA_ASSIGN_OR_RETURN(CsvFile csv, CsvFile::Open(args.file));
+    std::vector<std::string> f;
+    absl::Status err;
+    bool header = true;
+    std::vector<CommentId> ids;
+    while (csv.Next(&f, &err)) {
+      if (header) {
+        header = false;
+        if (!f.empty() && f[0] == "coordinate") continue;
+      }
+      if (f.size() != 5 && f.size() != 6)
+        return csv.Error(StrCat("expected 5 or 6 fields (coordinate,author,time,text,adjust[,parent]), found ", f.size()));
+      NewComment nc{f[1], NowMs(), f[3], std::nullopt};
+      if (!f[2].empty()) {
+        std::tm tm{};
+        const char* end = strptime(f[2].c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!end || (*end != 'Z' && *end != '\0'))
+          return csv.Error(StrCat("field 'time': '", f[2], "' is not an ISO-8601 UTC time (2026-03-04T10:15:00Z)"));
+        nc.time_ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+      }
+      if (!f[4].empty()) {
+        double a = 0;
+        if (!ParseDouble(f[4], &a)) return csv.Error(StrCat("field 'adjust': '", f[4], "' is not a number"));
+        nc.adjustment = a;
+      }
+      absl::StatusOr<CommentId> id;
+      uint32_t parent = 0;
+      if (f.size() == 6 && !f[5].empty()) {
+        if (!ParseUint32(f[5], &parent) || parent == 0 || parent > ids.size())
+          return csv.Error(StrCat("field 'parent': '", f[5], "' is not an earlier row"));
+        id = store->Reply(ids[parent - 1], nc);
+      } else {
+        auto c = model.ParseCoordinate(f[0]);
+        if (!c.ok()) return csv.Error(StrCat("field 'coordinate': ", c.status().message()));
+        id = store->Post(*c, nc);
+      }
+      if (!id.ok()) return csv.Error(std::string(id.status().message()));
+      ids.push_back(*id);
+      ++posted;
+    }
+    QA_RETURN_IF_ERROR(err);
+  } else {
+    if (args.text.empty()) return absl::InvalidArgumentError("give --text (and --cell, or --reply-to)");
+    NewComment nc{args.user, NowMs(), args.text, args.adjust};
+    CommentId id = 0;
+    if (args.reply_to) {
+      QA_ASSIGN_OR_RETURN(id, store->Reply(args.reply_to, nc));
+    } else {
+      QA_ASSIGN_OR_RETURN(Coordinate c, ParseCell(model, "--cell", args.cell));
+      QA_ASSIGN_OR_RETURN(id, store->Post(c, nc));
+    }
+    std::printf("comment #%u\n", id);
+    posted = 1;
+  }
+  app.SetSection("comments", store->Encode());
+  QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+  if (!args.file.empty()) std::printf("posted %zu comment%s\n", posted, posted == 1 ? "" : "s");
+  return absl::OkStatus();
+}
+
+}  // namespace quantatom
