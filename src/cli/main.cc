@@ -1,5 +1,6 @@
 // quantatom: the command line of QuantatomAI. `quantatom --help` lists the commands.
 #include <cstdio>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 
@@ -120,6 +121,17 @@ int main(int argc, char** argv) {
   c->add_option("--file", comment.file, "comments CSV: coordinate,author,time,text,adjust[,parent]");
   c->add_flag("--list", comment.list, "list the comments under --cell, with its adjusted value");
   c->callback([&] { status = RunComment(comment); });
+
+  UndoArgs undo, redo;
+  redo.redo = true;
+  for (auto [args, name, what] : {std::tuple{&undo, "undo", "take back your newest change set (write, spread, bridge)"},
+                                  std::tuple{&redo, "redo", "re-apply the change set you undid last"}}) {
+    auto* u = app.add_subcommand(name, what);
+    u->add_option("--data", args->data, "data folder")->required();
+    u->add_option("--app", args->app, "app name")->required();
+    u->add_option("--user", args->user, "whose change sets");
+    u->callback([&status, args] { status = RunUndo(*args); });
+  }
 
   StatsArgs stats;
   auto* st = app.add_subcommand("stats", "cells, bytes per cell and hierarchy sizes of an app");

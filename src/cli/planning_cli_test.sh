@@ -105,5 +105,19 @@ has "target kept after a write" "target 50.00" \
   "$("$BIN" target --data "$T/data" --app plan --cell "account=T,scenario=Budget" --show)"
 expect_error "empty comment" "" "$BIN" comment --data "$T/data" --app plan --cell "account=T,scenario=Budget" --text ""
 
+# Undo and redo across runs: carl's write of a2 = 99 is undone (back to 31), then redone.
+"$BIN" write --data "$T/data" --app plan --user carl --cell "account=a2,scenario=Budget" --value 99 >/dev/null
+"$BIN" undo --data "$T/data" --app plan --user carl >/dev/null
+check "undo across runs" "account,Budget
+a2,31" "$("$BIN" query --data "$T/data" --app plan --rows "account: a2" --cols "scenario: Budget" --format csv)"
+"$BIN" redo --data "$T/data" --app plan --user carl >/dev/null
+check "redo across runs" "account,Budget
+a2,99" "$("$BIN" query --data "$T/data" --app plan --rows "account: a2" --cols "scenario: Budget" --format csv)"
+# cli wrote a2 = 31 earlier, and carl changed it since: undoing cli's write is refused.
+before="$(fingerprint "$T/data")"
+expect_error "undo over someone else's later change" "was changed since by change set" \
+  "$BIN" undo --data "$T/data" --app plan --user cli
+check "folder unchanged after a refused undo" "$before" "$(fingerprint "$T/data")"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -100,6 +100,21 @@ absl::Status RunHold(const HoldArgs& args) {
   return absl::OkStatus();
 }
 
+// ---- undo, redo
+
+absl::Status RunUndo(const UndoArgs& args) {
+  DataFolder folder(args.data);
+  QA_ASSIGN_OR_RETURN(OpenApp app, Open(folder, args.app, /*for_change=*/true));
+  QA_ASSIGN_OR_RETURN(uint64_t id, args.redo ? app.cube->Redo(args.user) : app.cube->Undo(args.user));
+  QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+  for (const ChangeSet& set : app.cube->History())
+    if (set.id == id)
+      std::printf("%s change set %llu (%s, %zu cell%s) of user '%s'\n", args.redo ? "redid" : "undid",
+                  static_cast<unsigned long long>(id), set.action.c_str(), set.changes.size(),
+                  set.changes.size() == 1 ? "" : "s", set.user.c_str());
+  return absl::OkStatus();
+}
+
 // ---- bridge
 
 absl::Status RunBridge(const BridgeArgs& args) {

@@ -52,4 +52,12 @@ struct CommentArgs {
 };
 absl::Status RunComment(const CommentArgs& args);
 
+// quantatom undo / redo: takes back (or re-applies) the user's newest change set; the history
+// is kept in the app snapshot, so this works across runs.
+struct UndoArgs {
+  std::string data, app, user = "cli";
+  bool redo = false;
+};
+absl::Status RunUndo(const UndoArgs& args);
+
 }  // namespace quantatom

@@ -307,6 +307,39 @@ absl::StatusOr<uint64_t> Cube::UndoOrRedo(const std::string& user, bool undo) {
   return id;
 }
 
+std::string Cube::EncodeHistory(size_t max_cells) const {
+  std::shared_lock lock(mu_);
+  return history_.Encode(max_cells);
+}
+
+absl::Status Cube::RestoreHistory(std::string_view bytes, const std::string& name) {
+  quantatom::History restored;
+  QA_RETURN_IF_ERROR(restored.Decode(bytes, name));
+  // Undo writes these keys back into the store: each must name leaves of this app.
+  const KeyLayout& layout = store_.layout();
+  auto bad_key = [&](uint64_t key) {
+    if (layout.total_bits() < 64 && (key >> layout.total_bits()) != 0) return true;
+    for (int d = 0; d < layout.dims(); ++d)
+      if (layout.Get(key, d) >= layout.leaf_count(d)) return true;
+    return false;
+  };
+  for (const ChangeSet& set : restored.change_sets()) {
+    bool bad = false;
+    for (const ScaledCells& sc : set.changes.scaled) {
+      bad = bad || sc.region.size() != model_.dimensions.size();
+      for (size_t d = 0; !bad && d < sc.region.size(); ++d) bad = sc.region[d] >= model_.dimensions[d].member_count();
+      for (const KeyBefore& c : sc.before) bad = bad || bad_key(c.key);
+    }
+    for (const NumberChange& c : set.changes.numbers) bad = bad || bad_key(c.key);
+    for (const CellChange& c : set.changes.others) bad = bad || bad_key(c.key);
+    for (uint64_t k : set.released_keys) bad = bad || bad_key(k);
+    if (bad) return absl::DataLossError(StrCat(name, ": history: change set ", set.id, " names a cell or member this app does not have"));
+  }
+  std::unique_lock lock(mu_);
+  history_ = std::move(restored);
+  return absl::OkStatus();
+}
+
 std::vector<ChangeSet> Cube::History() const {
   std::shared_lock lock(mu_);
   return history_.change_sets();

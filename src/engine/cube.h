@@ -97,6 +97,11 @@ class Cube {
   absl::StatusOr<uint64_t> Undo(const std::string& user);
   absl::StatusOr<uint64_t> Redo(const std::string& user);
   std::vector<ChangeSet> History() const;
+  // The undo history as bytes (History::Encode: the cells of the newest change sets up to
+  // `max_cells`), and back. RestoreHistory replaces the history; DataLoss naming `name` when the
+  // bytes do not decode or name cells or members this app does not have, and nothing changes.
+  std::string EncodeHistory(size_t max_cells) const;
+  absl::Status RestoreHistory(std::string_view bytes, const std::string& name);
 
   // Per-user holds: coordinates at any level whose leaves `user`'s spreads keep (a held total
   // holds every leaf below it). Holds are the user's working state, not data: they are kept

@@ -85,6 +85,56 @@ TEST(DataFolderTest, HoldsAndOtherSectionsComeBackWithTheApp) {
               absl::StatusCode::kDataLoss);
 }
 
+TEST(DataFolderTest, UndoAndRedoWorkAfterTheAppIsSavedAndLoaded) {
+  std::mt19937_64 rng(6);
+  auto cube = SampleCube(rng);  // one write batch by "" (change set 1)
+  Coordinate top;
+  for (const Dimension& d : cube->model().dimensions) top.push_back(d.roots()[0]);
+  const std::string before = EncodeAppSnapshot(*cube);
+  ASSERT_TRUE(cube->Spread(top, {SpreadMethod::kPercentChange, 10}, {}, "ann").ok());  // a rescale
+  const KeyValues after_spread = cube->WithStore([](const CellStore& s) { return s.SortedCells(); });
+  std::string root = FreshRoot("df_history");
+  DataFolder folder(root);
+  ASSERT_TRUE(folder.SaveApp(*cube).ok());
+  auto back = folder.LoadApp("plan");
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE((*back)->Undo("ann").ok());
+  // Undone: the cells are those before the spread (the history differs: it records the undo).
+  auto cells = [](const Cube& c) { return c.WithStore([](const CellStore& s) { return s.SortedCells(); }); };
+  auto original = DecodeAppSnapshot(before, "x.qa", "plan");
+  ASSERT_TRUE(original.ok());
+  auto a = cells(**back), b = cells(**original);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_TRUE(a[i].key == b[i].key && a[i].value == b[i].value) << i;
+  ASSERT_TRUE(folder.SaveApp(**back).ok());
+  auto again = folder.LoadApp("plan");
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE((*again)->Redo("ann").ok());
+  auto c = cells(**again);
+  ASSERT_EQ(c.size(), after_spread.size());
+  for (size_t i = 0; i < c.size(); ++i) ASSERT_TRUE(c[i].key == after_spread[i].key && c[i].value == after_spread[i].value);
+  EXPECT_EQ((*again)->Undo("nobody").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(DataFolderTest, HistoryBeyondTheBudgetExpiresAndUndoStopsThere) {
+  std::mt19937_64 rng(7);
+  auto cube = SampleCube(rng);  // change set 1: 50 cells by ""
+  Coordinate leaf;
+  for (const Dimension& d : cube->model().dimensions) leaf.push_back(d.leaf_member(0));
+  ASSERT_TRUE(cube->Write({{leaf, CellValue::Number(1)}}, "").ok());  // change set 2: one cell
+  auto fresh = *Cube::Create(cube->model());
+  ASSERT_TRUE(fresh->Load(cube->WithStore([](const CellStore& s) { return s.SortedCells(); })).ok());
+  ASSERT_TRUE(fresh->RestoreHistory(cube->EncodeHistory(/*max_cells=*/10), "x").ok());
+  EXPECT_TRUE(fresh->Undo("").ok());  // set 2 kept its cell
+  auto r = fresh->Undo("");            // set 1 expired
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("no longer kept for undo"));
+  // Every truncation of the history bytes is refused, and the history is left as it was.
+  const std::string bytes = cube->EncodeHistory(1000);
+  for (size_t cut = 0; cut < bytes.size(); ++cut)
+    ASSERT_EQ(fresh->RestoreHistory(std::string_view(bytes).substr(0, cut), "x").code(), absl::StatusCode::kDataLoss) << cut;
+}
+
 TEST(DataFolderTest, DamagedOrTruncatedFileIsDataLossNotACrash) {
   std::mt19937_64 rng(2);
   auto cube = SampleCube(rng);

@@ -93,6 +93,9 @@ absl::StatusOr<const ChangeSet*> History::NextUndo(const std::string& user) cons
   const ChangeSet* newest = nullptr;
   for (const ChangeSet& set : sets_)
     if (set.user == user && !set.undone && (!newest || set.applied_seq > newest->applied_seq)) newest = &set;
+  if (newest && newest->expired)
+    return absl::NotFoundError(StrCat("user '", user, "' has nothing more to undo: change set ", newest->id,
+                                      " and older ones are no longer kept for undo"));
   if (newest) return newest;
   return absl::NotFoundError(StrCat("user '", user, "' has nothing to undo"));
 }

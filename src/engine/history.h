@@ -86,6 +86,9 @@ struct ChangeSet {
   // The keys of a set whose redo was discarded (`changes` freed): it changed them twice (apply,
   // undo) and versions must still see that.
   std::vector<uint64_t> released_keys;
+  // Its cells were not kept when the history was saved (the oldest sets beyond the budget of
+  // EncodeHistory): it can no longer be undone or redone, but versions still see its keys.
+  bool expired = false;
 };
 
 class History {
@@ -111,6 +114,13 @@ class History {
   // Takes the next sequence number for a change that is not recorded (a rescale, a load).
   uint64_t Advance() { return ++seq_; }
   void Clear();
+
+  // The history as bytes (docs/formats/app-snapshot.md, section `history`), keeping the cells
+  // of the newest change sets up to `max_cells` in all; older ones are kept as expired (their
+  // keys and regions only). DecodeHistory replaces this history; DataLoss naming `name` for
+  // bytes that do not decode, and nothing changes then.
+  std::string Encode(size_t max_cells) const;
+  absl::Status Decode(std::string_view bytes, const std::string& name);
 
  private:
   std::vector<ChangeSet> sets_;  // sets_[id - 1]
