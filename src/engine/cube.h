@@ -110,6 +110,9 @@ class Cube {
   std::vector<Coordinate> Holds(const std::string& user) const;
   void ClearHolds(const std::string& user);
   std::vector<std::pair<std::string, std::vector<Coordinate>>> AllHolds() const;
+  // The holds a spread by `user` honours besides its own: the user's holds, then one per
+  // read-only member (with kNoMember, "any member", in the other dimensions).
+  std::vector<Coordinate> StandingHolds(const std::string& user) const;
   // Whether `coord` is held for `user`: under one of their holds or a read-only member.
   bool IsHeld(const std::string& user, const Coordinate& coord) const;
   // The read-only member `coord` lies under (members with the attribute read_only=true, such

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/cube.h"
+#include "engine/sandbox.h"
 
 namespace quantatom {
 namespace {
@@ -197,6 +198,27 @@ TEST(PlanningSpreadTest, APeriodThatCannotTakeItsShareRollsBackEveryPeriod) {
   EXPECT_DOUBLE_EQ(Value(*cube, "Account=Total,Month=Y,Scenario=Budget"), 1);
   EXPECT_EQ(cube->Stats().numeric_cells, 1u);
   EXPECT_EQ(cube->Undo("ann").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(PlanningSpreadTest, SandboxesHonourReadOnlyMembersAndUserHolds) {
+  auto cube = MakeCube();
+  Put(*cube, "Account=r1,Month=m1,Scenario=Budget", 10);
+  Put(*cube, "Account=r2,Month=m1,Scenario=Budget", 30);
+  Put(*cube, "Account=r1,Month=m1,Scenario=Actual", 7);
+  ASSERT_TRUE(cube->SetHold("ann", At(*cube, "Account=r1,Month=m1,Scenario=Budget"), true).ok());
+  Sandbox box(cube.get(), "ann");
+  auto w = box.Write({{At(*cube, "Account=r1,Month=m1,Scenario=Actual"), CellValue::Number(1)}});
+  EXPECT_EQ(w.code(), absl::StatusCode::kFailedPrecondition) << w;
+  EXPECT_EQ(box.Spread(At(*cube, "Account=Total,Month=m1,Scenario=Actual"), {SpreadMethod::kEqual, 8}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(box.Spread(At(*cube, "Account=Total,Month=Y,Scenario=Budget"), {SpreadMethod::kStraightLine, 8}).status().code(),
+            absl::StatusCode::kUnimplemented);
+  // ann's hold on r1 applies in her sandbox: r2 takes 100 - 10.
+  ASSERT_TRUE(box.Spread(At(*cube, "Account=Total,Month=m1,Scenario=Budget"), {SpreadMethod::kProportional, 100}).ok());
+  EXPECT_EQ(*box.ReadCell(At(*cube, "Account=r1,Month=m1,Scenario=Budget")), CellValue::Number(10));
+  EXPECT_EQ(*box.ReadCell(At(*cube, "Account=r2,Month=m1,Scenario=Budget")), CellValue::Number(90));
+  EXPECT_EQ(*box.ReadCell(At(*cube, "Account=r1,Month=m1,Scenario=Actual")), CellValue::Number(7));
+  EXPECT_DOUBLE_EQ(Value(*cube, "Account=r2,Month=m1,Scenario=Budget"), 30);  // base untouched
 }
 
 }  // namespace

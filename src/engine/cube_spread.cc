@@ -59,6 +59,15 @@ std::vector<std::pair<std::string, std::vector<Coordinate>>> Cube::AllHolds() co
   return holds_;
 }
 
+std::vector<Coordinate> Cube::StandingHolds(const std::string& user) const {
+  std::shared_lock lock(mu_);
+  std::vector<Coordinate> out;
+  for (const auto& [u, list] : holds_)
+    if (u == user) out = list;
+  out.insert(out.end(), read_only_holds_.begin(), read_only_holds_.end());
+  return out;
+}
+
 bool Cube::IsHeld(const std::string& user, const Coordinate& coord) const {
   if (!ReadOnlyReason(coord).empty()) return true;
   std::shared_lock lock(mu_);

@@ -233,6 +233,16 @@ absl::StatusOr<size_t> Sandbox::Spread(const Coordinate& target, const SpreadReq
     absl::Status s = cube_->CheckCoordinate(h, /*leaf_only=*/false);
     if (!s.ok()) return absl::Status(s.code(), StrCat("hold: ", std::string(s.message())));
   }
+  if (request.method == SpreadMethod::kRelative || request.method == SpreadMethod::kStraightLine ||
+      request.method == SpreadMethod::kGrowth)
+    return absl::UnimplementedError(StrCat("a ", SpreadMethodName(request.method),
+                                           " spread is not available in a sandbox yet; spread in the app"));
+  if (std::string why = cube_->ReadOnlyReason(target); !why.empty())
+    return absl::FailedPreconditionError(
+        StrCat("cannot spread into ", cube_->model().FormatCoordinate(target), ": ", why, " is read-only"));
+  // The user's holds and the read-only members hold cells here as in the app.
+  std::vector<Coordinate> all_holds = holds;
+  for (Coordinate& h : cube_->StandingHolds(user_)) all_holds.push_back(std::move(h));
   const bool rescales = request.method == SpreadMethod::kProportional || request.method == SpreadMethod::kAdd ||
                         request.method == SpreadMethod::kPercentChange;
   if (rescales && !std::isfinite(request.amount))
@@ -248,9 +258,10 @@ absl::StatusOr<size_t> Sandbox::Spread(const Coordinate& target, const SpreadReq
       return model.dimensions[d].leaf_member(layout.Get(key, static_cast<int>(d)));
     };
     auto held = [&](uint64_t key) {
-      for (const Coordinate& h : holds) {
+      for (const Coordinate& h : all_holds) {
         bool under = true;
-        for (size_t d = 0; d < dims && under; ++d) under = model.dimensions[d].IsAncestorOrSelf(h[d], member_at(key, d));
+        for (size_t d = 0; d < dims && under; ++d)
+          under = h[d] == kNoMember || model.dimensions[d].IsAncestorOrSelf(h[d], member_at(key, d));
         if (under) return true;
       }
       return false;
