@@ -133,6 +133,24 @@ int main(int argc, char** argv) {
     u->callback([&status, args] { status = RunUndo(*args); });
   }
 
+  SandboxArgs sandbox;
+  auto* x = app.add_subcommand("sandbox", "a private sandbox over an app: open, write, spread, query, commit, discard");
+  x->add_option("action", sandbox.action, "open, write, spread, query, commit or discard")->required();
+  x->add_option("--data", sandbox.data, "data folder")->required();
+  x->add_option("--app", sandbox.app, "app name")->required();
+  x->add_option("--user", sandbox.user, "whose sandbox");
+  x->add_option("--cell", sandbox.cells, "write: leaf coordinates (repeatable); spread: the target");
+  x->add_option("--value", sandbox.values, "write: the values, in --cell order");
+  x->add_option("--total", sandbox.value, "spread: the new total (or value, percent, amount)");
+  x->add_option("--method", sandbox.method, "spread method");
+  x->add_option("--hold", sandbox.holds, "spread: coordinates whose leaves keep their values");
+  x->add_option("--rows", sandbox.rows, "query: row axis");
+  x->add_option("--cols", sandbox.cols, "query: column axis");
+  x->add_option("--where", sandbox.where, "query: slicers");
+  x->add_option("--format", sandbox.format, "query: table, csv or json");
+  x->add_option("--policy", sandbox.policy, "commit: abort (default), mine or theirs, for cells the app changed since");
+  x->callback([&] { status = RunSandbox(sandbox); });
+
   StatsArgs stats;
   auto* st = app.add_subcommand("stats", "cells, bytes per cell and hierarchy sizes of an app");
   st->add_option("--data", stats.data, "data folder")->required();

@@ -119,5 +119,27 @@ expect_error "undo over someone else's later change" "was changed since by chang
   "$BIN" undo --data "$T/data" --app plan --user cli
 check "folder unchanged after a refused undo" "$before" "$(fingerprint "$T/data")"
 
+# A sandbox across runs: eve's a1 = 1000 shows in her sandbox (T = 1000 + 99), not in the app
+# (a1 = 40); dan then writes a1 = 41, so her commit is refused until she keeps hers.
+"$BIN" sandbox open --data "$T/data" --app plan --user eve >/dev/null
+"$BIN" sandbox write --data "$T/data" --app plan --user eve --cell "account=a1,scenario=Budget" --value 1000 >/dev/null
+check "sandbox reads over the app" "account,Budget
+a1,1000
+T,1099" "$("$BIN" sandbox query --data "$T/data" --app plan --user eve --rows "account: a1, T" --cols "scenario: Budget" --format csv)"
+check "app unchanged by the sandbox" "account,Budget
+a1,40" "$("$BIN" query --data "$T/data" --app plan --rows "account: a1" --cols "scenario: Budget" --format csv)"
+expect_error "sandbox write into read-only Actual" "scenario 'Actual' is read-only" \
+  "$BIN" sandbox write --data "$T/data" --app plan --user eve --cell "account=a1,scenario=Actual" --value 1
+"$BIN" write --data "$T/data" --app plan --user dan --cell "account=a1,scenario=Budget" --value 41 >/dev/null
+before="$(fingerprint "$T/data")"
+expect_error "sandbox commit over a later change" "account=a1,scenario=Budget: now 41, yours 1000" \
+  "$BIN" sandbox commit --data "$T/data" --app plan --user eve
+check "folder unchanged after a refused commit" "$before" "$(fingerprint "$T/data")"
+"$BIN" sandbox commit --data "$T/data" --app plan --user eve --policy mine >/dev/null
+check "committed, keeping mine" "account,Budget
+a1,1000" "$("$BIN" query --data "$T/data" --app plan --rows "account: a1" --cols "scenario: Budget" --format csv)"
+expect_error "no sandbox after the commit" "has no open sandbox" \
+  "$BIN" sandbox query --data "$T/data" --app plan --user eve --rows "account: a1"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -13,7 +13,9 @@
 #include "bridge/bridge.h"
 #include "bridge/bridge_rules.h"
 #include "commentary/comment_store.h"
+#include "cli/grid_output.h"
 #include "engine/data_folder.h"
+#include "engine/sandbox.h"
 #include "targets/targets.h"
 
 namespace quantatom {
@@ -113,6 +115,94 @@ absl::Status RunUndo(const UndoArgs& args) {
                   static_cast<unsigned long long>(id), set.action.c_str(), set.changes.size(),
                   set.changes.size() == 1 ? "" : "s", set.user.c_str());
   return absl::OkStatus();
+}
+
+// ---- sandboxes
+
+absl::Status RunSandbox(const SandboxArgs& args) {
+  DataFolder folder(args.data);
+  const bool change = args.action != "query";
+  QA_ASSIGN_OR_RETURN(OpenApp app, Open(folder, args.app, change));
+  const AppModel& model = app.cube->model();
+  const std::string section = StrCat("sandbox:", args.user);
+  const std::string* stored = app.Section(section);
+  if (args.action == "open") {
+    if (stored) return absl::AlreadyExistsError(StrCat("user '", args.user, "' already has an open sandbox on ", args.app,
+                                                        ": commit or discard it first"));
+    app.SetSection(section, Sandbox(app.cube.get(), args.user).Encode());
+    QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+    std::printf("opened a sandbox for user '%s' on %s\n", args.user.c_str(), args.app.c_str());
+    return absl::OkStatus();
+  }
+  if (!stored) return absl::NotFoundError(StrCat("user '", args.user, "' has no open sandbox on ", args.app,
+                                                  " (quantatom sandbox open)"));
+  QA_ASSIGN_OR_RETURN(auto box, Sandbox::Restore(app.cube.get(), args.user, *stored, folder.AppPath(args.app)));
+  auto drop_section = [&] {
+    std::erase_if(app.sections, [&](const auto& s) { return s.first == section; });
+  };
+  if (args.action == "query") {
+    QA_ASSIGN_OR_RETURN(GridFormat format, ParseGridFormat(args.format));
+    GridQuery q;
+    QA_ASSIGN_OR_RETURN(q.rows, ParseAxis(model, args.rows));
+    if (Trim(args.cols).empty()) {
+      q.cols = CrossJoin({}, {});
+    } else {
+      QA_ASSIGN_OR_RETURN(q.cols, ParseAxis(model, args.cols));
+    }
+    QA_ASSIGN_OR_RETURN(q.slicers, ParseSlicers(model, args.where));
+    QA_ASSIGN_OR_RETURN(Grid grid, box->Query(q));
+    std::fputs(FormatGrid(model, q, grid, format).c_str(), stdout);
+    return absl::OkStatus();
+  }
+  if (args.action == "write") {
+    if (args.cells.empty() || args.cells.size() != args.values.size())
+      return absl::InvalidArgumentError("give --cell and --value pairs");
+    std::vector<CellWrite> writes;
+    for (size_t i = 0; i < args.cells.size(); ++i) {
+      QA_ASSIGN_OR_RETURN(Coordinate c, ParseCell(model, "--cell", args.cells[i]));
+      double v = 0;
+      if (!args.values[i].empty() && !ParseDouble(args.values[i], &v))
+        return absl::InvalidArgumentError(StrCat("--value '", args.values[i], "' is not a number"));
+      writes.push_back({std::move(c), args.values[i].empty() ? CellValue::Empty() : CellValue::Number(v)});
+    }
+    QA_RETURN_IF_ERROR(box->Write(writes));
+    std::printf("wrote %zu cell%s in the sandbox\n", writes.size(), writes.size() == 1 ? "" : "s");
+  } else if (args.action == "spread") {
+    if (args.cells.size() != 1) return absl::InvalidArgumentError("give one --cell to spread into");
+    QA_ASSIGN_OR_RETURN(Coordinate target, ParseCell(model, "--cell", args.cells[0]));
+    QA_ASSIGN_OR_RETURN(SpreadMethod method, ParseSpreadMethod(args.method));
+    std::vector<Coordinate> holds;
+    for (const std::string& h : args.holds) {
+      QA_ASSIGN_OR_RETURN(Coordinate c, ParseCell(model, "--hold", h));
+      holds.push_back(std::move(c));
+    }
+    QA_ASSIGN_OR_RETURN(size_t n, box->Spread(target, {method, args.value}, holds));
+    std::printf("spread (%s) changed %zu leaf cell%s in the sandbox\n", std::string(SpreadMethodName(method)).c_str(), n,
+                n == 1 ? "" : "s");
+  } else if (args.action == "commit") {
+    ConflictPolicy policy;
+    if (args.policy == "abort") policy = ConflictPolicy::kAbort;
+    else if (args.policy == "mine") policy = ConflictPolicy::kKeepMine;
+    else if (args.policy == "theirs") policy = ConflictPolicy::kKeepTheirs;
+    else return absl::InvalidArgumentError(StrCat("--policy '", args.policy, "': expected abort, mine or theirs"));
+    QA_ASSIGN_OR_RETURN(SandboxCommit c, box->Commit(policy));
+    drop_section();
+    QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+    std::printf("committed %zu cell%s as change set %llu (%zu conflict%s %s)\n", c.written, c.written == 1 ? "" : "s",
+                static_cast<unsigned long long>(c.change_set), c.conflicts.size(), c.conflicts.size() == 1 ? "" : "s",
+                policy == ConflictPolicy::kKeepTheirs ? "skipped" : "overwritten");
+    return absl::OkStatus();
+  } else if (args.action == "discard") {
+    drop_section();
+    QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+    std::printf("discarded the sandbox of user '%s' (%zu cells)\n", args.user.c_str(), box->size());
+    return absl::OkStatus();
+  } else {
+    return absl::InvalidArgumentError(StrCat("unknown sandbox action '", args.action,
+                                             "' (expected open, write, spread, query, commit or discard)"));
+  }
+  app.SetSection(section, box->Encode());
+  return folder.SaveApp(*app.cube, app.sections);
 }
 
 // ---- bridge

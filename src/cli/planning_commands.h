@@ -60,4 +60,17 @@ struct UndoArgs {
 };
 absl::Status RunUndo(const UndoArgs& args);
 
+// quantatom sandbox open|write|spread|query|commit|discard: a user's private sandbox over an
+// app (engine/sandbox.h), kept with the app between runs until it is committed or discarded.
+struct SandboxArgs {
+  std::string action;
+  std::string data, app, user = "cli";
+  std::vector<std::string> cells, values, holds;
+  std::string method = "proportional";
+  double value = 0;
+  std::string rows, cols, where, format = "table";
+  std::string policy = "abort";  // commit: abort, mine or theirs
+};
+absl::Status RunSandbox(const SandboxArgs& args);
+
 }  // namespace quantatom

@@ -221,5 +221,25 @@ TEST(PlanningSpreadTest, SandboxesHonourReadOnlyMembersAndUserHolds) {
   EXPECT_DOUBLE_EQ(Value(*cube, "Account=r2,Month=m1,Scenario=Budget"), 30);  // base untouched
 }
 
+TEST(PlanningSpreadTest, ASandboxRestoredFromItsBytesReadsAndCommitsTheSame) {
+  auto cube = MakeCube();
+  Put(*cube, "Account=r1,Month=m1,Scenario=Budget", 10);
+  Sandbox box(cube.get(), "ann");
+  ASSERT_TRUE(box.Write({{At(*cube, "Account=r2,Month=m2,Scenario=Budget"), CellValue::Number(5)},
+                         {At(*cube, "Account=r1,Month=m1,Scenario=Budget"), CellValue::Text("tbd")}})
+                  .ok());
+  const std::string bytes = box.Encode();
+  auto back = Sandbox::Restore(cube.get(), "ann", bytes, "x");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*(*back)->ReadCell(At(*cube, "Account=Total,Month=Y,Scenario=Budget")), CellValue::Number(5));
+  EXPECT_EQ(*(*back)->ReadCell(At(*cube, "Account=r1,Month=m1,Scenario=Budget")), CellValue::Text("tbd"));
+  EXPECT_EQ((*back)->Encode(), bytes);
+  for (size_t cut = 0; cut < bytes.size(); ++cut)
+    ASSERT_EQ(Sandbox::Restore(cube.get(), "ann", std::string_view(bytes).substr(0, cut), "x").status().code(),
+              absl::StatusCode::kDataLoss) << cut;
+  ASSERT_TRUE((*back)->Commit().ok());
+  EXPECT_DOUBLE_EQ(Value(*cube, "Account=Total,Month=Y,Scenario=Budget"), 5);
+}
+
 }  // namespace
 }  // namespace quantatom

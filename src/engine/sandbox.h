@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -79,6 +80,14 @@ class Sandbox {
 
   // How many leaf cells the sandbox holds.
   size_t size() const;
+
+  // The open sandbox's overlay as bytes (key, value, version per cell), and a sandbox restored
+  // from them over `cube`: so that a sandbox outlives one run of the command line. The app's
+  // history, kept with it, keeps the versions meaningful. DataLoss naming `name` when the bytes
+  // do not decode or name cells this app does not have.
+  std::string Encode() const;
+  static absl::StatusOr<std::unique_ptr<Sandbox>> Restore(Cube* cube, std::string user, std::string_view bytes,
+                                                          const std::string& name);
 
  private:
   struct OverlayCell {
