@@ -37,4 +37,29 @@ void LargeFree(void* p, size_t bytes) {
   else ::munmap(p, bytes);
 }
 
+namespace {
+constexpr size_t kHugePage = size_t{2} << 20;
+size_t LazyMappingBytes(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+}  // namespace
+
+void* LazyAllocate(size_t bytes) {
+  if (bytes < kLargeThreshold) {
+    void* p = std::malloc(bytes ? bytes : 1);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  // A whole number of huge pages, so that the kernel can back all of it with them.
+  const size_t len = LazyMappingBytes(bytes);
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  ::madvise(p, len, MADV_HUGEPAGE);
+  return p;
+}
+
+void LazyFree(void* p, size_t bytes) {
+  if (!p) return;
+  if (bytes < kLargeThreshold) std::free(p);
+  else ::munmap(p, LazyMappingBytes(bytes));
+}
+
 }  // namespace quantatom

@@ -33,4 +33,24 @@ struct LargeAllocator {
 template <typename T>
 using LargeVector = std::vector<T, LargeAllocator<T>>;
 
+// For buffers sized by an upper bound and filled only in part (a spread's record, sized by the
+// cells of the runs it visits): large ones are mapped as huge pages but not populated, so only
+// the part written is ever faulted in, a 2 MiB page at a time.
+void* LazyAllocate(size_t bytes);
+void LazyFree(void* p, size_t bytes);
+
+template <typename T>
+struct LazyAllocator {
+  using value_type = T;
+  LazyAllocator() = default;
+  template <typename U>
+  LazyAllocator(const LazyAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(LazyAllocate(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { LazyFree(p, n * sizeof(T)); }
+  template <typename U>
+  bool operator==(const LazyAllocator<U>&) const {
+    return true;
+  }
+};
+
 }  // namespace quantatom

@@ -223,7 +223,7 @@ CellValue AsValue(const std::optional<double>& v) { return v ? CellValue::Number
 
 absl::StatusOr<uint64_t> Cube::UndoOrRedoScaledLocked(const ChangeSet& set, bool undo) {
   const ScaledCells& scaled = set.changes.scaled[0];
-  const LargeVector<KeyBefore>& cells = scaled.before;
+  const KeyBeforeList& cells = scaled.before;
   // Where each cell sits in main (-1: elsewhere), found in parallel: the largest spreads
   // change millions of cells, and a position lookup is a binary search.
   LargeVector<int64_t> pos(cells.size());

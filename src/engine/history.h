@@ -46,7 +46,7 @@ struct CellChange {
 // before * factor + 0.0 (cell_store.h never stores -0.0). 16 bytes a cell: the largest spreads
 // record millions of cells, and writing the record is most of their cost.
 struct ScaledCells {
-  LargeVector<KeyBefore> before;  // distinct keys, in no particular order
+  KeyBeforeList before;  // distinct keys, in no particular order
   double factor = 1;
   std::vector<uint32_t> region;  // the coordinate spread into (MemberIds): bounds the cells
   // The list was freed (the set can no longer be undone or redone); `region` still says which

@@ -976,15 +976,9 @@ size_t ScaleUnheldCellsUnder(const AppModel& model, CellStore& store, const Coor
   double* values = store.mutable_values().data();
   const bool check_deleted = !store.deleted().empty();
   if (record && record->expected == 0) {
-    // A tight upper bound (held and deleted cells included), from the inner ordinals alone:
-    // sizing the buffer right is what keeps recording at one write per cell.
     record->expected = VisitCellsUnder<size_t>(
         model, store, region, /*parallel=*/true,
-        [&](uint32_t first, uint32_t end, double, const LeafMap& im, uint64_t) {
-          size_t n = 0;
-          for (uint32_t p = first; p < end; ++p) n += im.idx1[store.inner_at(p)] >= 0;
-          return n;
-        },
+        [](uint32_t first, uint32_t end, double, const LeafMap&, uint64_t) { return size_t{end - first}; },
         [&](uint64_t, double) { ++record->expected; });
   }
   RecordSink sink(record);

@@ -68,10 +68,12 @@ struct KeyBefore {
 };
 // Where a rescale records what it changed (in no particular order). `expected` is how many
 // cells the caller expects (the exact count from a sums pass), or 0 to have the rescale bound
-// it from the run sizes: cells are written straight into one buffer of that size from every
-// thread; more than expected is still correct, only slower.
+// it by the sizes of the runs it visits (no cell is read for that): cells are written straight
+// into one buffer of that size from every thread, of which only the part written is ever
+// faulted in (LazyAllocator); more than expected is still correct, only slower.
+using KeyBeforeList = std::vector<KeyBefore, LazyAllocator<KeyBefore>>;
 struct ScaleRecord {
-  LargeVector<KeyBefore> before;
+  KeyBeforeList before;
   size_t expected = 0;
 };
 
