@@ -1,0 +1,149 @@
+#include "wal/log_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "base/file_util.h"
+#include "base/strings.h"
+#include "wal/crc32c.h"
+#include "wal/log_format.h"
+#include "wal/log_reader.h"
+
+namespace quantatom::wal {
+namespace {
+
+absl::Status IoError(std::string_view what, const std::string& path, int error) {
+  std::string msg = StrCat(what, " ", path, ": ", std::strerror(error),
+                           "; the write-ahead log stops taking writes");
+  if (error == ENOSPC || error == EDQUOT) return absl::ResourceExhaustedError(msg);
+  return absl::InternalError(msg);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogWriter>> LogWriter::Open(const std::string& path,
+                                                           LogWriterOptions options) {
+  if (!options.pwrite) options.pwrite = ::pwrite;
+  if (!options.fdatasync) options.fdatasync = ::fdatasync;
+  uint64_t offset = 0;
+  uint64_t next_seq = options.first_seq;
+  bool created = false;
+  absl::StatusOr<LogContents> contents = ReadLog(path);
+  if (contents.ok()) {
+    if (contents->truncated_tail) QA_RETURN_IF_ERROR(TruncateTo(path, contents->valid_bytes));
+    offset = contents->valid_bytes;
+    if (!contents->records.empty()) next_seq = contents->records.back().seq + 1;
+  } else if (absl::IsNotFound(contents.status())) {
+    created = true;
+  } else {
+    return contents.status();
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError("cannot open", path, errno);
+  if (created) {
+    // The new file's name must be durable before any record in it is acknowledged.
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    absl::Status synced = SyncDirectory(dir.empty() ? "." : dir);
+    if (!synced.ok()) {
+      ::close(fd);
+      return synced;
+    }
+  }
+  return std::unique_ptr<LogWriter>(new LogWriter(path, fd, offset, next_seq, std::move(options)));
+}
+
+LogWriter::LogWriter(std::string path, int fd, uint64_t offset, uint64_t next_seq,
+                     LogWriterOptions options)
+    : path_(std::move(path)),
+      fd_(fd),
+      options_(std::move(options)),
+      offset_(offset),
+      next_seq_(next_seq),
+      durable_seq_(next_seq - 1) {}
+
+LogWriter::~LogWriter() { ::close(fd_); }
+
+absl::StatusOr<uint64_t> LogWriter::Append(std::string_view payload) {
+  if (payload.size() > kMaxPayloadSize) {
+    return absl::InvalidArgumentError(StrCat("a write-ahead log record holds at most ",
+                                             kMaxPayloadSize, " bytes, not ", payload.size()));
+  }
+  const uint32_t payload_crc = Crc32c(payload);  // outside the lock: it is most of the CPU work
+  std::unique_lock lock(mu_);
+  if (!failed_.ok()) return failed_;
+  const uint64_t seq = next_seq_++;
+  // The leader takes the whole queue, so a record queued into an empty queue starts a batch.
+  AppendRecord(&queued_, seq, /*batch_start=*/queued_.empty(), payload, payload_crc);
+  while (durable_seq_ < seq && failed_.ok()) {
+    if (leader_active_) {
+      durable_cv_.wait(lock);
+      continue;
+    }
+    // Lead one round: everything queued so far, including this record.
+    leader_active_ = true;
+    std::string batch;
+    batch.swap(spare_);
+    batch.swap(queued_);  // queued_ is now the (empty) spare buffer
+    queued_.clear();
+    const uint64_t batch_last_seq = next_seq_ - 1;
+    const uint64_t batch_offset = offset_;
+    lock.unlock();
+    absl::Status written = WriteAndSync(batch, batch_offset);
+    lock.lock();
+    ++sync_count_;
+    if (written.ok()) {
+      offset_ += batch.size();
+      durable_seq_ = batch_last_seq;
+    } else {
+      failed_ = written;
+    }
+    batch.clear();
+    spare_.swap(batch);
+    leader_active_ = false;
+    durable_cv_.notify_all();
+  }
+  if (durable_seq_ >= seq) return seq;
+  return failed_;
+}
+
+absl::Status LogWriter::WriteAndSync(const std::string& batch, uint64_t offset) {
+  size_t done = 0;
+  while (done < batch.size()) {
+    ssize_t n = options_.pwrite(fd_, batch.data() + done, batch.size() - done,
+                                static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return IoError("cannot write to", path_, errno);
+    if (static_cast<size_t>(n) != batch.size() - done) {
+      // pwrite on a regular file is short only when it cannot go on (a full disk, a quota);
+      // the next call would fail anyway, so stop here rather than leave half a batch behind.
+      return absl::ResourceExhaustedError(StrCat(
+          "short write to ", path_, ": ", n, " of ", batch.size() - done, " bytes at offset ",
+          offset + done, "; the write-ahead log stops taking writes"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (options_.fdatasync(fd_) != 0) return IoError("cannot fdatasync", path_, errno);
+  return absl::OkStatus();
+}
+
+absl::Status LogWriter::status() const {
+  std::lock_guard lock(mu_);
+  return failed_;
+}
+
+uint64_t LogWriter::sync_count() const {
+  std::lock_guard lock(mu_);
+  return sync_count_;
+}
+
+uint64_t LogWriter::next_seq() const {
+  std::lock_guard lock(mu_);
+  return next_seq_;
+}
+
+}  // namespace quantatom::wal
