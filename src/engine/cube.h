@@ -103,6 +103,9 @@ class Cube {
   std::string EncodeHistory(size_t max_cells) const;
   absl::Status RestoreHistory(std::string_view bytes, const std::string& name);
 
+  // The first dimension of type time (the one straight-line and growth spreads run along), or -1.
+  int TimeDimension() const;
+
   // Per-user holds: coordinates at any level whose leaves `user`'s spreads keep (a held total
   // holds every leaf below it). Holds are the user's working state, not data: they are kept
   // with the app but are not part of the history.
@@ -178,7 +181,7 @@ class Cube {
                                                const std::vector<Coordinate>& holds, size_t max_leaves, ChangeList* out);
   absl::Status ValidateSpreadRequest(const Coordinate& target, const SpreadRequest& request) const;
   void RollBackLocked(ChangeList changes);
-  int TimeDimension() const;  // the first dimension of type time, or -1
+
   void InvalidateRegionLocked(const Coordinate& region);
   absl::StatusOr<uint64_t> UndoOrRedo(const std::string& user, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoLocked(const ChangeSet& set, bool undo);

@@ -211,7 +211,9 @@ TEST(PlanningSpreadTest, SandboxesHonourReadOnlyMembersAndUserHolds) {
   EXPECT_EQ(w.code(), absl::StatusCode::kFailedPrecondition) << w;
   EXPECT_EQ(box.Spread(At(*cube, "Account=Total,Month=m1,Scenario=Actual"), {SpreadMethod::kEqual, 8}).status().code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(box.Spread(At(*cube, "Account=Total,Month=Y,Scenario=Budget"), {SpreadMethod::kStraightLine, 8}).status().code(),
+  SpreadRequest relative{SpreadMethod::kRelative, 8};
+  relative.basis = {{2, *cube->model().dimensions[2].Find("Actual")}};
+  EXPECT_EQ(box.Spread(At(*cube, "Account=Total,Month=Y,Scenario=Budget"), relative).status().code(),
             absl::StatusCode::kUnimplemented);
   // ann's hold on r1 applies in her sandbox: r2 takes 100 - 10.
   ASSERT_TRUE(box.Spread(At(*cube, "Account=Total,Month=m1,Scenario=Budget"), {SpreadMethod::kProportional, 100}).ok());
@@ -219,6 +221,30 @@ TEST(PlanningSpreadTest, SandboxesHonourReadOnlyMembersAndUserHolds) {
   EXPECT_EQ(*box.ReadCell(At(*cube, "Account=r2,Month=m1,Scenario=Budget")), CellValue::Number(90));
   EXPECT_EQ(*box.ReadCell(At(*cube, "Account=r1,Month=m1,Scenario=Actual")), CellValue::Number(7));
   EXPECT_DOUBLE_EQ(Value(*cube, "Account=r2,Month=m1,Scenario=Budget"), 30);  // base untouched
+}
+
+TEST(PlanningSpreadTest, SpreadsAlongTimeInASandboxMatchTheAppsAndRollBackWhole) {
+  // The same growth spread as GrowthSkipsHeldPeriodsAndCompoundsOverTheRest, in a sandbox.
+  auto cube = MakeCube();
+  Put(*cube, "Account=r1,Month=m1,Scenario=Budget", 10);
+  Sandbox box(cube.get(), "ann");
+  SpreadRequest r{SpreadMethod::kGrowth, 341};
+  r.growth_percent = 10;
+  ASSERT_TRUE(box.Spread(At(*cube, "Account=r1,Month=Y,Scenario=Budget"), r,
+                         {At(*cube, "Account=Total,Month=m1,Scenario=Budget")}).ok());
+  EXPECT_EQ(*box.ReadCell(At(*cube, "Account=r1,Month=m1,Scenario=Budget")), CellValue::Number(10));
+  EXPECT_NEAR(box.ReadCell(At(*cube, "Account=r1,Month=m2,Scenario=Budget"))->number, 100, 1e-9);
+  EXPECT_NEAR(box.ReadCell(At(*cube, "Account=r1,Month=m4,Scenario=Budget"))->number, 121, 1e-9);
+  EXPECT_TRUE(cube->ReadCell(At(*cube, "Account=r1,Month=m2,Scenario=Budget"))->is_empty());  // app untouched
+  // m3 held per account (no single hold covers it): the whole straight-line spread is refused
+  // and the sandbox is as it was.
+  const size_t before = box.size();
+  auto n = box.Spread(At(*cube, "Account=Total,Month=Y,Scenario=Budget"), {SpreadMethod::kStraightLine, 40},
+                      {At(*cube, "Account=r1,Month=m3,Scenario=Budget"), At(*cube, "Account=r2,Month=m3,Scenario=Budget")});
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(box.size(), before);
+  EXPECT_NEAR(box.ReadCell(At(*cube, "Account=r1,Month=m2,Scenario=Budget"))->number, 100, 1e-9);
 }
 
 TEST(PlanningSpreadTest, ASandboxRestoredFromItsBytesReadsAndCommitsTheSame) {

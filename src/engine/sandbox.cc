@@ -68,6 +68,10 @@ absl::StatusOr<Grid> Sandbox::Query(const GridQuery& query, const Cube::ReadOpti
 
 absl::StatusOr<CellValue> Sandbox::ReadCell(const Coordinate& coord) const {
   std::shared_lock lock(mu_);
+  return ReadCellLocked(coord);
+}
+
+absl::StatusOr<CellValue> Sandbox::ReadCellLocked(const Coordinate& coord) const {
   QA_RETURN_IF_ERROR(CheckOpenLocked());
   QA_RETURN_IF_ERROR(cube_->CheckCoordinate(coord, /*leaf_only=*/false));
   const AppModel& model = cube_->model();
@@ -229,16 +233,86 @@ absl::Status Sandbox::Write(const std::vector<CellWrite>& batch) {
 absl::StatusOr<size_t> Sandbox::Spread(const Coordinate& target, const SpreadRequest& request,
                                        const std::vector<Coordinate>& holds, size_t max_leaves) {
   std::unique_lock lock(mu_);
+  if (request.method == SpreadMethod::kStraightLine || request.method == SpreadMethod::kGrowth)
+    return SpreadAlongTimeLocked(target, request, holds, max_leaves);
+  return SpreadLocked(target, request, holds, max_leaves);
+}
+
+// As Cube's (docs/spreading.md): periods one hold covers keep their value, the others share the
+// rest 1 : r : r^2 ..., each share a proportional spread into its period; all or nothing.
+absl::StatusOr<size_t> Sandbox::SpreadAlongTimeLocked(const Coordinate& target, const SpreadRequest& request,
+                                                      const std::vector<Coordinate>& holds, size_t max_leaves) {
+  QA_RETURN_IF_ERROR(CheckOpenLocked());
+  QA_RETURN_IF_ERROR(cube_->CheckCoordinate(target, /*leaf_only=*/false));
+  const int td = cube_->TimeDimension();
+  if (td < 0)
+    return absl::InvalidArgumentError(StrCat("a ", SpreadMethodName(request.method),
+                                             " spread runs along time, and this app has no time dimension"));
+  if (!std::isfinite(request.amount)) return absl::InvalidArgumentError("the spread amount is not a finite number");
+  if (request.method == SpreadMethod::kGrowth && !(std::isfinite(request.growth_percent) && request.growth_percent > -100))
+    return absl::InvalidArgumentError("the growth percentage must be a finite number above -100");
+  const AppModel& model = cube_->model();
+  const Dimension& time = model.dimensions[td];
+  std::vector<Coordinate> all_holds = holds;
+  for (Coordinate& h : cube_->StandingHolds(user_)) all_holds.push_back(std::move(h));
+  auto covered = [&](const Coordinate& c) {
+    for (const Coordinate& h : all_holds) {
+      bool all = true;
+      for (size_t d = 0; d < c.size() && all; ++d) all = h[d] == kNoMember || model.dimensions[d].IsAncestorOrSelf(h[d], c[d]);
+      if (all) return true;
+    }
+    return false;
+  };
+  auto periods = time.LeavesUnder(target[td]);
+  std::sort(periods.begin(), periods.end());
+  std::vector<std::pair<Coordinate, double>> open;
+  double held_total = 0;
+  for (auto [ordinal, weight] : periods) {
+    Coordinate p = target;
+    p[td] = time.leaf_member(ordinal);
+    if (covered(p)) {
+      QA_ASSIGN_OR_RETURN(CellValue v, ReadCellLocked(p));
+      if (v.is_number()) held_total += weight * v.number;
+    } else {
+      open.emplace_back(std::move(p), weight);
+    }
+  }
+  auto fail = [&](absl::Status s) {
+    return absl::Status(s.code(), StrCat("cannot spread into ", model.FormatCoordinate(target), ": ", s.message()));
+  };
+  if (open.empty()) return fail(absl::FailedPreconditionError(StrCat("every ", time.name(), " period below the cell is held")));
+  const double ratio = request.method == SpreadMethod::kGrowth ? 1 + request.growth_percent / 100 : 1.0;
+  std::vector<double> share(open.size());
+  double denominator = 0, s = 1;
+  for (size_t k = 0; k < open.size(); ++k, s *= ratio) share[k] = s, denominator += open[k].second * s;
+  if (denominator == 0 || !std::isfinite(denominator))
+    return fail(absl::FailedPreconditionError(StrCat("the ", time.name(), " weights of the unheld periods sum to zero")));
+  // All or nothing: a period that cannot take its share puts the overlay back as it was.
+  auto saved = cells_;
+  size_t changed = 0;
+  for (size_t k = 0; k < open.size(); ++k) {
+    SpreadRequest part{SpreadMethod::kProportional, (request.amount - held_total) * share[k] / denominator};
+    auto n = SpreadLocked(open[k].first, part, holds, max_leaves);
+    if (!n.ok()) {
+      cells_ = std::move(saved);
+      return fail(absl::Status(n.status().code(), StrCat(time.name(), " '", time.member(open[k].first[td]).code, "': ",
+                                                         n.status().message())));
+    }
+    changed += *n;
+  }
+  return changed;
+}
+
+absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const SpreadRequest& request,
+                                             const std::vector<Coordinate>& holds, size_t max_leaves) {
   QA_RETURN_IF_ERROR(CheckOpenLocked());
   QA_RETURN_IF_ERROR(cube_->CheckCoordinate(target, /*leaf_only=*/false));
   for (const Coordinate& h : holds) {
     absl::Status s = cube_->CheckCoordinate(h, /*leaf_only=*/false);
     if (!s.ok()) return absl::Status(s.code(), StrCat("hold: ", std::string(s.message())));
   }
-  if (request.method == SpreadMethod::kRelative || request.method == SpreadMethod::kStraightLine ||
-      request.method == SpreadMethod::kGrowth)
-    return absl::UnimplementedError(StrCat("a ", SpreadMethodName(request.method),
-                                           " spread is not available in a sandbox yet; spread in the app"));
+  if (request.method == SpreadMethod::kRelative)
+    return absl::UnimplementedError("a relative spread is not available in a sandbox yet; spread in the app");
   if (std::string why = cube_->ReadOnlyReason(target); !why.empty())
     return absl::FailedPreconditionError(
         StrCat("cannot spread into ", cube_->model().FormatCoordinate(target), ": ", why, " is read-only"));

@@ -101,6 +101,11 @@ class Sandbox {
   // Corrects `grid`, the app's values at the store's state, by the overlay.
   void OverlayGridLocked(const GridQuery& query, const ResolvedGrid& rg, const CellStore& store, Grid* grid) const;
   void PutLocked(uint64_t key, CellValue value, uint64_t base_seq);
+  absl::StatusOr<CellValue> ReadCellLocked(const Coordinate& coord) const;
+  absl::StatusOr<size_t> SpreadLocked(const Coordinate& target, const SpreadRequest& request,
+                                      const std::vector<Coordinate>& holds, size_t max_leaves);
+  absl::StatusOr<size_t> SpreadAlongTimeLocked(const Coordinate& target, const SpreadRequest& request,
+                                               const std::vector<Coordinate>& holds, size_t max_leaves);
   LargeVector<VersionedWrite> VersionedWritesLocked() const;
 
   Cube* const cube_;
