@@ -24,30 +24,15 @@
 
 #include "base/file_util.h"
 #include "bridge/bridge.h"
+#include "bench_util.h"
 #include "engine/cube.h"
 #include "importer/dataset_import.h"
 
 using namespace quantatom;
+using namespace quantatom::bench;
 using json = nlohmann::json;
 
 namespace {
-
-double NowMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-[[noreturn]] void Die(const absl::Status& s) {
-  std::fprintf(stderr, "bridge_bench: %s\n", std::string(s.message()).c_str());
-  std::exit(1);
-}
-template <typename T>
-T Check(absl::StatusOr<T> v) {
-  if (!v.ok()) Die(v.status());
-  return std::move(v).value();
-}
-void Check(const absl::Status& s) {
-  if (!s.ok()) Die(s);
-}
 
 json Summary(std::vector<double> t, const char* unit) {
   std::vector<double> sorted = t;

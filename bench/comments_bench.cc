@@ -16,15 +16,13 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "bench_util.h"
 #include "commentary/comment_store.h"
 
 using namespace quantatom;
+using namespace quantatom::bench;
 
 namespace {
-
-double NowMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 long RssKb() {
   std::ifstream f("/proc/self/status");
@@ -32,15 +30,6 @@ long RssKb() {
   while (std::getline(f, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return 0;
-}
-
-template <typename T>
-T Check(absl::StatusOr<T> v) {
-  if (!v.ok()) {
-    std::fprintf(stderr, "comments_bench: %s\n", std::string(v.status().message()).c_str());
-    std::exit(1);
-  }
-  return std::move(v).value();
 }
 
 // A dimension of `leaves` leaves grouped by `fanouts` from the bottom up (e.g. {10, 10} puts

@@ -18,31 +18,16 @@
 
 #include "base/file_util.h"
 #include "base/strings.h"
+#include "bench_util.h"
 #include "engine/cube.h"
 #include "importer/dataset_import.h"
 #include "targets/targets.h"
 
 using namespace quantatom;
+using namespace quantatom::bench;
 using json = nlohmann::json;
 
 namespace {
-
-double NowMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-[[noreturn]] void Die(const absl::Status& s) {
-  std::fprintf(stderr, "guidance_bench: %s\n", std::string(s.message()).c_str());
-  std::exit(1);
-}
-template <typename T>
-T Check(absl::StatusOr<T> v) {
-  if (!v.ok()) Die(v.status());
-  return std::move(v).value();
-}
-void Check(const absl::Status& s) {
-  if (!s.ok()) Die(s);
-}
 
 void Emit(const std::string& workload, const std::string& variant, std::vector<double> times, json extra) {
   std::vector<double> t = times;

@@ -19,17 +19,15 @@
 
 #include "base/file_util.h"
 #include "base/numbers.h"
+#include "bench_util.h"
 #include "engine/cube.h"
 #include "importer/dataset_import.h"
 
 using namespace quantatom;
+using namespace quantatom::bench;
 using json = nlohmann::json;
 
 namespace {
-
-double NowMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 long RssKb() {
   std::ifstream f("/proc/self/status");
@@ -37,16 +35,6 @@ long RssKb() {
   while (std::getline(f, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return 0;
-}
-
-[[noreturn]] void Die(const absl::Status& s) {
-  std::fprintf(stderr, "quantatom_bench: %s\n", std::string(s.message()).c_str());
-  std::exit(1);
-}
-template <typename T>
-T Check(absl::StatusOr<T> v) {
-  if (!v.ok()) Die(v.status());
-  return std::move(v).value();
 }
 
 struct Timing {

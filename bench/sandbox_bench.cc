@@ -19,31 +19,16 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
+#include "bench_util.h"
 #include "engine/cube.h"
 #include "engine/sandbox.h"
 #include "importer/dataset_import.h"
 
 using namespace quantatom;
+using namespace quantatom::bench;
 using json = nlohmann::json;
 
 namespace {
-
-double NowMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-[[noreturn]] void Die(const absl::Status& s) {
-  std::fprintf(stderr, "sandbox_bench: %s\n", std::string(s.message()).c_str());
-  std::exit(1);
-}
-void Check(const absl::Status& s) {
-  if (!s.ok()) Die(s);
-}
-template <typename T>
-T Check(absl::StatusOr<T> v) {
-  if (!v.ok()) Die(v.status());
-  return std::move(v).value();
-}
 
 double Median(std::vector<double> t) {
   std::sort(t.begin(), t.end());

@@ -8,14 +8,13 @@
 #include <fstream>
 #include <string>
 
+#include "bench_util.h"
 #include "importer/dataset_import.h"
 
 using namespace quantatom;
+using namespace quantatom::bench;
 
 namespace {
-double NowMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 }  // namespace
 
 int main(int argc, char** argv) {
