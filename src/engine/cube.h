@@ -159,6 +159,9 @@ class Cube {
   // (engine/sandbox.h): OK or InvalidArgument.
   absl::Status CheckCoordinate(const Coordinate& coord, bool leaf_only) const { return ValidateCoordinate(coord, leaf_only); }
   absl::Status CheckWrites(const std::vector<CellWrite>& batch) const;
+  absl::Status CheckSpreadRequest(const Coordinate& target, const SpreadRequest& request) const {
+    return ValidateSpreadRequest(target, request);
+  }
   // Grows with every change of the cells (load, write, spread, rescale, undo, redo), so that a
   // layer derived from them (targets guidance) can tell it is stale. Read it under WithStore to
   // pair it with the cells it describes.

@@ -212,9 +212,9 @@ TEST(PlanningSpreadTest, SandboxesHonourReadOnlyMembersAndUserHolds) {
   EXPECT_EQ(box.Spread(At(*cube, "Account=Total,Month=m1,Scenario=Actual"), {SpreadMethod::kEqual, 8}).status().code(),
             absl::StatusCode::kFailedPrecondition);
   SpreadRequest relative{SpreadMethod::kRelative, 8};
-  relative.basis = {{2, *cube->model().dimensions[2].Find("Actual")}};
+  relative.basis = {{1, *cube->model().dimensions[1].Find("m1")}};  // Month=Y is consolidated: refused
   EXPECT_EQ(box.Spread(At(*cube, "Account=Total,Month=Y,Scenario=Budget"), relative).status().code(),
-            absl::StatusCode::kUnimplemented);
+            absl::StatusCode::kInvalidArgument);
   // ann's hold on r1 applies in her sandbox: r2 takes 100 - 10.
   ASSERT_TRUE(box.Spread(At(*cube, "Account=Total,Month=m1,Scenario=Budget"), {SpreadMethod::kProportional, 100}).ok());
   EXPECT_EQ(*box.ReadCell(At(*cube, "Account=r1,Month=m1,Scenario=Budget")), CellValue::Number(10));
@@ -245,6 +245,30 @@ TEST(PlanningSpreadTest, SpreadsAlongTimeInASandboxMatchTheAppsAndRollBackWhole)
   EXPECT_EQ(n.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(box.size(), before);
   EXPECT_NEAR(box.ReadCell(At(*cube, "Account=r1,Month=m2,Scenario=Budget"))->number, 100, 1e-9);
+}
+
+TEST(PlanningSpreadTest, RelativeSpreadsInASandboxMatchTheApps) {
+  // The case of RelativeSpreadShiftedAlongTimeWithAHold, once in a sandbox, once in the app.
+  for (bool in_sandbox : {true, false}) {
+    auto cube = MakeCube();
+    Put(*cube, "Account=r1,Month=m1,Scenario=Budget", 2);
+    Put(*cube, "Account=r1,Month=m2,Scenario=Budget", 5);
+    Put(*cube, "Account=r1,Month=m3,Scenario=Budget", 3);
+    SpreadRequest r{SpreadMethod::kRelative, 55};
+    r.basis_time_offset = -1;
+    const Coordinate target = At(*cube, "Account=r1,Month=Y,Scenario=Budget");
+    const std::vector<Coordinate> holds = {At(*cube, "Account=r1,Month=m2,Scenario=Budget")};
+    Sandbox box(cube.get(), "ann");
+    ASSERT_TRUE((in_sandbox ? box.Spread(target, r, holds) : cube->Spread(target, r, holds, "ann")).ok());
+    auto read = [&](const char* m) {
+      const Coordinate c = At(*cube, std::string("Account=r1,Month=") + m + ",Scenario=Budget");
+      return (in_sandbox ? *box.ReadCell(c) : *cube->ReadCell(c)).number;
+    };
+    EXPECT_DOUBLE_EQ(read("m1"), 0) << in_sandbox;
+    EXPECT_DOUBLE_EQ(read("m2"), 5) << in_sandbox;
+    EXPECT_DOUBLE_EQ(read("m3"), 31.25) << in_sandbox;
+    EXPECT_DOUBLE_EQ(read("m4"), 18.75) << in_sandbox;
+  }
 }
 
 TEST(PlanningSpreadTest, ASandboxRestoredFromItsBytesReadsAndCommitsTheSame) {

@@ -311,8 +311,7 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
     absl::Status s = cube_->CheckCoordinate(h, /*leaf_only=*/false);
     if (!s.ok()) return absl::Status(s.code(), StrCat("hold: ", std::string(s.message())));
   }
-  if (request.method == SpreadMethod::kRelative)
-    return absl::UnimplementedError("a relative spread is not available in a sandbox yet; spread in the app");
+  QA_RETURN_IF_ERROR(cube_->CheckSpreadRequest(target, request));
   if (std::string why = cube_->ReadOnlyReason(target); !why.empty())
     return absl::FailedPreconditionError(
         StrCat("cannot spread into ", cube_->model().FormatCoordinate(target), ": ", why, " is read-only"));
@@ -344,12 +343,74 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
     };
     LargeVector<uint64_t> keys;
     LargeVector<SpreadLeaf> leaves;
+    auto view = [&](uint64_t key) {
+      auto it = cells_.find(key);
+      return it != cells_.end() ? it->second.value : store.Get(key);
+    };
+
+    // Relative: every leaf under the target (up to the limit) with the sandbox's view of its
+    // value and of its counterpart in the basis slice; the rules are the app's (spreading.md).
+    std::vector<std::optional<double>> relative_now;
+    const bool relative = request.method == SpreadMethod::kRelative;
+    if (relative) {
+      const int td = cube_->TimeDimension();
+      std::vector<std::vector<std::pair<uint32_t, double>>> per_dim(dims);
+      size_t total = 1;
+      for (size_t d = 0; d < dims; ++d) {
+        per_dim[d] = model.dimensions[d].LeavesUnder(target[d]);
+        const size_t count = per_dim[d].size();
+        if (count != 0 && total > max_leaves / count) total = max_leaves + 1;
+        else total *= count;
+        if (total > max_leaves)
+          return absl::FailedPreconditionError(StrCat("cannot spread into ", model.FormatCoordinate(target),
+                                                      ": a relative spread in a sandbox reads every leaf, more than ",
+                                                      max_leaves, " here (the limit); spread into a smaller total"));
+      }
+      std::vector<size_t> pos(dims, 0);
+      std::vector<uint32_t> ordinals(dims), basis(dims);
+      double unheld_basis = 0;
+      while (total > 0) {
+        double w = 1;
+        for (size_t d = 0; d < dims; ++d) ordinals[d] = per_dim[d][pos[d]].first, w *= per_dim[d][pos[d]].second;
+        const uint64_t key = layout.Pack(ordinals.data());
+        basis = ordinals;
+        for (auto [d, member] : request.basis) basis[d] = model.dimensions[d].leaf_ordinal(member);
+        bool in_range = true;
+        if (request.basis_time_offset != 0) {
+          const int64_t t = static_cast<int64_t>(basis[td]) + request.basis_time_offset;
+          in_range = t >= 0 && t < static_cast<int64_t>(model.dimensions[td].leaf_count());
+          if (in_range) basis[td] = static_cast<uint32_t>(t);
+        }
+        const CellValue now = view(key);
+        const CellValue shape = in_range ? view(layout.Pack(basis.data())) : CellValue::Empty();
+        if (now.is_number() || now.is_text() || shape.is_number()) {
+          const bool is_held = now.is_text() || held(key);
+          SpreadLeaf leaf{std::nullopt, w, is_held};
+          if (is_held) {
+            leaf.value = NumberOf(now);
+          } else {
+            leaf.value = shape.is_number() ? shape.number : 0.0;
+            unheld_basis += w * *leaf.value;
+          }
+          keys.push_back(key);
+          leaves.push_back(leaf);
+          relative_now.push_back(NumberOf(now));
+        }
+        size_t d = 0;
+        while (d < dims && ++pos[d] == per_dim[d].size()) pos[d++] = 0;
+        if (d == dims) break;
+      }
+      if (unheld_basis == 0)
+        return absl::FailedPreconditionError(StrCat("cannot spread into ", model.FormatCoordinate(target),
+                                                    ": the basis slice has no values under the unheld leaves, so it"
+                                                    " gives no shape; use a proportional or equal spread"));
+    }
 
     // Methods that act on values list the numbers of the sandbox's view: the app's numbers the
     // overlay does not replace, and the overlay's numbers. Proportional and add over nothing
     // unheld to scale spread equally, over every leaf, as the cube does.
-    bool all_leaves = SpreadFillsEmptyLeaves(request.method);
-    if (!all_leaves) {
+    bool all_leaves = !relative && SpreadFillsEmptyLeaves(request.method);
+    if (!relative && !all_leaves) {
       const CellSelection sel = SelectCellsUnder(model, store, target);
       auto add = [&](uint64_t key, double value, double weight) {
         if (cells_.contains(key)) return;
@@ -426,8 +487,11 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
     // Inserted in key order, each after the previous: the B-tree then appends instead of
     // searching (a spread writes up to millions of cells).
     LargeVector<std::pair<uint64_t, std::optional<double>>> changes;
-    for (size_t i = 0; i < leaves.size(); ++i)
-      if ((*result)[i] != leaves[i].value) changes.emplace_back(keys[i], (*result)[i]);
+    for (size_t i = 0; i < leaves.size(); ++i) {
+      if (relative && leaves[i].held) continue;
+      const std::optional<double>& was = relative ? relative_now[i] : leaves[i].value;
+      if ((*result)[i] != was) changes.emplace_back(keys[i], (*result)[i]);
+    }
     std::sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     auto hint = cells_.begin();
     for (const auto& [key, now] : changes) {

@@ -411,7 +411,8 @@ std::map<Raw, CellValue> Merge(const std::map<Raw, CellValue>& app, const std::m
 TEST(SandboxTest, RandomInterleavingsMatchBruteForceOverTheMergedCells) {
   std::mt19937_64 rng(4242);
   const SpreadMethod methods[] = {SpreadMethod::kProportional, SpreadMethod::kEqual, SpreadMethod::kRepeat,
-                                  SpreadMethod::kPercentChange, SpreadMethod::kAdd, SpreadMethod::kClear};
+                                  SpreadMethod::kPercentChange, SpreadMethod::kAdd, SpreadMethod::kClear,
+                                  SpreadMethod::kRelative};
   int spreads_ok = 0, spreads_failed = 0, conflicts_seen = 0;
   for (int model = 0; model < 60; ++model) {
     RandomApp app = testing_util::MakeRandomApp(rng);
@@ -470,7 +471,11 @@ TEST(SandboxTest, RandomInterleavingsMatchBruteForceOverTheMergedCells) {
         Raw target = RandomMember(app, rng);
         std::vector<Raw> holds;
         for (int h = static_cast<int>(rng() % 3); h > 0; --h) holds.push_back(RandomMember(app, rng));
-        SpreadRequest request{methods[rng() % 6], static_cast<double>(static_cast<int>(rng() % 400) - 100)};
+        SpreadRequest request{methods[rng() % 7], static_cast<double>(static_cast<int>(rng() % 400) - 100)};
+        if (request.method == SpreadMethod::kRelative) {  // shaped like another leaf of dimension 0
+          target[0] = testing_util::RandomLeafCoordinate(app, rng)[0];
+          request.basis = {{0, testing_util::Id(app, 0, testing_util::RandomLeafCoordinate(app, rng)[0])}};
+        }
         std::vector<Coordinate> hold_coords;
         for (const Raw& h : holds) hold_coords.push_back(testing_util::ToCoordinate(app, h));
         auto reference = *Cube::Create(app.model);
