@@ -233,35 +233,17 @@ absl::StatusOr<size_t> Cube::SpreadLocked(const Coordinate& target, const Spread
     if (leaves.empty()) return 0;  // no value to act on: nothing to do
   }
   if (all_leaves) {
-    std::vector<std::vector<std::pair<uint32_t, double>>> per_dim(dims);
-    size_t total = 1;
-    for (size_t d = 0; d < dims; ++d) {
-      per_dim[d] = model_.dimensions[d].LeavesUnder(target[d]);
-      const size_t n = per_dim[d].size();
-      if (n != 0 && total > max_leaves / n) total = max_leaves + 1;  // no overflow
-      else total *= n;
-      if (total > max_leaves)
-        return absl::FailedPreconditionError(StrCat("a ", SpreadMethodName(request.method), " spread would fill more than ",
-                                                    max_leaves, " leaves (the limit); spread into a smaller total"));
-    }
-    std::vector<size_t> pos(dims, 0);
-    std::vector<uint32_t> ordinals(dims);
-    while (total > 0) {
+    const bool within = ForEachLeafUnder(model_, target, max_leaves, [&](const uint32_t* ordinals, double w) {
       Coordinate leaf(dims);
-      double w = 1;
-      for (size_t d = 0; d < dims; ++d) {
-        ordinals[d] = per_dim[d][pos[d]].first;
-        leaf[d] = model_.dimensions[d].leaf_member(ordinals[d]);
-        w *= per_dim[d][pos[d]].second;
-      }
-      CellValue v = store_.Get(store_.layout().Pack(ordinals.data()));
+      for (size_t d = 0; d < dims; ++d) leaf[d] = model_.dimensions[d].leaf_member(ordinals[d]);
+      CellValue v = store_.Get(store_.layout().Pack(ordinals));
       // A text cell is never overwritten by a spread: it counts as held, with no value.
       leaves.push_back({v.is_number() ? std::optional<double>(v.number) : std::nullopt, w, v.is_text() || held(leaf)});
       coords.push_back(std::move(leaf));
-      size_t d = 0;
-      while (d < dims && ++pos[d] == per_dim[d].size()) pos[d++] = 0;
-      if (d == dims) break;
-    }
+    });
+    if (!within)
+      return absl::FailedPreconditionError(StrCat("a ", SpreadMethodName(request.method), " spread would fill more than ",
+                                                  max_leaves, " leaves (the limit); spread into a smaller total"));
   }
   QA_ASSIGN_OR_RETURN(auto result, ComputeSpread(leaves, request));
   std::vector<CellWrite> batch;

@@ -354,26 +354,11 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
     const bool relative = request.method == SpreadMethod::kRelative;
     if (relative) {
       const int td = cube_->TimeDimension();
-      std::vector<std::vector<std::pair<uint32_t, double>>> per_dim(dims);
-      size_t total = 1;
-      for (size_t d = 0; d < dims; ++d) {
-        per_dim[d] = model.dimensions[d].LeavesUnder(target[d]);
-        const size_t count = per_dim[d].size();
-        if (count != 0 && total > max_leaves / count) total = max_leaves + 1;
-        else total *= count;
-        if (total > max_leaves)
-          return absl::FailedPreconditionError(StrCat("cannot spread into ", model.FormatCoordinate(target),
-                                                      ": a relative spread in a sandbox reads every leaf, more than ",
-                                                      max_leaves, " here (the limit); spread into a smaller total"));
-      }
-      std::vector<size_t> pos(dims, 0);
-      std::vector<uint32_t> ordinals(dims), basis(dims);
+      std::vector<uint32_t> basis(dims);
       double unheld_basis = 0;
-      while (total > 0) {
-        double w = 1;
-        for (size_t d = 0; d < dims; ++d) ordinals[d] = per_dim[d][pos[d]].first, w *= per_dim[d][pos[d]].second;
-        const uint64_t key = layout.Pack(ordinals.data());
-        basis = ordinals;
+      const bool within = ForEachLeafUnder(model, target, max_leaves, [&](const uint32_t* ordinals, double w) {
+        const uint64_t key = layout.Pack(ordinals);
+        basis.assign(ordinals, ordinals + dims);
         for (auto [d, member] : request.basis) basis[d] = model.dimensions[d].leaf_ordinal(member);
         bool in_range = true;
         if (request.basis_time_offset != 0) {
@@ -383,23 +368,23 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
         }
         const CellValue now = view(key);
         const CellValue shape = in_range ? view(layout.Pack(basis.data())) : CellValue::Empty();
-        if (now.is_number() || now.is_text() || shape.is_number()) {
-          const bool is_held = now.is_text() || held(key);
-          SpreadLeaf leaf{std::nullopt, w, is_held};
-          if (is_held) {
-            leaf.value = NumberOf(now);
-          } else {
-            leaf.value = shape.is_number() ? shape.number : 0.0;
-            unheld_basis += w * *leaf.value;
-          }
-          keys.push_back(key);
-          leaves.push_back(leaf);
-          relative_now.push_back(NumberOf(now));
+        if (!now.is_number() && !now.is_text() && !shape.is_number()) return;
+        const bool is_held = now.is_text() || held(key);
+        SpreadLeaf leaf{std::nullopt, w, is_held};
+        if (is_held) {
+          leaf.value = NumberOf(now);
+        } else {
+          leaf.value = shape.is_number() ? shape.number : 0.0;
+          unheld_basis += w * *leaf.value;
         }
-        size_t d = 0;
-        while (d < dims && ++pos[d] == per_dim[d].size()) pos[d++] = 0;
-        if (d == dims) break;
-      }
+        keys.push_back(key);
+        leaves.push_back(leaf);
+        relative_now.push_back(NumberOf(now));
+      });
+      if (!within)
+        return absl::FailedPreconditionError(StrCat("cannot spread into ", model.FormatCoordinate(target),
+                                                    ": a relative spread in a sandbox reads every leaf, more than ",
+                                                    max_leaves, " here (the limit); spread into a smaller total"));
       if (unheld_basis == 0)
         return absl::FailedPreconditionError(StrCat("cannot spread into ", model.FormatCoordinate(target),
                                                     ": the basis slice has no values under the unheld leaves, so it"
@@ -447,38 +432,17 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
       }
     }
     if (all_leaves) {
-      std::vector<std::vector<std::pair<uint32_t, double>>> per_dim(dims);
-      size_t total = 1;
-      for (size_t d = 0; d < dims; ++d) {
-        per_dim[d] = model.dimensions[d].LeavesUnder(target[d]);
-        const size_t count = per_dim[d].size();
-        if (count != 0 && total > max_leaves / count) total = max_leaves + 1;  // no overflow
-        else total *= count;
-        if (total > max_leaves)
-          return absl::FailedPreconditionError(
-              StrCat("cannot spread into ", model.FormatCoordinate(target), ": a ", SpreadMethodName(request.method),
-                     " spread would fill more than ", max_leaves, " leaves (the limit); spread into a smaller total"));
-      }
-      keys.reserve(total);
-      leaves.reserve(total);
-      std::vector<size_t> pos(dims, 0);
-      std::vector<uint32_t> ordinals(dims);
-      while (total > 0) {
-        double w = 1;
-        for (size_t d = 0; d < dims; ++d) {
-          ordinals[d] = per_dim[d][pos[d]].first;
-          w *= per_dim[d][pos[d]].second;
-        }
-        const uint64_t key = layout.Pack(ordinals.data());
-        auto it = cells_.find(key);
-        const CellValue value = it != cells_.end() ? it->second.value : store.Get(key);
+      const bool within = ForEachLeafUnder(model, target, max_leaves, [&](const uint32_t* ordinals, double w) {
+        const uint64_t key = layout.Pack(ordinals);
+        const CellValue value = view(key);
         // A text cell is never overwritten by a spread: it counts as held, with no value.
         keys.push_back(key);
         leaves.push_back({NumberOf(value), w, value.is_text() || held(key)});
-        size_t d = 0;
-        while (d < dims && ++pos[d] == per_dim[d].size()) pos[d++] = 0;
-        if (d == dims) break;
-      }
+      });
+      if (!within)
+        return absl::FailedPreconditionError(
+            StrCat("cannot spread into ", model.FormatCoordinate(target), ": a ", SpreadMethodName(request.method),
+                   " spread would fill more than ", max_leaves, " leaves (the limit); spread into a smaller total"));
     }
     auto result = ComputeSpread(leaves, request);
     if (!result.ok())

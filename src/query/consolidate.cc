@@ -907,6 +907,31 @@ HeldSums SumCellsUnder(const AppModel& model, const CellStore& store, const Coor
   return total;
 }
 
+bool ForEachLeafUnder(const AppModel& model, const Coordinate& region, size_t max_leaves,
+                      const std::function<void(const uint32_t* ordinals, double weight)>& fn) {
+  const size_t dims = model.dimensions.size();
+  std::vector<std::vector<std::pair<uint32_t, double>>> per_dim(dims);
+  size_t total = 1;
+  for (size_t d = 0; d < dims; ++d) {
+    per_dim[d] = model.dimensions[d].LeavesUnder(region[d]);
+    const size_t n = per_dim[d].size();
+    if (n != 0 && total > max_leaves / n) return false;  // checked before multiplying: no overflow
+    total *= n;
+  }
+  if (total > max_leaves) return false;
+  if (total == 0) return true;
+  std::vector<size_t> pos(dims, 0);
+  std::vector<uint32_t> ordinals(dims);
+  while (true) {
+    double w = 1;
+    for (size_t d = 0; d < dims; ++d) ordinals[d] = per_dim[d][pos[d]].first, w *= per_dim[d][pos[d]].second;
+    fn(ordinals.data(), w);
+    size_t d = 0;
+    while (d < dims && ++pos[d] == per_dim[d].size()) pos[d++] = 0;
+    if (d == dims) return true;
+  }
+}
+
 namespace {
 // Collects the recorded cells of a parallel rescale into one buffer sized up front: each
 // thread stages cells locally and claims a slice of the buffer with one atomic add per kStage

@@ -18,6 +18,8 @@
 //     into chunks summed on all cores (oneTBB) and merged.
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <vector>
 
@@ -57,6 +59,14 @@ struct CellSelection {
   size_t size() const { return main_positions.size() + delta_keys.size(); }
 };
 CellSelection SelectCellsUnder(const AppModel& model, const CellStore& store, const Coordinate& region);
+
+// Calls fn(ordinals, weight) for every leaf coordinate under `region`, existing or not: the
+// cross product of each dimension's leaves under the region's member, as leaf ordinals (one per
+// dimension, in app order) with the product of their path weights. A spread that fills empty
+// leaves needs them all. Returns false, and calls nothing, when there are more than
+// `max_leaves` (the cross product below a grand total can be astronomically large).
+bool ForEachLeafUnder(const AppModel& model, const Coordinate& region, size_t max_leaves,
+                      const std::function<void(const uint32_t* ordinals, double weight)>& fn);
 
 // The key and old value of a cell a rescale changed. Its default constructor leaves it
 // uninitialised so that a recording buffer can be sized without being written twice.
