@@ -24,14 +24,6 @@ using namespace quantatom::bench;
 
 namespace {
 
-long RssKb() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return 0;
-}
-
 // A dimension of `leaves` leaves grouped by `fanouts` from the bottom up (e.g. {10, 10} puts
 // leaves under groups of 10, those under groups of 10, and those under one root). Every
 // `negative_every`-th group enters its parent with weight -1 (0: never).

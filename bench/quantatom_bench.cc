@@ -29,14 +29,6 @@ using json = nlohmann::json;
 
 namespace {
 
-long RssKb() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return 0;
-}
-
 struct Timing {
   std::vector<double> times;
   json Summary() const {

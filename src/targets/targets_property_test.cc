@@ -155,7 +155,9 @@ std::optional<double> Num(const CellValue& v) { return v.is_number() ? std::opti
 void ExpectNear(std::optional<double> got, std::optional<double> want, const std::string& what) {
   ASSERT_EQ(got.has_value(), want.has_value()) << what << ": got " << (got ? std::to_string(*got) : "empty")
                                                << ", want " << (want ? std::to_string(*want) : "empty");
-  if (want) EXPECT_NEAR(*got, *want, 1e-7 * std::max(1.0, std::abs(*want))) << what;
+  if (want) {
+    EXPECT_NEAR(*got, *want, 1e-7 * std::max(1.0, std::abs(*want))) << what;
+  }
 }
 
 // Absolute and percent variance written out from the rules, not through ComputeVariance.
