@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/numbers.h"
+#include "model/cell_error.h"
 #include "base/strings.h"
 
 namespace quantatom {
@@ -68,7 +69,8 @@ std::string FormatGrid(const AppModel& model, const GridQuery& query, const Grid
       nlohmann::json row = nlohmann::json::array();
       for (size_t c = 0; c < grid.cols; ++c) {
         const CellValue& v = grid.at(r, c);
-        if (v.is_number()) row.push_back(v.number);
+        if (v.is_number() && ErrorOf(v.number) != CellError::kNone) row.push_back(std::string(ErrorText(ErrorOf(v.number))));
+        else if (v.is_number()) row.push_back(v.number);
         else if (v.is_text()) row.push_back(v.text);
         else row.push_back(nullptr);
       }
@@ -86,7 +88,8 @@ std::string FormatGrid(const AppModel& model, const GridQuery& query, const Grid
       for (size_t c = 0; c < grid.cols; ++c) {
         const CellValue& v = grid.at(r, c);
         out += ",";
-        if (v.is_number()) out += FormatNumber(v.number);
+        if (v.is_number() && ErrorOf(v.number) != CellError::kNone) out += ErrorText(ErrorOf(v.number));
+        else if (v.is_number()) out += FormatNumber(v.number);
         else if (v.is_text()) out += CsvField(v.text);
       }
       out += "\n";
@@ -102,7 +105,8 @@ std::string FormatGrid(const AppModel& model, const GridQuery& query, const Grid
   for (size_t r = 0; r < grid.rows; ++r)
     for (size_t c = 0; c < grid.cols; ++c) {
       const CellValue& v = grid.at(r, c);
-      text[r][c] = v.is_number() ? Pretty(v.number) : v.is_text() ? v.text : "";
+      if (v.is_number() && ErrorOf(v.number) != CellError::kNone) text[r][c] = ErrorText(ErrorOf(v.number));
+      else text[r][c] = v.is_number() ? Pretty(v.number) : v.is_text() ? v.text : "";
       col_w[c] = std::max(col_w[c], text[r][c].size());
     }
   std::string out = fmt::format("{:<{}}", corner, label_w);
