@@ -48,8 +48,11 @@ absl::Status Cube::Load(KeyValues numeric, std::vector<std::pair<uint64_t, std::
   NoteLoadLocked();
   data_version_.fetch_add(1, std::memory_order_release);
   for (auto& [key, text] : texts) store_.Set(key, CellValue::Text(std::move(text)));
-  std::lock_guard cache_lock(cache_mu_);
-  cache_.Clear();
+  {
+    std::lock_guard cache_lock(cache_mu_);
+    cache_.Clear();
+  }
+  if (formulas_) RecalcAllLocked();  // formula hook: the loaded cells may hold stale results
   return absl::OkStatus();
 }
 
@@ -103,7 +106,10 @@ absl::StatusOr<Grid> Cube::Query(const GridQuery& query, const ReadOptions& opti
             grid.cells[r * rg.cols + c] = store_.Get(PackLeaf(coord));
         }
     }
-    if (all) return grid;
+    if (all) {
+      ApplyReadFormulasLocked(query, &grid);  // formula hook: consolidated-level formulas
+      return grid;
+    }
   }
   ConsolidateOptions copts;
   copts.parallel = options.parallel;
@@ -118,6 +124,7 @@ absl::StatusOr<Grid> Cube::Query(const GridQuery& query, const ReadOptions& opti
                       grid.counts[r * rg.cols + c]);
       }
   }
+  ApplyReadFormulasLocked(query, &grid);  // formula hook: consolidated-level formulas
   return grid;
 }
 
@@ -186,7 +193,7 @@ ChangeList Cube::ApplyLocked(const std::vector<CellWrite>& batch) {
 
 ChangeList Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch) {
   data_version_.fetch_add(1, std::memory_order_release);
-  std::lock_guard cache_lock(cache_mu_);
+  std::unique_lock cache_lock(cache_mu_);
   // Propagating every change into the cache costs (cells x ancestor combinations); past a
   // budget, dropping the overlapping entries is cheaper.
   const bool propagate = batch.size() <= 256;
@@ -205,16 +212,26 @@ ChangeList Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValu
     changes.Add(key, old, value);
   }
   if (!propagate) cache_.InvalidateRegion(touched);
+  cache_lock.unlock();
+  if (formulas_) {  // formula hook: recompute the formula cells that read the changed cells
+    std::vector<uint64_t> keys;
+    keys.reserve(batch.size());
+    for (const auto& [key, value] : batch) keys.push_back(key);
+    RecalcAfterChangeLocked(keys);
+  }
   return changes;
 }
 
 void Cube::InvalidateRegionLocked(const Coordinate& region) {
   data_version_.fetch_add(1, std::memory_order_release);  // in-place rescales end here
-  std::lock_guard cache_lock(cache_mu_);
-  std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
-  for (size_t d = 0; d < region.size(); ++d)
-    for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(region[d])) touched[d].push_back(ordinal);
-  cache_.InvalidateRegion(touched);
+  {
+    std::lock_guard cache_lock(cache_mu_);
+    std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
+    for (size_t d = 0; d < region.size(); ++d)
+      for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(region[d])) touched[d].push_back(ordinal);
+    cache_.InvalidateRegion(touched);
+  }
+  if (formulas_) RecalcAllLocked();  // formula hook: a region changed in place
 }
 
 namespace {

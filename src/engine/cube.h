@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -20,6 +21,7 @@
 #include "query/consolidated_cache.h"
 #include "engine/cell_versions.h"
 #include "engine/history.h"
+#include "formula/bound.h"
 #include "query/grid.h"
 #include "spread/spread.h"
 #include "store/cell_store.h"
@@ -45,6 +47,20 @@ struct CubeStats {
   size_t cache_entries = 0;
   int key_bits = 0;
 };
+
+struct FormulaState;  // engine/formula_state.h
+
+// A formula as the user defined it (docs/formula-language.md).
+struct FormulaDefinition {
+  std::string dimension;
+  std::string member;
+  std::string text;  // canonical once defined
+  formula::Scope scope = formula::Scope::kLeaf;
+  bool operator==(const FormulaDefinition&) const = default;
+};
+
+// How leaf-level formula cells are computed. Every tier gives the same bits.
+enum class FormulaTier { kInterpreter, kVm, kJit };
 
 class Cube {
  public:
@@ -167,6 +183,33 @@ class Cube {
   // pair it with the cells it describes.
   uint64_t data_version() const { return data_version_.load(std::memory_order_acquire); }
 
+  // ---- Formulas (engine/cube_formulas.cc; docs/formula-language.md) ----
+  //
+  // Leaf-level formula cells are computed into the store, so they consolidate like entered
+  // data; they are read-only (writes fail, spreads hold them) and are recalculated inside every
+  // change of the cells, incrementally: a read right after a write sees them and every total
+  // above them. Consolidated-level formulas are computed when a grid or cell is read. Formula
+  // cells are not part of the undo history: they follow the cells they are computed from.
+
+  // Defines or replaces the formula of a member and recalculates. InvalidArgument / NotFound,
+  // with the line and column, for a bad text; InvalidArgument printing the cycle; nothing
+  // changes on error. All formulas of an app are on members of one dimension.
+  absl::Status SetFormula(const FormulaDefinition& definition);
+  // NotFound when the member has no formula. Its computed cells are cleared.
+  absl::Status RemoveFormula(std::string_view dimension, std::string_view member);
+  std::vector<FormulaDefinition> Formulas() const;
+  // The definitions as bytes (the snapshot's "formulas" section), and back: DataLoss naming
+  // `name` when the bytes do not decode; a definition that no longer binds is an error too.
+  std::string EncodeFormulas() const;
+  absl::Status RestoreFormulas(std::string_view bytes, const std::string& name);
+  // Other apps that lookup("app", ...) reads; the cubes must outlive this one. Formulas that
+  // look up an app not resolvable here fail to define (NotFound).
+  void SetAppResolver(std::function<const Cube*(std::string_view app)> resolver);
+  // Recomputes every formula cell from scratch (what incremental recalculation must equal).
+  void RecalculateFormulas();
+  void SetFormulaTier(FormulaTier tier);
+  FormulaTier formula_tier() const;
+
  private:
   Cube(AppModel model, KeyLayout layout);
   absl::Status ValidateCoordinate(const Coordinate& coord, bool leaf_only) const;
@@ -209,6 +252,19 @@ class Cube {
   uint64_t loaded_seq_ = 0;  // guarded by mu_: every cell changed then
   std::vector<std::pair<uint64_t, Coordinate>> scaled_regions_;  // guarded by mu_: ScaleLeaves (seq, region)
   std::atomic<uint64_t> data_version_{0};  // bumped under mu_ held exclusively
+
+  // Formulas (cube_formulas.cc). Require mu_ held exclusively unless noted.
+  std::shared_ptr<FormulaState> formulas_;  // guarded by mu_; null until a formula is defined
+  std::vector<Coordinate> formula_holds_;   // guarded by mu_: the read_only_holds_ formulas added
+  std::function<const Cube*(std::string_view)> app_resolver_;  // guarded by mu_
+  FormulaTier formula_tier_ = FormulaTier::kVm;                 // guarded by mu_
+  void RecalcAfterChangeLocked(std::span<const uint64_t> keys);
+  void RecalcAllLocked();
+  // Applies computed cells to the store and the cache, outside the history.
+  void SetDerivedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
+  absl::Status InstallFormulasLocked(std::vector<FormulaDefinition> definitions);
+  // Replaces cells of the grid computed by consolidated-level formulas. Requires mu_ shared.
+  void ApplyReadFormulasLocked(const GridQuery& query, Grid* grid) const;
 };
 
 }  // namespace quantatom

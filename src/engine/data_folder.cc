@@ -23,6 +23,7 @@ constexpr char kMagic[8] = {'Q', 'A', 'A', 'P', 'P', 'v', '0', '2'};
 constexpr char kMagicV1[8] = {'Q', 'A', 'A', 'P', 'P', 'v', '0', '1'};
 constexpr std::string_view kHoldsSection = "holds";
 constexpr std::string_view kHistorySection = "history";
+constexpr std::string_view kFormulasSection = "formulas";
 // The undo history keeps the cells of the newest change sets up to this many (about 64 MB);
 // older sets stay listed but can no longer be undone after a save.
 constexpr size_t kHistoryCellsKept = 4'000'000;
@@ -143,6 +144,7 @@ std::string EncodeAppSnapshot(const Cube& cube, const SnapshotSections& extra) {
   SnapshotSections sections;
   sections.emplace_back(std::string(kHoldsSection), EncodeHolds(cube));
   sections.emplace_back(std::string(kHistorySection), cube.EncodeHistory(kHistoryCellsKept));
+  if (!cube.Formulas().empty()) sections.emplace_back(std::string(kFormulasSection), cube.EncodeFormulas());
   for (const auto& section : extra) sections.push_back(section);
   return cube.WithStore([&](const CellStore& store) {
     KeyValues cells = store.SortedCells();
@@ -258,6 +260,7 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
   for (auto& [name, body] : sections) {
     if (name == kHoldsSection) QA_RETURN_IF_ERROR(DecodeHolds(body, path, cube.get()));
     else if (name == kHistorySection) QA_RETURN_IF_ERROR(cube->RestoreHistory(body, path));
+    else if (name == kFormulasSection) QA_RETURN_IF_ERROR(cube->RestoreFormulas(body, path));
     else if (extra) extra->emplace_back(std::move(name), std::move(body));
   }
   return cube;

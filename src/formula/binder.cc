@@ -50,33 +50,26 @@ TimeAxis TimeAxis::Of(const AppModel& model) {
     auto parents = dim.parent_edges(m);
     return parents.empty() ? kNoMember : parents[0].parent;
   };
-  auto range = [&](MemberId m, uint32_t t, uint32_t* first, uint32_t* last) {
-    // Leaves under a member along primary paths are contiguous in leaf order; clamp to the run
-    // that contains t in case alternate rollups add others.
-    auto leaves = dim.LeavesUnder(m);
-    uint32_t lo = t, hi = t;
-    auto has = [&](uint32_t o) {
-      return std::binary_search(leaves.begin(), leaves.end(), std::make_pair(o, 0.0),
-                                [](const auto& a, const auto& b) { return a.first < b.first; });
-    };
-    while (lo > 0 && has(lo - 1)) --lo;
-    while (hi + 1 < n && has(hi + 1)) ++hi;
-    *first = lo;
-    *last = hi;
-  };
+  // Each period's quarter and year as members; a window is the run of consecutive periods with
+  // the same one, so that "t reads p" and "p is read by t" always agree.
+  std::vector<MemberId> quarter(n), year(n);
   for (uint32_t t = 0; t < n; ++t) {
-    MemberId leaf = dim.leaf_member(t);
-    MemberId quarter = primary_parent(leaf);
-    if (quarter == kNoMember) {
-      axis.quarter_first[t] = axis.quarter_last[t] = t;
-      axis.year_first[t] = axis.year_last[t] = t;
-      continue;
-    }
-    range(quarter, t, &axis.quarter_first[t], &axis.quarter_last[t]);
-    MemberId year = quarter;
-    while (dim.level(year) < 2 && primary_parent(year) != kNoMember) year = primary_parent(year);
-    range(year, t, &axis.year_first[t], &axis.year_last[t]);
+    const MemberId leaf = dim.leaf_member(t);
+    quarter[t] = primary_parent(leaf);
+    MemberId y = quarter[t];
+    while (y != kNoMember && dim.level(y) < 2 && primary_parent(y) != kNoMember) y = primary_parent(y);
+    year[t] = y;
   }
+  auto runs = [&](const std::vector<MemberId>& of, std::vector<uint32_t>* first, std::vector<uint32_t>* last) {
+    for (uint32_t t = 0; t < n;) {
+      uint32_t end = t + 1;
+      while (of[t] != kNoMember && end < n && of[end] == of[t]) ++end;
+      for (uint32_t u = t; u < end; ++u) (*first)[u] = t, (*last)[u] = end - 1;
+      t = end;
+    }
+  };
+  runs(quarter, &axis.quarter_first, &axis.quarter_last);
+  runs(year, &axis.year_first, &axis.year_last);
   return axis;
 }
 
@@ -94,6 +87,28 @@ std::pair<int64_t, int64_t> TimeAxis::Window(TimeMode mode, int shift, uint32_t 
     case TimeMode::kCumulative: return {0, t};
     case TimeMode::kYearFirst: return {year_first[t], year_first[t]};
     case TimeMode::kYearLast: return {year_last[t], year_last[t]};
+  }
+  return {1, 0};
+}
+
+std::pair<int64_t, int64_t> TimeAxis::Readers(TimeMode mode, int shift, uint32_t p) const {
+  const int64_t n = static_cast<int64_t>(year_first.size());
+  switch (mode) {
+    case TimeMode::kSame: return {p, p};
+    case TimeMode::kShift: {
+      int64_t t = static_cast<int64_t>(p) - shift;
+      if (t < 0 || t >= n) return {1, 0};
+      return {t, t};
+    }
+    case TimeMode::kYearToDate: return {p, year_last[p]};
+    case TimeMode::kQuarterToDate: return {p, quarter_last[p]};
+    case TimeMode::kCumulative: return {p, n - 1};
+    case TimeMode::kYearFirst:
+      if (p != year_first[p]) return {1, 0};
+      return {year_first[p], year_last[p]};
+    case TimeMode::kYearLast:
+      if (p != year_last[p]) return {1, 0};
+      return {year_first[p], year_last[p]};
   }
   return {1, 0};
 }

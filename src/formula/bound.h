@@ -45,6 +45,8 @@ struct TimeAxis {
   // First and last period of the window `mode` reads from period `t`; empty (first > last) when
   // it reads none (a shift past either end).
   std::pair<int64_t, int64_t> Window(TimeMode mode, int shift, uint32_t t) const;
+  // The inverse: the periods whose window reads period `p` (first > last when none).
+  std::pair<int64_t, int64_t> Readers(TimeMode mode, int shift, uint32_t p) const;
   static TimeAxis Of(const AppModel& model);
 };
 
