@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/formula_commands.h"
 #include "cli/planning_commands.h"
 
 using namespace quantatom;
@@ -150,6 +151,16 @@ int main(int argc, char** argv) {
   x->add_option("--format", sandbox.format, "query: table, csv or json");
   x->add_option("--policy", sandbox.policy, "commit: abort (default), mine or theirs, for cells the app changed since");
   x->callback([&] { status = RunSandbox(sandbox); });
+
+  FormulaArgs formula;
+  auto* fo = app.add_subcommand("formula", "define, list or remove the formulas of an app");
+  fo->add_option("--data", formula.data, "data folder")->required();
+  fo->add_option("--app", formula.app, "app name")->required();
+  fo->add_option("--member", formula.member, "the member the formula computes, as Dim=Code; none: list the formulas");
+  fo->add_option("--text", formula.text, "the formula (docs/formula-language.md)");
+  fo->add_option("--scope", formula.scope, "leaf (default), consolidated or both");
+  fo->add_flag("--remove", formula.remove, "remove the member's formula");
+  fo->callback([&] { status = RunFormula(formula); });
 
   StatsArgs stats;
   auto* st = app.add_subcommand("stats", "cells, bytes per cell and hierarchy sizes of an app");

@@ -1,0 +1,22 @@
+// quantatom formula: define, list and remove the formulas of an app (docs/formula-language.md).
+//
+//   quantatom formula --data D --app A --member "Account=GrossMargin" --text "Sales - COGS" [--scope leaf]
+//   quantatom formula --data D --app A                          (list)
+//   quantatom formula --data D --app A --member "Account=GrossMargin" --remove
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+
+namespace quantatom {
+
+struct FormulaArgs {
+  std::string data, app, member, text, scope = "leaf";
+  bool remove = false;
+};
+// Defining recalculates the app and saves it; a bad formula changes nothing and its error names
+// the line and column.
+absl::Status RunFormula(const FormulaArgs& args);
+
+}  // namespace quantatom
