@@ -6,6 +6,7 @@ PACKAGES=(
   cmake ninja-build pkg-config g++
   libtbb-dev libabsl-dev libxxhash-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev strace
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
