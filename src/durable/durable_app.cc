@@ -131,15 +131,7 @@ absl::Status DurableApp::Recover() {
   }
 
   // The audit trail must hold at least what the snapshot anchored, unchanged.
-  absl::StatusOr<audit::AuditFile> file = audit::ReadAuditFile(audit_path());
-  if (!file.ok() && !absl::IsNotFound(file.status())) return file.status();
-  const size_t have = file.ok() ? file->entries.size() : 0;
-  if (have < anchor_.audit_count)
-    return absl::DataLossError(StrCat(audit_path(), ": the audit trail has ", have, " entries, but the snapshot ",
-                                      snapshot, " says it had ", anchor_.audit_count));
-  if (anchor_.audit_count > 0 && file->hashes[anchor_.audit_count - 1] != anchor_.audit_head)
-    return absl::DataLossError(StrCat(audit_path(), ": entry ", anchor_.audit_count,
-                                      " of the audit trail is not the one the snapshot anchored"));
+  QA_RETURN_IF_ERROR(CheckAnchor(audit::ReadAuditFile(audit_path())));
   QA_ASSIGN_OR_RETURN(trail_, audit::AuditTrail::Open(audit_path()));
 
   std::lock_guard lock(apply_mu_);
@@ -152,6 +144,38 @@ absl::Status DurableApp::Recover() {
     return absl::DataLossError(StrCat(log_path(), ": the log holds records both in and after the snapshot ", snapshot));
   }
   return OpenWriterLocked(last + 1);
+}
+
+absl::Status DurableApp::CheckAnchor(const absl::StatusOr<audit::AuditFile>& file) const {
+  if (!file.ok() && !absl::IsNotFound(file.status())) return file.status();
+  const std::string snapshot = folder_.AppPath(app_);
+  const size_t have = file.ok() ? file->entries.size() : 0;
+  if (have < anchor_.audit_count)
+    return absl::DataLossError(StrCat(audit_path(), ": the audit trail has ", have, " entries, but the snapshot ",
+                                      snapshot, " says it had ", anchor_.audit_count));
+  if (anchor_.audit_count > 0 && file->hashes[anchor_.audit_count - 1] != anchor_.audit_head)
+    return absl::DataLossError(StrCat(audit_path(), ": entry ", anchor_.audit_count,
+                                      " of the audit trail is not the one the snapshot anchored"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DurableApp::Verify() const {
+  absl::StatusOr<audit::AuditFile> file = audit::ReadAuditFile(audit_path());
+  QA_RETURN_IF_ERROR(CheckAnchor(file));
+  const size_t entries = file.ok() ? file->entries.size() : 0;
+  absl::StatusOr<wal::LogContents> log = wal::ReadLog(log_path());
+  if (!log.ok() && !absl::IsNotFound(log.status())) return log.status();
+  size_t records = 0;
+  if (log.ok())
+    for (const wal::LogRecord& r : log->records) {
+      QA_RETURN_IF_ERROR(DecodeChangeRecord(r.payload, StrCat(log_path(), ": log record ", r.seq)).status());
+      ++records;
+    }
+  return StrCat("app '", app_, "': snapshot OK (through log record ", anchor_.seq, "), log OK (", records,
+                " record", records == 1 ? "" : "s", log.ok() && log->truncated_tail ? ", with a torn tail" : "",
+                "), audit trail OK (", entries, " entr", entries == 1 ? "y" : "ies", ", chain verified",
+                file.ok() && !file->entries.empty() ? StrCat(", head ", audit::HashHex(file->head()).substr(0, 16)) : std::string(),
+                ")");
 }
 
 absl::Status DurableApp::OpenWriterLocked(uint64_t first_seq) {
@@ -191,7 +215,8 @@ absl::Status DurableApp::ApplyRecord(const ChangeRecord& record, uint64_t seq) {
 // ---- Mutations
 
 absl::Status DurableApp::Commit(const std::string& user, const std::string& cause,
-                                const std::function<absl::Status(Cube&, Layers&, ChangeRecord&)>& fn) {
+                                const std::function<absl::Status(Cube&, Layers&, ChangeRecord&)>& fn,
+                                std::optional<uint64_t> since) {
   std::shared_ptr<wal::LogWriter> log;
   uint64_t seq = 0;
   {
@@ -202,7 +227,7 @@ absl::Status DurableApp::Commit(const std::string& user, const std::string& caus
     record.time_us = NowUs();
     record.user = user;
     record.cause = cause;
-    const uint64_t last_set = cube_->LastChangeSetId();
+    const uint64_t last_set = since ? *since : cube_->LastChangeSetId();
     Layers layers;
     {
       std::unique_lock sections_lock(sections_mu_);
@@ -248,6 +273,21 @@ absl::Status DurableApp::Commit(const std::string& user, const std::string& caus
 absl::Status DurableApp::Mutate(const std::string& user, const std::string& cause,
                                 const std::function<absl::Status(Cube&, Layers&)>& fn) {
   return Commit(user, cause, [&](Cube& cube, Layers& layers, ChangeRecord&) { return fn(cube, layers); });
+}
+
+absl::Status DurableApp::LogChanges(const std::string& user, const std::string& cause, uint64_t since,
+                                    std::vector<LoggedSection> sections, std::vector<std::string> hold_users) {
+  return Commit(
+      user, cause,
+      [&](Cube&, Layers& layers, ChangeRecord&) {
+        for (LoggedSection& s : sections) {
+          if (s.bytes) layers.Set(s.name, *std::move(s.bytes));
+          else layers.Remove(s.name);
+        }
+        for (const std::string& u : hold_users) layers.TouchHolds(u);
+        return absl::OkStatus();
+      },
+      since);
 }
 
 absl::Status DurableApp::Write(const std::vector<CellWrite>& batch, const std::string& user,

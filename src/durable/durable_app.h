@@ -132,6 +132,15 @@ class DurableApp {
   absl::Status Mutate(const std::string& user, const std::string& cause,
                       const std::function<absl::Status(Cube&, Layers&)>& fn);
 
+  // For a single-threaded owner (the command line) that changes the cube through its own
+  // methods and logs the result at the end: the cube to change, and the call that logs, as one
+  // record, every change set recorded after change set `since` (LastChangeSetId before the
+  // changes), the sections given and the holds of `hold_users`. A command that fails before
+  // LogChanges logs nothing; its process must then not go on using the app.
+  Cube* mutable_cube() { return cube_.get(); }
+  absl::Status LogChanges(const std::string& user, const std::string& cause, uint64_t since,
+                          std::vector<LoggedSection> sections, std::vector<std::string> hold_users);
+
   // Writes a snapshot of everything logged so far and empties the log (see above).
   absl::Status Checkpoint();
   // OK while the app takes writes; else why it stopped.
@@ -146,6 +155,11 @@ class DurableApp {
   // match `query`, oldest first. DataLoss if the trail's chain is broken.
   absl::StatusOr<std::vector<audit::AuditEntry>> Audit(const audit::AuditQuery& query) const;
 
+  // Checks what a restart relies on beyond the snapshot's own checksum (which Open checked):
+  // the audit trail's chain and that it holds the entries the snapshot anchored, and every log
+  // record after the snapshot decodes. Returns a one-line summary; DataLoss naming the problem.
+  absl::StatusOr<std::string> Verify() const;
+
   std::string log_path() const;
   std::string audit_path() const;
 
@@ -158,14 +172,17 @@ class DurableApp {
   absl::Status Recover();
   absl::Status ApplyRecord(const ChangeRecord& record, uint64_t seq);
   // Runs a mutation and logs it: the body of every mutation method.
+  // `since`: the change sets to log are those after it (default: after the newest now).
   absl::Status Commit(const std::string& user, const std::string& cause,
-                      const std::function<absl::Status(Cube&, Layers&, ChangeRecord&)>& fn);
+                      const std::function<absl::Status(Cube&, Layers&, ChangeRecord&)>& fn,
+                      std::optional<uint64_t> since = std::nullopt);
   absl::Status CheckpointLocked();
   absl::Status WriteSnapshotLocked(uint64_t seq);
   absl::Status ArchiveAuditLocked(uint64_t up_to_seq);
   absl::Status OpenWriterLocked(uint64_t first_seq);
   std::vector<audit::AuditEntry> EntriesOf(const ChangeRecord& record, uint64_t seq) const;
   std::string FormatKey(uint64_t key) const;
+  absl::Status CheckAnchor(const absl::StatusOr<audit::AuditFile>& file) const;
 
   const DataFolder folder_;
   const std::string app_;
