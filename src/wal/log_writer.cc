@@ -139,7 +139,7 @@ absl::Status LogWriter::WriteAndSync(const std::string& batch, uint64_t offset) 
       // the next call would fail anyway, so stop here rather than leave half a batch behind.
       return absl::ResourceExhaustedError(StrCat(
           "short write to ", path_, ": ", n, " of ", batch.size() - done, " bytes at offset ",
-          offset + done, "; the write-ahead log stops taking writes"));
+          offset + done, " (the disk is full or over quota); the write-ahead log stops taking writes"));
     }
     done += static_cast<size_t>(n);
   }
