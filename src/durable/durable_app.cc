@@ -140,6 +140,15 @@ absl::Status DurableApp::Recover() {
     return absl::OkStatus();
   }
 
+  // Snapshots a crash interrupted before their rename (WriteFileAtomically's temporary files):
+  // never read, and no other writer can be making one while we hold the app's lock.
+  {
+    std::error_code ec;
+    const std::string prefix = StrCat(app_, ".qa.tmp.");
+    for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(folder_.root()) / "apps", ec))
+      if (entry.path().filename().string().starts_with(prefix)) std::filesystem::remove(entry.path(), ec);
+  }
+
   // The audit trail must hold at least what the snapshot anchored, unchanged.
   QA_RETURN_IF_ERROR(CheckAnchor(audit::ReadAuditFile(audit_path())));
   QA_ASSIGN_OR_RETURN(trail_, audit::AuditTrail::Open(audit_path()));
