@@ -499,7 +499,9 @@ void ApiServices::Register(ConnectServer& server) {
               if (markers[i].has_comment) flags |= v1::CELL_FLAG_COMMENTED;
               if (!ua.cube().ReadOnlyReason(c).empty()) flags |= v1::CELL_FLAG_READ_ONLY;
             }
-            if (ua.rights->CanWrite(c) && (leaf || ua.rights->WritesAllBelow(c))) flags |= v1::CELL_FLAG_WRITABLE;
+            if (ua.rights->CanWrite(c) && (leaf || ua.rights->WritesAllBelow(c)) && !(flags & v1::CELL_FLAG_READ_ONLY)) {
+              flags |= v1::CELL_FLAG_WRITABLE;
+            }
             if (!leaf) flags |= v1::CELL_FLAG_CONSOLIDATED;
             if (md->errors().count(static_cast<uint32_t>(i))) flags |= v1::CELL_FLAG_ERROR;
             md->add_flags(flags);
