@@ -65,6 +65,7 @@ class TestServer {
   HttpReply Post(const std::string& path, const std::string& content_type, const std::string& body,
                  const std::string& token = kAdminToken, httplib::Headers extra = {}) const {
     httplib::Client client("127.0.0.1", port_);
+    client.set_tcp_nodelay(true);
     client.set_read_timeout(60, 0);
     httplib::Headers headers = std::move(extra);
     if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
