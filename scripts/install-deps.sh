@@ -7,6 +7,7 @@ PACKAGES=(
   libtbb-dev libabsl-dev libxxhash-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev strace
+  libprotobuf-dev protobuf-compiler libcpp-httplib-dev libspdlog-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
