@@ -6,6 +6,7 @@ PACKAGES=(
   cmake ninja-build pkg-config g++
   libtbb-dev libabsl-dev libxxhash-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libprotobuf-dev protobuf-compiler libcpp-httplib-dev libspdlog-dev libssl-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
