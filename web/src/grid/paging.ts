@@ -20,6 +20,9 @@ export const CellFlag = {
   Adjustment: 8,
   ReadOnly: 16,
   Text: 32,
+  Writable: 64,
+  /** An error value or a cell the caller may not read (its text says which). */
+  Error: 128,
 } as const;
 
 /** The cells of one block, row-major, `rows * cols` long. NaN is an empty cell. */
