@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const waitForGpu = params.get("finish") !== "0";
   const host = document.getElementById("grid") as HTMLElement;
   let view: GridView | null = null;
-  const { model, cells } = syntheticModel((req) => view?.damageRange({ r0: req.r0, r1: req.r1 - 1, c0: req.c0, c1: req.c1 - 1 }));
+  const { model, cells } = syntheticModel((_, changed) => view?.damageCells(changed));
   view = new GridView(host, { renderer, onVisible: (range) => cells.ensure(range) });
   const kind = await view.ready;
   view.setModel(model);

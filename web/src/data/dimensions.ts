@@ -1,7 +1,6 @@
 // Dimensions as member trees, built from ListMembers (parents per member, member order).
 
 import type { DimensionTree, TreeMember } from "../grid/header-tree";
-import type { MemberInfo } from "../gen/quantatom/v1/apps_pb";
 
 export interface LoadedDimension extends DimensionTree {
   readonly type: string;
@@ -14,7 +13,15 @@ export interface LoadedDimension extends DimensionTree {
  * come; a member with no parent is a root. A parent code the list lacks is reported, since the
  * tree would silently lose members otherwise.
  */
-export function buildDimension(name: string, type: string, members: readonly Pick<MemberInfo, "id" | "code" | "name" | "leaf" | "parents">[]): LoadedDimension {
+export interface MemberRow {
+  readonly id: number;
+  readonly code: string;
+  readonly name: string;
+  readonly leaf: boolean;
+  readonly parents: readonly { readonly parent: string }[];
+}
+
+export function buildDimension(name: string, type: string, members: readonly MemberRow[]): LoadedDimension {
   const byCode = new Map<string, number>();
   for (const m of members) byCode.set(m.code, m.id);
   const children = new Map<number, number[]>();

@@ -69,6 +69,27 @@ describe("viewport paging", () => {
     expect(cells.get(2, 2)?.value).toBe(2003);
   });
 
+  it("a refetch reports only the cells whose contents changed", async () => {
+    const changes: number[] = [];
+    let bump = 0;
+    const fetcher = (req: BlockRequest): Promise<CellBlock> => {
+      const rows = req.r1 - req.r0;
+      const cols = req.c1 - req.c0;
+      const values = new Float64Array(rows * cols).fill(1);
+      if (bump > 0) values[2 * cols + 3] = 7; // cell (2, 3) changed on the second load
+      return Promise.resolve({ rows, cols, values, flags: new Uint8Array(rows * cols) });
+    };
+    const cells = new PagedCells(fetcher, { rowCount: 10, colCount: 10, onLoaded: (_, changed) => changes.push(changed.length) });
+    const view = { firstRow: 0, endRow: 10, firstCol: 0, endCol: 10 };
+    cells.ensure(view);
+    await tick();
+    bump = 1;
+    cells.invalidateAll();
+    cells.ensure(view);
+    await tick();
+    expect(changes).toEqual([100, 1]);
+  });
+
   it("an invalidation during a fetch refetches after it lands", async () => {
     const s = fakeServer();
     const cells = new PagedCells(s.fetcher, { rowCount: 100, colCount: 10 });

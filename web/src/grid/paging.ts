@@ -64,8 +64,11 @@ export interface PagingOptions {
   readonly colCount: number;
   /** Blocks kept at most (the visible ones are never evicted). */
   readonly capacity?: number;
-  /** Called when a block's cells arrive: the grid damages them. */
-  readonly onLoaded?: (req: BlockRequest) => void;
+  /**
+   * Called when a block's cells arrive, with the cells whose value, text or flags differ from
+   * what the block held before (every cell on the first load): the grid damages only those.
+   */
+  readonly onLoaded?: (req: BlockRequest, changed: readonly { row: number; col: number }[]) => void;
   readonly onError?: (req: BlockRequest, message: string) => void;
 }
 
@@ -149,9 +152,10 @@ export class PagedCells {
       (data) => {
         if (generation !== this.generation || this.blocks.get(key) !== entry) return;
         entry.inFlight = false;
+        const changed = changedCells(req, entry.data, data);
         entry.data = data;
         entry.error = undefined;
-        this.options.onLoaded?.(req);
+        this.options.onLoaded?.(req, changed);
       },
       (err: unknown) => {
         if (generation !== this.generation || this.blocks.get(key) !== entry) return;
@@ -203,4 +207,22 @@ export class PagedCells {
     this.generation++;
     this.blocks.clear();
   }
+}
+
+/** Cells of a block whose contents differ between two loads (all of them if there was none). */
+export function changedCells(req: BlockRequest, before: CellBlock | undefined, after: CellBlock): { row: number; col: number }[] {
+  const out: { row: number; col: number }[] = [];
+  for (let r = 0; r < after.rows; r++)
+    for (let c = 0; c < after.cols; c++) {
+      const i = r * after.cols + c;
+      const same =
+        before !== undefined &&
+        before.rows === after.rows &&
+        before.cols === after.cols &&
+        Object.is(before.values[i], after.values[i]) &&
+        before.flags[i] === after.flags[i] &&
+        before.texts?.get(i) === after.texts?.get(i);
+      if (!same) out.push({ row: req.r0 + r, col: req.c0 + c });
+    }
+  return out;
 }
