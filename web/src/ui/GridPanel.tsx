@@ -434,6 +434,26 @@ function installTestHooks(
       const v = cellsRef.current?.get(row, col);
       return v === undefined ? null : { value: Number.isNaN(v.value) ? null : v.value, flags: v.flags, text: v.text ?? null };
     },
+    headerRect: (axis: "rows" | "cols", index: number, level: number) => {
+      const g = grid.geometry;
+      const sc = grid.currentScroll;
+      const box = grid.canvas.getBoundingClientRect();
+      const hh = g.colHeaderLevels * g.rowHeight;
+      const hw = g.rowHeaderLevels * g.rowHeaderWidth;
+      return axis === "rows"
+        ? { x: box.left + level * g.rowHeaderWidth, y: box.top + hh + index * g.rowHeight - sc.y, w: g.rowHeaderWidth, h: g.rowHeight }
+        : { x: box.left + hw + index * g.colWidth - sc.x, y: box.top + level * g.rowHeight, w: g.colWidth, h: g.rowHeight };
+    },
+    framesPainted: () => grid.framesPainted,
+    rowInfo: (row: number) => {
+      const p = propsRef.current;
+      const levels = p.view.rowDims.length;
+      return {
+        codes: p.view.rowDims.map((d, level) => d.memberInfo.get(p.rows.memberAt(level, row).id)?.code),
+        depth: p.rows.memberAt(levels - 1, row).depth,
+      };
+    },
+    edits: () => useView.getState().edits,
     rowCount: () => propsRef.current.rows.count,
     colCount: () => propsRef.current.cols.count,
     renderer: () => grid.rendererKind,
