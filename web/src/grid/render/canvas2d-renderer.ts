@@ -75,7 +75,7 @@ export class Canvas2dRenderer implements GridRenderer {
       ctx.fillStyle = cell.fg;
       ctx.textAlign = cell.alignRight ? "right" : "left";
       const x = cell.alignRight ? rect.x + rect.w - kTheme.padding - 1 : rect.x + kTheme.padding;
-      ctx.fillText(cell.text, x, rect.y + rect.h / 2, rect.w - 2 * kTheme.padding);
+      ctx.fillText(this.fit(cell.text, rect.w - 2 * kTheme.padding), x, rect.y + rect.h / 2);
     }
     const m = cell.marks;
     if (m & Mark.Comment) {
@@ -129,7 +129,7 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.fillStyle = kTheme.headerFg;
     ctx.textAlign = "left";
     frame.cornerLabels.forEach((label, level) =>
-      ctx.fillText(label, level * g.rowHeaderWidth + kTheme.padding, hh - g.rowHeight / 2, g.rowHeaderWidth - 2 * kTheme.padding),
+      ctx.fillText(this.fit(label, g.rowHeaderWidth - 2 * kTheme.padding), level * g.rowHeaderWidth + kTheme.padding, hh - g.rowHeight / 2),
     );
     ctx.font = kTheme.font;
     for (const h of frame.rowHeaders) this.paintHeader(h, 0, hh, hw, g.viewportHeight, g.rowHeight);
@@ -151,8 +151,31 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.fillStyle = kTheme.headerFg;
     const indent = kTheme.padding + h.depth * 12;
     const arrow = h.toggle === "open" ? "\u25BE " : h.toggle === "closed" ? "\u25B8 " : "";
-    ctx.fillText(arrow + h.text, x + indent, y + Math.min(hgt, lineHeight) / 2, Math.max(0, w - indent - kTheme.padding));
+    ctx.fillText(this.fit(arrow + h.text, w - indent - kTheme.padding), x + indent, y + Math.min(hgt, lineHeight) / 2);
     ctx.restore();
+  }
+
+  private readonly fitted = new Map<string, string>();
+
+  /** The text, cut with an ellipsis to fit `maxW` in the current font (cached per font and width). */
+  private fit(text: string, maxW: number): string {
+    const key = `${this.ctx.font}|${maxW}|${text}`;
+    let out = this.fitted.get(key);
+    if (out !== undefined) return out;
+    out = text;
+    if (this.ctx.measureText(text).width > maxW) {
+      let lo = 0;
+      let hi = text.length;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (this.ctx.measureText(text.slice(0, mid) + "\u2026").width <= maxW) lo = mid;
+        else hi = mid - 1;
+      }
+      out = lo === 0 ? "" : text.slice(0, lo) + "\u2026";
+    }
+    if (this.fitted.size > 20_000) this.fitted.clear();
+    this.fitted.set(key, out);
+    return out;
   }
 
   finish(): Promise<boolean> {

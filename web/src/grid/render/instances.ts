@@ -137,15 +137,23 @@ export class InstanceWriter {
   /** Writes up to `maxGlyphs` glyphs (truncated to `maxW`), returns how many it wrote. */
   text(text: string, x: number, yMid: number, maxW: number, color: string, alignRight: boolean, bold: boolean, maxGlyphs: number): number {
     const [r, g, b, a] = parseColor(color);
+    // Glyphs that fit; when the text is cut, the last slot takes an ellipsis.
+    const ellipsis = this.atlas.glyph(0x2026, bold);
     let n = Math.min(text.length, maxGlyphs);
+    let cut = n < text.length;
     let width = 0;
     for (let i = 0; i < n; i++) {
       const w = this.atlas.glyph(text.charCodeAt(i), bold).w;
       if (width + w > maxW) {
         n = i;
+        cut = true;
         break;
       }
       width += w;
+    }
+    if (cut) {
+      while (n > 0 && (width + ellipsis.w > maxW || n + 1 > maxGlyphs)) width -= this.atlas.glyph(text.charCodeAt(--n), bold).w;
+      width += ellipsis.w;
     }
     let cx = Math.round(alignRight ? x - width : x);
     const y = Math.round(yMid - this.atlas.lineHeight / 2);
@@ -153,6 +161,10 @@ export class InstanceWriter {
       const gl = this.atlas.glyph(text.charCodeAt(i), bold);
       this.put(cx, y, gl.w, gl.h, gl.u0, gl.v0, gl.u1, gl.v1, r, g, b, a);
       cx += gl.w;
+    }
+    if (cut) {
+      this.put(cx, y, ellipsis.w, ellipsis.h, ellipsis.u0, ellipsis.v0, ellipsis.u1, ellipsis.v1, r, g, b, a);
+      n++;
     }
     return n;
   }

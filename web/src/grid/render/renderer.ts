@@ -1,5 +1,5 @@
 // The renderer interface and the choice of renderer: WebGPU when the browser returns an adapter,
-// else WebGL2, else Canvas2D. Every renderer paints a FrameSnapshot; with a partial damage set
+// else WebGL2 on a hardware GPU, else Canvas2D. Every renderer paints a FrameSnapshot; with a partial damage set
 // it repaints only the damaged cells (Canvas2D: their pixels; GPU renderers: their slots in the
 // instance buffer, then one draw call).
 
@@ -52,7 +52,8 @@ export async function createRenderer(
         if (r) return r;
       } else if (kind === "webgl2") {
         const { createWebGl2Renderer } = await import("./webgl2-renderer");
-        const r = createWebGl2Renderer(canvas);
+        // Asked for by name, WebGL2 is used even on a software rasteriser.
+        const r = createWebGl2Renderer(canvas, prefer === "webgl2");
         if (r) return r;
       } else {
         const { Canvas2dRenderer } = await import("./canvas2d-renderer");

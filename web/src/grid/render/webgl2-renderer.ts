@@ -176,7 +176,24 @@ function link(gl: WebGL2RenderingContext, vs: string, fs: string): WebGLProgram 
   return p;
 }
 
-export function createWebGl2Renderer(canvas: HTMLCanvasElement): GridRenderer | null {
+/** The GL renderer string, e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device ...))". */
+function rendererName(gl: WebGL2RenderingContext): string {
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? "");
+}
+
+/**
+ * A WebGL2 renderer, or null without WebGL2. Unless `allowSoftware`, a software rasteriser
+ * (SwiftShader, llvmpipe) also gives null: measured here it takes 40-120 ms a frame where
+ * Canvas2D takes 2-25 ms (docs/web.md), so the automatic choice falls through to Canvas2D.
+ */
+export function createWebGl2Renderer(canvas: HTMLCanvasElement, allowSoftware = false): GridRenderer | null {
+  if (!allowSoftware) {
+    // Probe on a throwaway canvas: a canvas that had a WebGL2 context can never get a 2D one.
+    const probe = document.createElement("canvas").getContext("webgl2");
+    if (!probe || /swiftshader|llvmpipe|software/i.test(rendererName(probe))) return null;
+    probe.getExtension("WEBGL_lose_context")?.loseContext();
+  }
   const gl = canvas.getContext("webgl2", { antialias: false, alpha: false, preserveDrawingBuffer: true });
   if (!gl) return null;
   return new WebGl2Renderer(canvas, gl);
