@@ -1,11 +1,18 @@
 // Frame-time benchmark page: scrolls the synthetic 10,000 x 1,000 view for a while, one scroll
-// step per animation frame, and publishes p50 / p99 of two figures on window.__frameBench:
-//   work: scroll + frame snapshot + draw + waiting for the GPU to finish (our cost per frame);
-//   interval: time between animation frames (what the browser delivered).
-// Query: ?renderer=webgpu|webgl2|canvas2d (default: the automatic choice), &seconds=10.
+// step per animation frame, and publishes p50 / p99 of three figures on window.__frameBench:
+//   work: scroll + frame snapshot + draw (+ waiting for the GPU where the renderer can tell);
+//   frame: from the start of the animation frame to the first task after the browser rendered
+//     it (style, layout, paint on the main thread included), via a MessageChannel message;
+//   interval: time between animation frames (headless Chromium delivers at most 60 a second).
+// Query: ?renderer=webgpu|webgl2|canvas2d|dom (default: the automatic choice), &seconds=10.
+// `dom` is the peer: the same snapshots drawn as recycled absolutely positioned divs.
 
 import { GridView } from "../grid/grid-view";
 import type { RendererKind } from "../grid/render/renderer";
+import { buildFrame } from "../grid/frame";
+import { clampScroll } from "../grid/geometry";
+import { kOrigin, selectionRange } from "../grid/selection";
+import { DomGrid } from "./dom-grid";
 import { syntheticModel } from "./synthetic";
 
 function percentile(sorted: number[], p: number): number {
@@ -15,7 +22,9 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
-  const renderer = (params.get("renderer") || undefined) as RendererKind | undefined;
+  const requested = params.get("renderer") || undefined;
+  const dom = requested === "dom";
+  const renderer = (dom ? "canvas2d" : requested) as RendererKind | undefined;
   const seconds = Number(params.get("seconds") ?? 10);
   // finish=0 measures only the CPU side (the GPU work overlaps the next frames).
   const waitForGpu = params.get("finish") !== "0";
@@ -23,12 +32,22 @@ async function main(): Promise<void> {
   let view: GridView | null = null;
   const { model, cells } = syntheticModel((_, changed) => view?.damageCells(changed));
   view = new GridView(host, { renderer, onVisible: (range) => cells.ensure(range) });
-  const kind = await view.ready;
+  const kind = dom ? "dom" : await view.ready;
+  if (dom) await view.ready;
   view.setModel(model);
+  view.drawNow();
+  // The peer needs only the geometry: the canvas grid is removed so it paints nothing.
+  const domGeometry = view.geometry;
+  if (dom) view.dispose();
+  const domGrid = dom ? new DomGrid(host) : null;
   view.drawNow();
   await new Promise((r) => setTimeout(r, 200));
 
   const work: number[] = [];
+  const frames: number[] = [];
+  const channel = new MessageChannel();
+  let frameStart = 0;
+  channel.port1.onmessage = () => frames.push(performance.now() - frameStart);
   const intervals: number[] = [];
   let x = 0;
   let y = 0;
@@ -39,20 +58,30 @@ async function main(): Promise<void> {
   const start = performance.now();
   let last = start;
   let cellsPainted = 0;
-  let waited = waitForGpu;
+  let waited = waitForGpu && !dom;
   await new Promise<void>((done) => {
     const step = async (now: number) => {
       intervals.push(now - last);
       last = now;
       const t0 = performance.now();
+      frameStart = t0;
       x += dx;
       y += dy;
       if (x < 0 || x > maxX) dx = -dx;
       if (y < 0 || y > maxY) dy = -dy;
-      view!.setScroll({ x, y });
-      view!.drawNow();
-      if (waitForGpu) waited = (await view!.finishGpu()) && waited;
+      if (domGrid) {
+        // The peer draws the same snapshot the canvas renderers get.
+        const s = clampScroll(domGeometry, { x, y });
+        domGrid.draw(buildFrame({ geometry: domGeometry, scroll: s, rows: model.rows, cols: model.cols, rowLabel: model.rowLabel,
+          colLabel: model.colLabel, cornerLabels: model.cornerLabels, cell: model.cell, selection: selectionRange(kOrigin), focus: null }));
+        cells.ensure({ firstRow: Math.floor(s.y / 24), endRow: Math.min(10_000, Math.floor(s.y / 24) + 40), firstCol: Math.floor(s.x / 104), endCol: Math.min(1000, Math.floor(s.x / 104) + 14) });
+      } else {
+        view!.setScroll({ x, y });
+        view!.drawNow();
+        if (waitForGpu) waited = (await view!.finishGpu()) && waited;
+      }
       work.push(performance.now() - t0);
+      channel.port2.postMessage(0);
       cellsPainted = view!.framesPainted;
       if (performance.now() - start < seconds * 1000) requestAnimationFrame(step);
       else done();
@@ -60,9 +89,11 @@ async function main(): Promise<void> {
     requestAnimationFrame(step);
   });
   intervals.shift();
+  await new Promise((r) => setTimeout(r, 50));
+  const fr = [...frames].sort((a, b) => a - b);
   const w = [...work].sort((a, b) => a - b);
   const iv = [...intervals].sort((a, b) => a - b);
-  const g = view.geometry;
+  const g = domGeometry;
   (window as unknown as { __frameBench: unknown }).__frameBench = {
     renderer: kind,
     waited_for_gpu: waited,
@@ -74,6 +105,8 @@ async function main(): Promise<void> {
     work_p50_ms: percentile(w, 50),
     work_p99_ms: percentile(w, 99),
     work_max_ms: w[w.length - 1],
+    frame_p50_ms: percentile(fr, 50),
+    frame_p99_ms: percentile(fr, 99),
     interval_p50_ms: percentile(iv, 50),
     interval_p99_ms: percentile(iv, 99),
     frames_painted: cellsPainted,

@@ -78,6 +78,7 @@ export class GridView {
   private height = 0;
   private lastVisible = "";
   private dragging = false;
+  private disposed = false;
   private readonly resizeObserver: ResizeObserver;
   readonly ready: Promise<RendererKind>;
   /** Frames painted so far and cells painted by the last one (status bar, tests). */
@@ -216,6 +217,7 @@ export class GridView {
   }
 
   dispose(): void {
+    this.disposed = true;
     cancelAnimationFrame(this.rafId);
     this.resizeObserver.disconnect();
     window.removeEventListener("mousemove", this.onMouseMove);
@@ -225,7 +227,7 @@ export class GridView {
   }
 
   private schedule(): void {
-    if (this.rafId) return;
+    if (this.rafId || this.disposed) return;
     this.rafId = requestAnimationFrame(() => {
       this.rafId = 0;
       this.paint();
@@ -233,7 +235,7 @@ export class GridView {
   }
 
   private paint(): void {
-    if (!this.renderer || !this.model || this.damage.isEmpty || this.width === 0) return;
+    if (this.disposed || !this.renderer || !this.model || this.damage.isEmpty || this.width === 0) return;
     const g = this.geometry;
     const range = visibleRange(g, this.scroll);
     const key = `${range.firstRow},${range.endRow},${range.firstCol},${range.endCol}`;
