@@ -54,11 +54,12 @@ async function find(page, rowCodes, colCodes, layer) {
 }
 
 /** Waits until the cell has loaded and `ok(value, flags)` holds; returns { value, flags }. */
-async function waitCell(page, rowCodes, colCodes, ok = () => true, what = "loaded") {
+async function waitCell(page, rowCodes, colCodes, ok = () => true, what = "loaded", layer = undefined) {
   const deadline = Date.now() + 30_000;
   let last;
   for (;;) {
-    const { row, col } = await find(page, rowCodes, colCodes);
+    const { row, col } = await find(page, rowCodes, colCodes, layer);
+    await page.evaluate(([r, c]) => window.__qa.show(r, c), [row, col]);
     last = await page.evaluate(([r, c]) => window.__qa.value(r, c), [row, col]);
     if (last && ok(last.value, last.flags)) return last;
     if (Date.now() > deadline) throw new Error(`cell ${rowCodes} x ${colCodes}: not ${what} (last ${JSON.stringify(last)})`);
@@ -184,6 +185,28 @@ test("open, pivot, expand, type into a total with a hold, comment, undo", async 
   await shot(page, "07-failed-write");
   await bubble.getByText("Discard").click();
   await bubble.waitFor({ state: "detached" });
+
+  // Plan, actual, target and actual - plan side by side; the variance is the difference.
+  await page.getByTestId("compare").check();
+  await page.waitForFunction(() => window.__qa.colCount() === 5 * 4);
+  const kPlan = 1, kActual = 2, kTarget = 3, kVarAP = 4;
+  const plan = (await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], () => true, "loaded", kPlan)).value;
+  const actual = (await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], () => true, "loaded", kActual)).value;
+  const target = await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], () => true, "loaded", kTarget);
+  const variance = (await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], () => true, "loaded", kVarAP)).value;
+  assert.ok(actual !== null && plan !== null, "FY2026 has bridged actuals (H1) and a plan");
+  close(variance, actual - plan, "actual - plan variance");
+  assert.ok(target, "the target column loads");
+  await shot(page, "10-plan-actual-target-variance");
+  await page.getByTestId("compare").uncheck();
+  await page.waitForFunction(() => window.__qa.colCount() === 5);
+
+  // A chart of the selected rows over time.
+  await clickCell(page, ["OPEX_PEOPLE"], ["FY2026"]);
+  await page.keyboard.press("Shift+ArrowDown");
+  await page.getByTestId("panel-chart").click();
+  await page.locator("[data-testid=chart] polyline").nth(1).waitFor();
+  await shot(page, "11-chart");
   await page.context().close();
 });
 

@@ -10,7 +10,7 @@ import { blockQuery, cellCoordinate, coordinateKey, distinctCodes, gridSpec, kLa
 import { errorMessage, writeBlock, writeTyped, type CellTarget } from "../data/writes";
 import { formatTsv, parseTsv, pasteCells } from "../grid/clipboard";
 import { Mark, formatNumber, type CellDisplay } from "../grid/frame";
-import type { VisibleRange } from "../grid/geometry";
+import { scrollToReveal, type VisibleRange } from "../grid/geometry";
 import { GridView, type GridModel } from "../grid/grid-view";
 import type { AxisLayout } from "../grid/header-tree";
 import { CellFlag, PagedCells } from "../grid/paging";
@@ -423,6 +423,10 @@ function installTestHooks(
     find,
     reveal: (row: number, col: number) => {
       grid.select({ type: "click", cell: { row, col }, extend: false });
+      grid.drawNow();
+    },
+    show: (row: number, col: number) => {
+      grid.setScroll(scrollToReveal(grid.geometry, grid.currentScroll, row, col));
       grid.drawNow();
     },
     rect: (row: number, col: number) => {
