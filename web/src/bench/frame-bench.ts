@@ -9,7 +9,8 @@
 
 import { GridView } from "../grid/grid-view";
 import type { RendererKind } from "../grid/render/renderer";
-import { buildFrame } from "../grid/frame";
+import { cellKey } from "../grid/damage";
+import { buildFrame, type CellDisplay } from "../grid/frame";
 import { clampScroll } from "../grid/geometry";
 import { kOrigin, selectionRange } from "../grid/selection";
 import { DomGrid } from "./dom-grid";
@@ -30,7 +31,12 @@ async function main(): Promise<void> {
   const waitForGpu = params.get("finish") !== "0";
   const host = document.getElementById("grid") as HTMLElement;
   let view: GridView | null = null;
-  const { model, cells } = syntheticModel((_, changed) => view?.damageCells(changed));
+  // The DOM peer gets the same display cache the GridView keeps, so only drawing differs.
+  const domCache = new Map<number, CellDisplay>();
+  const { model, cells } = syntheticModel((_, changed) => {
+    view?.damageCells(changed);
+    for (const c of changed) domCache.delete(cellKey(c.row, c.col));
+  });
   view = new GridView(host, { renderer, onVisible: (range) => cells.ensure(range) });
   const kind = dom ? "dom" : await view.ready;
   if (dom) await view.ready;
@@ -72,8 +78,14 @@ async function main(): Promise<void> {
       if (domGrid) {
         // The peer draws the same snapshot the canvas renderers get.
         const s = clampScroll(domGeometry, { x, y });
+        if (domCache.size > 50_000) domCache.clear();
         domGrid.draw(buildFrame({ geometry: domGeometry, scroll: s, rows: model.rows, cols: model.cols, rowLabel: model.rowLabel,
-          colLabel: model.colLabel, cornerLabels: model.cornerLabels, cell: model.cell, selection: selectionRange(kOrigin), focus: null }));
+          colLabel: model.colLabel, cornerLabels: model.cornerLabels, cell: (r, c) => {
+            const k = cellKey(r, c);
+            let d = domCache.get(k);
+            if (!d) domCache.set(k, (d = model.cell(r, c)));
+            return d;
+          }, selection: selectionRange(kOrigin), focus: null }));
         cells.ensure({ firstRow: Math.floor(s.y / 24), endRow: Math.min(10_000, Math.floor(s.y / 24) + 40), firstCol: Math.floor(s.x / 104), endCol: Math.min(1000, Math.floor(s.x / 104) + 14) });
       } else {
         view!.setScroll({ x, y });

@@ -6,8 +6,8 @@
 // DOM: host (overflow: auto) > [sticky layer > canvas] + spacer sized to the content, so the
 // browser provides native scrolling and scrollbars while the canvas stays put.
 
-import { DamageSet } from "./damage";
-import { buildFrame, type CellProvider, type FrameSnapshot, type LabelOf } from "./frame";
+import { DamageSet, cellKey } from "./damage";
+import { buildFrame, type CellDisplay, type CellProvider, type FrameSnapshot, type LabelOf } from "./frame";
 import {
   cellRect,
   clampScroll,
@@ -79,6 +79,21 @@ export class GridView {
   private lastVisible = "";
   private dragging = false;
   private disposed = false;
+  /**
+   * What the model said each cell shows, so scrolling does not format the same cells again
+   * every frame. Data damage (damageCells) drops entries; a new model or invalidate() clears it.
+   * Selection is not part of a CellDisplay, so selection changes keep it.
+   */
+  private readonly displayCache = new Map<number, CellDisplay>();
+  private readonly cachedCell: CellProvider = (row, col) => {
+    const key = cellKey(row, col);
+    let d = this.displayCache.get(key);
+    if (d === undefined) {
+      d = (this.model as GridModel).cell(row, col);
+      this.displayCache.set(key, d);
+    }
+    return d;
+  };
   private readonly resizeObserver: ResizeObserver;
   readonly ready: Promise<RendererKind>;
   /** Frames painted so far and cells painted by the last one (status bar, tests). */
@@ -158,7 +173,10 @@ export class GridView {
 
   /** Cells whose contents changed: only they are repainted. */
   damageCells(cells: Iterable<{ readonly row: number; readonly col: number }>): void {
-    for (const c of cells) this.damage.addCell(c.row, c.col);
+    for (const c of cells) {
+      this.damage.addCell(c.row, c.col);
+      this.displayCache.delete(cellKey(c.row, c.col));
+    }
     this.schedule();
   }
 
@@ -170,6 +188,7 @@ export class GridView {
   }
 
   invalidate(): void {
+    this.displayCache.clear();
     this.damage.addAll();
     this.schedule();
   }
@@ -252,10 +271,11 @@ export class GridView {
       rowLabel: m.rowLabel,
       colLabel: m.colLabel,
       cornerLabels: m.cornerLabels,
-      cell: m.cell,
+      cell: this.cachedCell,
       selection: selectionRange(this.selection),
       focus: this.selection.focus,
     });
+    if (this.displayCache.size > 50_000) this.displayCache.clear();
     this.renderer.draw(this.frame, this.damage);
     this.damage.clear();
     this.framesPainted++;
