@@ -169,6 +169,10 @@ export class GridView {
     this.scroll = clampScroll(g, this.scroll);
     this.lastVisible = "";
     this.invalidate();
+    if (g.rowCount > 0 && g.colCount > 0) {
+      this.selection = reduceSelection(this.selection, { type: "click", cell: this.selection.focus, extend: false }, { rowCount: g.rowCount, colCount: g.colCount, pageRows: pageRows(g) });
+      this.options.onSelection?.(this.selection);
+    }
   }
 
   /** Cells whose contents changed: only they are repainted. */

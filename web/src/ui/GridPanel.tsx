@@ -246,7 +246,8 @@ export function GridPanel(props: GridPanelProps): ReactElement {
       }
       if (!abort.signal.aborted) retryTimer = window.setTimeout(run, 2000);
     };
-    void run();
+    // Debounced: while the user scrolls, the visible region (and so the spec) keeps changing.
+    retryTimer = window.setTimeout(run, 300);
     return () => {
       abort.abort();
       clearTimeout(retryTimer);
