@@ -6,7 +6,8 @@ PACKAGES=(
   cmake ninja-build pkg-config g++
   libtbb-dev libabsl-dev libxxhash-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libprotobuf-dev protobuf-compiler libcpp-httplib-dev libspdlog-dev libssl-dev
+  libssl-dev strace
+  libprotobuf-dev protobuf-compiler libcpp-httplib-dev libspdlog-dev
   chromium  # the browser grid's end-to-end tests and frame benchmark (web/, playwright-core)
 )
 missing=()

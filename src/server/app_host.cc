@@ -50,6 +50,8 @@ absl::StatusOr<std::unique_ptr<AppHost>> AppHost::Open(const std::string& data_d
 absl::StatusOr<std::shared_ptr<HostedApp>> AppHost::Load(const std::string& name) {
   auto app = std::make_shared<HostedApp>();
   app->name = name;
+  QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder_, name, std::chrono::milliseconds(0)));
+  app->lock.emplace(std::move(lock));
   SnapshotSections sections;
   QA_ASSIGN_OR_RETURN(app->cube, folder_.LoadApp(name, &sections));
   app->comments = std::make_unique<CommentStore>(app->cube->model());
@@ -148,6 +150,8 @@ absl::Status AppHost::AddApp(AppModel model) {
   app->security = std::make_unique<AppSecurity>(&app->cube->model());
   std::lock_guard lock(mu_);
   if (apps_.count(name) || folder_.HasApp(name)) return absl::AlreadyExistsError(StrCat("app '", name, "' exists"));
+  QA_ASSIGN_OR_RETURN(AppLock app_lock, AppLock::Acquire(folder_, name, std::chrono::milliseconds(0)));
+  app->lock.emplace(std::move(app_lock));
   QA_RETURN_IF_ERROR(Save(*app));
   apps_[name] = std::move(app);
   return absl::OkStatus();

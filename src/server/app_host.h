@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <optional>
 #include <memory>
 #include <thread>
 
@@ -27,6 +28,9 @@ namespace quantatom {
 
 struct HostedApp {
   std::string name;
+  // Held while the server runs: command-line writers of the same data folder wait, then fail
+  // with Unavailable, instead of saving over the server's changes.
+  std::optional<AppLock> lock;
   std::unique_ptr<Cube> cube;
   std::unique_ptr<CommentStore> comments;
   std::unique_ptr<Targets> targets;  // null when the app has no scenario with Budget/Actual

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <mutex>
 
 #include "api/quantatom/v1/admin.pb.h"
 #include "api/quantatom/v1/apps.pb.h"
@@ -219,6 +221,27 @@ void FromComment(const AppModel& model, const Comment& c, v1::Comment* out) {
   out->set_parent(c.parent);
 }
 
+// Reads shared by subscribers of one grid with the same rights (Subscribe).
+struct SharedGridRead {
+  std::mutex mu;
+  uint64_t seq = 0;
+  std::shared_ptr<const SecureGrid> grid;  // guarded by mu
+};
+class SharedGridReads {
+ public:
+  std::shared_ptr<SharedGridRead> Get(const std::string& key) {
+    std::lock_guard lock(mu_);
+    if (reads_.size() > 10'000) reads_.clear();  // bounded; entries are recreated on demand
+    auto& e = reads_[key];
+    if (!e) e = std::make_shared<SharedGridRead>();
+    return e;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<SharedGridRead>> reads_;
+};
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -289,6 +312,7 @@ void ApiServices::Register(ConnectServer& server) {
   const ServiceOptions opts = options_;
   Metrics* metrics = metrics_;
   TokenStore* tokens = tokens_;
+  auto shared_reads = std::make_shared<SharedGridReads>();
 
   // The app as the caller may use it, or not found.
   auto open = [host, opts](const CallContext& ctx, const std::string& name) -> absl::StatusOr<UserApp> {
@@ -499,7 +523,9 @@ void ApiServices::Register(ConnectServer& server) {
               if (markers[i].has_comment) flags |= v1::CELL_FLAG_COMMENTED;
               if (!ua.cube().ReadOnlyReason(c).empty()) flags |= v1::CELL_FLAG_READ_ONLY;
             }
-            if (ua.rights->CanWrite(c) && (leaf || ua.rights->WritesAllBelow(c))) flags |= v1::CELL_FLAG_WRITABLE;
+            if (ua.rights->CanWrite(c) && (leaf || ua.rights->WritesAllBelow(c)) && !(flags & v1::CELL_FLAG_READ_ONLY)) {
+              flags |= v1::CELL_FLAG_WRITABLE;
+            }
             if (!leaf) flags |= v1::CELL_FLAG_CONSOLIDATED;
             if (md->errors().count(static_cast<uint32_t>(i))) flags |= v1::CELL_FLAG_ERROR;
             md->add_flags(flags);
@@ -576,10 +602,26 @@ void ApiServices::Register(ConnectServer& server) {
           std::shared_ptr<ChangeBus::Subscription> s;
           ~Unsub() { h->bus().Unsubscribe(s); }
         } unsub{host, sub};
+        const std::string spec_key = req.grid().SerializeAsString();
         auto read = [&]() -> absl::StatusOr<SecureGrid> {
           // The rights are compiled again so that a change of rules applies to open streams.
           auto rights = ua.app->security->Compile(ctx.user->roles, ctx.user->admin, opts.rights_cache);
-          return QueryAs(ua.cube(), q, *rights, ua.app->security->totals_policy(), read_opts);
+          const TotalsPolicy policy = ua.app->security->totals_policy();
+          if (!opts.rights_cache) return QueryAs(ua.cube(), q, *rights, policy, read_opts);
+          // Subscribers of the same grid with the same compiled rights share one read per
+          // change: the first to wake computes it, the others wait for it and copy it.
+          std::shared_ptr<SharedGridRead> shared =
+              shared_reads->Get(StrCat(spec_key, "|", reinterpret_cast<uintptr_t>(rights.get()), "|",
+                                       static_cast<int>(policy)));
+          std::lock_guard lock(shared->mu);
+          const uint64_t seq = ua.cube().CurrentSeq();
+          if (shared->grid && shared->seq == seq) return *shared->grid;
+          QA_ASSIGN_OR_RETURN(SecureGrid g, QueryAs(ua.cube(), q, *rights, policy, read_opts));
+          if (ua.cube().CurrentSeq() == seq) {
+            shared->grid = std::make_shared<const SecureGrid>(g);
+            shared->seq = seq;
+          }
+          return g;
         };
         QA_ASSIGN_OR_RETURN(SecureGrid last, read());
         v1::GridChange first;
