@@ -226,3 +226,41 @@ test("two users see each other's edits live", async () => {
   await a.context().close();
   await b.context().close();
 });
+
+test("a pasted block is one change set: one undo takes it back", async () => {
+  const page = await openGrid(kAdminToken);
+  // Leaf cells in every dimension: a cost center, travel accounts, months.
+  await pick(page, "cost_center", "EMEA-SALES-DUB");
+  await pick(page, "account", "OPEX_TRAVEL");
+  await pick(page, "month", "FY2026-Q1");
+  await page.waitForFunction(() => window.__qa.rowCount() === 1 && window.__qa.colCount() === 1);
+  await expandRow(page, "OPEX_TRAVEL");
+  const colHeader = await page.evaluate(() => window.__qa.headerRect("cols", 0, 0));
+  await page.mouse.click(colHeader.x + 20, colHeader.y + colHeader.h / 2);
+  await page.waitForFunction(() => window.__qa.colCount() === 4);
+  const [a1, a2] = await page.evaluate(() => [1, 2].map((i) => window.__qa.rowInfo(i).codes[0]));
+  const months = ["FY2026-M01", "FY2026-M02"];
+  const before = [];
+  for (const acc of [a1, a2]) for (const m of months) before.push((await waitCell(page, [acc], [m])).value);
+
+  await clickCell(page, [a1], [months[0]]);
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.setData("text/plain", "1,111\t2222\n3333\t4444\n");
+    window.__qa.grid.canvas.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+  });
+  const pasted = [1111, 2222, 3333, 4444];
+  let k = 0;
+  for (const acc of [a1, a2]) for (const m of months) {
+    const want = pasted[k++];
+    await waitCell(page, [acc], [m], (v) => v === want, `${want}`);
+  }
+  await shot(page, "12-paste");
+  await page.getByTestId("undo").click();
+  k = 0;
+  for (const acc of [a1, a2]) for (const m of months) {
+    const want = before[k++];
+    await waitCell(page, [acc], [m], (v) => v === want, `back at ${want}`);
+  }
+  await page.context().close();
+});
