@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     for (const c of changed) domCache.delete(cellKey(c.row, c.col));
   });
   view = new GridView(host, { renderer, onVisible: (range) => cells.ensure(range) });
+  (window as unknown as { __benchView: GridView }).__benchView = view;
   const kind = dom ? "dom" : await view.ready;
   if (dom) await view.ready;
   view.setModel(model);
