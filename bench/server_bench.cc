@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   TokenStore tokens("");
   Check(tokens.Open());
   Check(tokens.EnsureAdmin("admin", kToken).status());
-  auto host = Check(AppHost::Open(dir.string(), std::chrono::hours(1)));
+  auto host = Check(AppHost::Open(dir.string()));
   Check(host->AddApp(LoadModel()));
   Metrics metrics;
   ApiServices services(host.get(), &tokens, &metrics);
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   services.Register(server);
   server.OnStop([&] { host->bus().CloseAll(); });
   const int port = Check(server.Start("127.0.0.1", 0));
-  const AppModel& model = host->Find("load")->cube->model();
+  const AppModel& model = host->Find("load")->cube().model();
   const Ids ids = LeafIds(model);
 
   // ---- Load the grid data (200k cells) through the API.
@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
     Post(client, "/quantatom.v1.WriteService/BulkWrite", body, &status);
     if (status != 200) Die(absl::InternalError("loading the grid data failed"));
   }
-  const size_t loaded = host->Find("load")->cube->Stats().numeric_cells;
+  const size_t loaded = host->Find("load")->cube().Stats().numeric_cells;
 
   // ---- G1: 500-cell grid reads.
   v1::QueryGridRequest grid;
@@ -320,7 +320,7 @@ int main(int argc, char** argv) {
     double t2 = NowMs();
     if (status != 200) Die(absl::InternalError("the 1M bulk write failed"));
     double total = 0;
-    host->Find("load")->cube->WithStore([&](const CellStore& store) {
+    host->Find("load")->cube().WithStore([&](const CellStore& store) {
       for (double v : store.values()) total += v;
       for (const auto& [k, v] : store.delta()) total += v;
       return 0;

@@ -1,24 +1,22 @@
 // AppHost: the apps a server runs, and the ONE place through which every change to them goes
-// (cells, holds, comments, targets, security). Each change is applied to the app's Cube (or
-// its planning layer), published on the ChangeBus, and the app is marked for saving.
+// (cells, holds, comments, targets, security). Each app is a durable::DurableApp
+// (durable/durable_app.h): a change is applied, logged as one write-ahead-log record and
+// acknowledged only once that record is durable (group commit), then published on the
+// ChangeBus for live grids. The planning layers kept beside the cells (comments, targets,
+// security rules) live decoded in memory and are logged as snapshot sections on each change.
 //
-// Durability today: a change is acknowledged once it is in memory; a background thread saves
-// changed apps as whole snapshots (DataFolder::SaveApp, fsync + rename) every
-// `save_interval`, and Close saves the rest. The write-ahead-logged app layer of the
-// durability work replaces the bodies of these methods, and nothing else.
+// The server holds each app open for writing (its lock), so command-line writers of the same
+// data folder wait and then fail with Unavailable instead of interleaving with it.
 //
-// Thread-safe: the Cube serialises cell changes; `layers_mu` serialises the planning layers.
+// Thread-safe: the durable layer serialises cell changes; `layers_mu` the planning layers.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <map>
-#include <optional>
 #include <memory>
-#include <thread>
+#include <mutex>
 
 #include "commentary/comment_store.h"
-#include "engine/cube.h"
+#include "durable/durable_app.h"
 #include "engine/data_folder.h"
 #include "security/rights.h"
 #include "server/change_bus.h"
@@ -28,16 +26,12 @@ namespace quantatom {
 
 struct HostedApp {
   std::string name;
-  // Held while the server runs: command-line writers of the same data folder wait, then fail
-  // with Unavailable, instead of saving over the server's changes.
-  std::optional<AppLock> lock;
-  std::unique_ptr<Cube> cube;
+  std::unique_ptr<durable::DurableApp> durable;
   std::unique_ptr<CommentStore> comments;
   std::unique_ptr<Targets> targets;  // null when the app has no scenario with Budget/Actual
   std::unique_ptr<AppSecurity> security;
-  SnapshotSections other_sections;  // kept and written back unchanged
-  std::mutex layers_mu;             // serialises changes of comments, targets, security
-  std::atomic<bool> dirty{false};
+  std::mutex layers_mu;  // serialises changes of comments, targets, security
+  const Cube& cube() const { return durable->cube(); }
 };
 
 struct Committed {
@@ -49,21 +43,20 @@ struct Committed {
 
 class AppHost {
  public:
-  // Loads every app of the data folder (created if missing).
-  static absl::StatusOr<std::unique_ptr<AppHost>> Open(const std::string& data_dir,
-                                                       std::chrono::milliseconds save_interval);
+  // Opens every app of the data folder (created if missing) for writing.
+  static absl::StatusOr<std::unique_ptr<AppHost>> Open(const std::string& data_dir);
   ~AppHost();  // Close()
-  // Saves what is unsaved and stops the saver.
+  // Ends the live streams and checkpoints every app (the log is durable without it).
   void Close();
 
   std::vector<std::string> AppNames() const;
   std::shared_ptr<HostedApp> Find(const std::string& name) const;  // null if absent
   ChangeBus& bus() { return bus_; }
 
-  // Adds a new empty app. AlreadyExists, or the model's error.
-  absl::Status AddApp(AppModel model);
+  // Adds a new empty app (its first snapshot). AlreadyExists, or the model's error.
+  absl::Status AddApp(AppModel model, const std::string& user = "admin");
 
-  // ---- Cell changes (one change set each) ----
+  // ---- Cell changes (one change set and one durable log record each) ----
   absl::StatusOr<Committed> Write(HostedApp& app, const std::string& user, const std::vector<CellWrite>& batch);
   absl::StatusOr<Committed> WriteVersioned(HostedApp& app, const std::string& user,
                                            std::vector<VersionedWrite> batch, ConflictPolicy policy,
@@ -72,33 +65,26 @@ class AppHost {
                                    const SpreadRequest& request, const std::vector<Coordinate>& holds);
   absl::StatusOr<Committed> Undo(HostedApp& app, const std::string& user, bool redo);
 
-  // ---- Planning layers ----
+  // ---- Planning layers (durable as log records of their sections) ----
   absl::Status SetHold(HostedApp& app, const std::string& user, const Coordinate& coord, bool held);
-  absl::StatusOr<CommentId> AddComment(HostedApp& app, const Coordinate& at, CommentId parent, const NewComment& c);
-  absl::Status SetTarget(HostedApp& app, const Target& target);
-  absl::Status RemoveTarget(HostedApp& app, const Coordinate& coord);
-  absl::Status SetRule(HostedApp& app, const std::string& role, int dim, DimensionRule rule);
-  void SetTotalsPolicy(HostedApp& app, TotalsPolicy policy);
-
-  // Saves one app now (tests, shutdown).
-  absl::Status Save(HostedApp& app);
+  absl::StatusOr<CommentId> AddComment(HostedApp& app, const std::string& user, const Coordinate& at,
+                                       CommentId parent, const NewComment& c);
+  absl::Status SetTarget(HostedApp& app, const std::string& user, const Target& target);
+  absl::Status RemoveTarget(HostedApp& app, const std::string& user, const Coordinate& coord);
+  absl::Status SetRule(HostedApp& app, const std::string& user, const std::string& role, int dim, DimensionRule rule);
+  absl::Status SetTotalsPolicy(HostedApp& app, const std::string& user, TotalsPolicy policy);
 
  private:
-  AppHost(std::string data_dir, std::chrono::milliseconds save_interval);
-  absl::StatusOr<std::shared_ptr<HostedApp>> Load(const std::string& name);
+  explicit AppHost(std::string data_dir) : folder_(std::move(data_dir)) {}
+  absl::StatusOr<std::shared_ptr<HostedApp>> Bind(std::unique_ptr<durable::DurableApp> durable);
   void Publish(HostedApp& app, const std::string& user, const std::string& action,
                std::shared_ptr<const LeafRegion> touched);
-  void SaverLoop();
 
   DataFolder folder_;
-  const std::chrono::milliseconds save_interval_;
   ChangeBus bus_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<HostedApp>> apps_;  // guarded by mu_
-  std::mutex saver_mu_;
-  std::condition_variable saver_cv_;
-  bool stopping_ = false;  // guarded by saver_mu_
-  std::thread saver_;
+  bool closed_ = false;                                      // guarded by mu_
 };
 
 }  // namespace quantatom

@@ -90,12 +90,12 @@ class Malformed : public ::testing::Test {
     ASSERT_TRUE(server_.host().AddApp(std::move(model)).ok());
     app_ = server_.host().Find("m");
     ASSERT_TRUE(server_.host().Write(*app_, "admin", {{{1}, CellValue::Number(5)}}).ok());
-    seq_ = app_->cube->CurrentSeq();
+    seq_ = app_->cube().CurrentSeq();
   }
   // The server still answers a good call, and the app is as it was.
   void ExpectUnchangedAndServing() {
-    EXPECT_EQ(app_->cube->CurrentSeq(), seq_);
-    EXPECT_EQ(app_->cube->ReadCell({0})->number, 5);
+    EXPECT_EQ(app_->cube().CurrentSeq(), seq_);
+    EXPECT_EQ(app_->cube().ReadCell({0})->number, 5);
     v1::ListAppsResponse apps;
     HttpReply r = server_.Call("quantatom.v1.AppService/ListApps", v1::ListAppsRequest(), &apps, false);
     EXPECT_EQ(r.status, 200);

@@ -25,14 +25,13 @@ int main(int argc, char** argv) {
   using namespace quantatom;
   CLI::App cli("QuantatomAI server: the Connect API over the apps of a data folder");
   std::string data, host = "127.0.0.1", web, log_level = "info";
-  int port = 8080, save_ms = 1000, threads = 256;
+  int port = 8080, threads = 256;
   size_t max_body = size_t{256} << 20;
   std::vector<std::string> origins = {"*"};
   cli.add_option("--data", data, "data folder")->required();
   cli.add_option("--host", host, "address to listen on");
   cli.add_option("--port", port, "port (0: any free port)");
   cli.add_option("--web", web, "static folder served at / (the browser app)");
-  cli.add_option("--save-interval-ms", save_ms, "how often changed apps are saved");
   cli.add_option("--max-body-bytes", max_body, "largest request body");
   cli.add_option("--threads", threads, "HTTP worker threads (each open stream holds one)");
   cli.add_option("--cors-origin", origins, "origins allowed cross-origin ('*': any)");
@@ -54,7 +53,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "quantatom-server: %s\n", std::string(admin.status().message()).c_str());
     return 1;
   }
-  auto apps = AppHost::Open(data, std::chrono::milliseconds(save_ms));
+  auto apps = AppHost::Open(data);
   if (!apps.ok()) {
     std::fprintf(stderr, "quantatom-server: %s\n", std::string(apps.status().message()).c_str());
     return 1;

@@ -43,7 +43,7 @@ class TestServer {
     tokens_ = std::make_unique<TokenStore>("");
     (void)tokens_->Open();
     (void)tokens_->EnsureAdmin("admin", kAdminToken);
-    host_ = *AppHost::Open(dir_.string(), std::chrono::milliseconds(3'600'000));
+    host_ = *AppHost::Open(dir_.string());
     services_ = std::make_unique<ApiServices>(host_.get(), tokens_.get(), &metrics_, service_options);
     server_ = std::make_unique<ConnectServer>(options, services_->MakeAuthorizer(), &metrics_);
     services_->Register(*server_);

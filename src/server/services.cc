@@ -11,6 +11,7 @@
 #include "api/quantatom/v1/options.pb.h"
 #include "api/quantatom/v1/planning.pb.h"
 #include "api/quantatom/v1/write.pb.h"
+#include "audit/audit_trail.h"
 #include "base/status.h"
 #include "base/strings.h"
 #include "model/model_json.h"
@@ -35,8 +36,8 @@ struct UserApp {
   std::shared_ptr<HostedApp> app;
   std::shared_ptr<const CellRights> rights;
   TotalsPolicy policy = TotalsPolicy::kVisibleOnly;
-  const AppModel& model() const { return app->cube->model(); }
-  Cube& cube() const { return *app->cube; }
+  const AppModel& model() const { return app->cube().model(); }
+  const Cube& cube() const { return app->cube(); }
 };
 
 absl::Status AppNotFound(const std::string& name) { return absl::NotFoundError(StrCat("app '", name, "' not found")); }
@@ -416,7 +417,7 @@ void ApiServices::Register(ConnectServer& server) {
       "quantatom.v1.AppService.ImportModel", [=](CallContext& ctx, const v1::ImportModelRequest& req, v1::AppInfo* a) {
         QA_ASSIGN_OR_RETURN(ModelFile file, ParseModelJson("model_json", req.model_json()));
         std::string name = file.model.name;
-        QA_RETURN_IF_ERROR(host->AddApp(std::move(file.model)));
+        QA_RETURN_IF_ERROR(host->AddApp(std::move(file.model), ctx.user->name));
         auto app = host->Find(name);
         if (!file.cells.empty()) {
           std::vector<CellWrite> batch;
@@ -424,9 +425,9 @@ void ApiServices::Register(ConnectServer& server) {
           QA_RETURN_IF_ERROR(host->Write(*app, ctx.user->name, batch).status());
         }
         a->set_name(name);
-        a->set_planning_type(std::string(PlanningTypeName(app->cube->model().planning_type)));
-        for (const Dimension& d : app->cube->model().dimensions) a->add_dimensions(d.name());
-        a->set_seq(app->cube->CurrentSeq());
+        a->set_planning_type(std::string(PlanningTypeName(app->cube().model().planning_type)));
+        for (const Dimension& d : app->cube().model().dimensions) a->add_dimensions(d.name());
+        a->set_seq(app->cube().CurrentSeq());
         return absl::OkStatus();
       });
 
@@ -809,7 +810,7 @@ void ApiServices::Register(ConnectServer& server) {
         if (!req.target().method().empty()) {
           QA_ASSIGN_OR_RETURN(t.method, ParseGuidanceMethod(req.target().method()));
         }
-        return host->SetTarget(*ua.app, t);
+        return host->SetTarget(*ua.app, ctx.user->name, t);
       });
   unary.operator()<v1::RemoveTargetRequest, v1::SetTargetResponse>(
       "quantatom.v1.PlanningService.RemoveTarget",
@@ -819,7 +820,7 @@ void ApiServices::Register(ConnectServer& server) {
         if (!ua.rights->CanWrite(c) || !ua.rights->WritesAllBelow(c)) {
           return absl::PermissionDeniedError("coordinate: you may not write every cell below it");
         }
-        return host->RemoveTarget(*ua.app, c);
+        return host->RemoveTarget(*ua.app, ctx.user->name, c);
       });
   unary.operator()<v1::ListTargetsRequest, v1::ListTargetsResponse>(
       "quantatom.v1.PlanningService.ListTargets",
@@ -890,7 +891,7 @@ void ApiServices::Register(ConnectServer& server) {
         }
         NewComment nc{ctx.user->name, NowMs(), req.text(), std::nullopt};
         if (req.has_adjust()) nc.adjustment = req.adjust();
-        QA_ASSIGN_OR_RETURN(CommentId id, host->AddComment(*ua.app, c, static_cast<CommentId>(req.parent()), nc));
+        QA_ASSIGN_OR_RETURN(CommentId id, host->AddComment(*ua.app, ctx.user->name, c, static_cast<CommentId>(req.parent()), nc));
         QA_ASSIGN_OR_RETURN(Comment stored, ua.app->comments->Get(id));
         FromComment(ua.model(), stored, resp);
         return absl::OkStatus();
@@ -934,60 +935,46 @@ void ApiServices::Register(ConnectServer& server) {
         }
         const AppModel& model = ua.model();
         const size_t limit = req.limit() == 0 ? 100 : req.limit();
-        std::vector<ChangeSet> history = ua.cube().History();
-        const KeyLayout& layout = ua.cube().layout();
-        std::vector<uint32_t> ord(model.dimensions.size());
-        auto leaf_of = [&](uint64_t key) {
-          layout.Unpack(key, ord.data());
-          Coordinate c(ord.size());
-          for (size_t d = 0; d < ord.size(); ++d) c[d] = model.dimensions[d].leaf_member(ord[d]);
-          return c;
-        };
+        audit::AuditQuery query;
+        query.user = req.user();
+        // The hash-chained trail of the durable layer: every acknowledged change, oldest first.
+        QA_ASSIGN_OR_RETURN(std::vector<audit::AuditEntry> trail, ua.app->durable->Audit(query));
         auto in_region = [&](const Coordinate& c) {
           if (!region) return true;
           for (size_t d = 0; d < c.size(); ++d)
             if (!model.dimensions[d].IsAncestorOrSelf((*region)[d], c[d])) return false;
           return true;
         };
-        for (auto it = history.rbegin(); it != history.rend() && static_cast<size_t>(resp->entries_size()) < limit; ++it) {
-          const ChangeSet& set = *it;
-          if (set.applied_seq <= req.after_seq()) continue;
-          if (!req.user().empty() && set.user != req.user()) continue;
+        // Change sets (one log record each) newest first.
+        size_t end = trail.size();
+        while (end > 0 && static_cast<size_t>(resp->entries_size()) < limit) {
+          size_t begin = end;
+          const uint64_t seq = trail[end - 1].log_seq;
+          while (begin > 0 && trail[begin - 1].log_seq == seq) --begin;
+          if (seq <= req.after_seq()) break;
           v1::AuditEntry entry;
-          entry.set_change_set(set.id);
-          entry.set_seq(set.applied_seq);
-          entry.set_user(set.user);
-          entry.set_action(set.undone ? StrCat(set.action, " (undone)") : set.action);
-          size_t shown = 0, in = 0;
-          auto add = [&](uint64_t key, const CellValue& before, const CellValue& after) {
-            Coordinate c = leaf_of(key);
-            if (!in_region(c)) return;
+          entry.set_change_set(seq);
+          entry.set_seq(seq);
+          entry.set_user(trail[begin].user);
+          entry.set_action(trail[begin].cause);
+          entry.set_unix_millis(trail[begin].time_us / 1000);
+          size_t in = 0, shown = 0;
+          for (size_t i = begin; i < end; ++i) {
+            auto c = model.ParseCoordinate(trail[i].coordinate);
+            if (!c.ok() || !in_region(*c)) continue;
             ++in;
-            if (!ua.rights->CanRead(c)) {
+            if (!ua.rights->CanRead(*c)) {
               entry.set_hidden_cells(entry.hidden_cells() + 1);
-              return;
+              continue;
             }
-            if (shown++ >= 1000) return;  // the first 1,000 cells of a set
+            if (shown++ >= 1000) continue;  // the first 1,000 cells of a set
             v1::AuditCell* cell = entry.add_cells();
-            FromCoordinate(model, c, cell->mutable_coordinate());
-            FromValue(before, cell->mutable_old_value());
-            FromValue(after, cell->mutable_new_value());
-          };
-          for (const NumberChange& n : set.changes.numbers) {
-            add(n.key, n.before_empty ? CellValue::Empty() : CellValue::Number(n.before_value),
-                n.after_empty ? CellValue::Empty() : CellValue::Number(n.after_value));
+            FromCoordinate(model, *c, cell->mutable_coordinate());
+            FromValue(trail[i].before, cell->mutable_old_value());
+            FromValue(trail[i].after, cell->mutable_new_value());
           }
-          for (const CellChange& ch : set.changes.others) add(ch.key, ch.before, ch.after);
-          for (const ScaledCells& s : set.changes.scaled) {
-            for (size_t i = 0; i < s.before.size(); ++i) {
-              const KeyBefore& kb = s.before[i];
-              add(kb.key, CellValue::Number(kb.value), CellValue::Number(s.after(kb.value)));
-            }
-          }
-          if (in == 0 && region) continue;
-          if (in > 0 && entry.cells_size() == 0 && entry.hidden_cells() == in) {
-            // Every cell hidden: the entry shows only that something the user cannot see changed.
-          }
+          end = begin;
+          if (in == 0) continue;
           *resp->add_entries() = std::move(entry);
         }
         return absl::OkStatus();
@@ -1043,15 +1030,14 @@ void ApiServices::Register(ConnectServer& server) {
           if (!v1::Access_IsValid(r.access())) return absl::InvalidArgumentError("unknown access");
           rule.members.push_back({m, static_cast<Access>(r.access())});
         }
-        return host->SetRule(*ua.app, req.role(), d, std::move(rule));
+        return host->SetRule(*ua.app, ctx.user->name, req.role(), d, std::move(rule));
       });
   unary.operator()<v1::SetTotalsPolicyRequest, v1::SetTotalsPolicyResponse>(
       "quantatom.v1.AdminService.SetTotalsPolicy",
       [=](CallContext& ctx, const v1::SetTotalsPolicyRequest& req, v1::SetTotalsPolicyResponse*) {
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
         if (!v1::TotalsPolicy_IsValid(req.policy())) return absl::InvalidArgumentError("unknown totals policy");
-        host->SetTotalsPolicy(*ua.app, static_cast<TotalsPolicy>(req.policy()));
-        return absl::OkStatus();
+        return host->SetTotalsPolicy(*ua.app, ctx.user->name, static_cast<TotalsPolicy>(req.policy()));
       });
 }
 
