@@ -236,7 +236,13 @@ export function GridPanel(props: GridPanelProps): ReactElement {
     const run = async () => {
       try {
         for await (const change of api.grid.subscribe({ grid: gridSpec(view, rowCodes, colCodes) }, { signal: abort.signal })) {
-          if (change.snapshot) continue;
+          if (change.snapshot) {
+            // Changes committed between our last fetch and this subscription would otherwise
+            // never arrive: refetch once the stream is live.
+            liveSnapshots++;
+            refreshCells();
+            continue;
+          }
           refreshCells();
           if (change.user !== props.user) useView.getState().setLive(`${change.user}: ${change.action} (${change.cells.length} cells)`);
         }
@@ -316,6 +322,9 @@ export function GridPanel(props: GridPanelProps): ReactElement {
     </div>
   );
 }
+
+/** Subscription snapshots received (the tests wait for the stream before writing). */
+let liveSnapshots = 0;
 
 function LiveStatus(): ReactElement {
   const live = useView((s) => s.live);
@@ -459,6 +468,7 @@ function installTestHooks(
       };
     },
     edits: () => useView.getState().edits,
+    liveSnapshots: () => liveSnapshots,
     rowCount: () => propsRef.current.rows.count,
     colCount: () => propsRef.current.cols.count,
     renderer: () => grid.rendererKind,
