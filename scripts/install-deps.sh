@@ -8,6 +8,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev strace
   libprotobuf-dev protobuf-compiler libcpp-httplib-dev libspdlog-dev
+  chromium  # the browser grid's end-to-end tests and frame benchmark (web/, playwright-core)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
