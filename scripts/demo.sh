@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The main job, for now (the server takes over with the API work): build, write the P&L
-# planning demo (docs/demo.md), import its two apps into var/data, bridge the GL actuals into
-# the plan chart, set the top-down targets, post the comments, and show a planner's view:
-# consolidated grids, a spread into a total with a hold, targets against plan and actual.
+# The main job: build, write the P&L planning demo (docs/demo.md), import its two apps into
+# var/data, bridge the GL actuals into the plan chart, set the top-down targets, post the
+# comments, show a planner's view (consolidated grids, a spread into a total with a hold,
+# targets against plan and actual), then start the API server on that data folder and print
+# its URL and an admin token (docs/api.md). Ctrl-C stops the server (it saves first).
+#
+#   PORT=8080 (default) HOST=127.0.0.1 QUANTATOM_ADMIN_TOKEN=... (optional) scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh quantatom
+scripts/build.sh quantatom quantatom-server
 Q=build/src/cli/quantatom
 D=var/data
-rm -rf var/demo "$D/apps/gl_actuals.qa" "$D/apps/plan.qa"
+rm -rf var/demo "$D/apps/gl_actuals.qa" "$D/apps/plan.qa" "$D/auth.json"
 $Q demo --out var/demo
 $Q import --data "$D" --app gl_actuals --dataset var/demo/gl_actuals
 $Q import --data "$D" --app plan --dataset var/demo/plan
@@ -35,3 +38,8 @@ $Q target --data "$D" --app plan --cell "account=OPEX_TOTAL,cost_center=EMEA,mon
 echo
 echo "== Comments and adjustments under EMEA opex"
 $Q comment --data "$D" --app plan --list --cell "account=OPEX_TOTAL,cost_center=EMEA,month=FY2026,scenario=Budget"
+echo
+echo "== The API server (Connect: binary and JSON over HTTP; docs/api.md)"
+WEB=()
+[ -d web/dist ] && WEB=(--web web/dist)
+exec build/src/server/quantatom-server --data "$D" --host "${HOST:-127.0.0.1}" --port "${PORT:-8080}" "${WEB[@]}"

@@ -7,6 +7,9 @@ PACKAGES=(
   libtbb-dev libabsl-dev libxxhash-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   llvm-15-dev
+  libssl-dev strace
+  libprotobuf-dev protobuf-compiler libcpp-httplib-dev libspdlog-dev
+  chromium  # the browser grid's end-to-end tests and frame benchmark (web/, playwright-core)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -5,6 +5,7 @@
 
 #include "base/numbers.h"
 #include "cli/grid_output.h"
+#include "durable/durable_app.h"
 #include "engine/data_folder.h"
 #include "importer/dataset_import.h"
 #include "importer/demo_dataset.h"
@@ -19,6 +20,14 @@ namespace {
 // How long a command that changes an app waits for another one to finish with it. Long enough
 // for the load and save of a large app; an error after that beats hanging without a word.
 constexpr std::chrono::milliseconds kAppLockTimeout = std::chrono::minutes(2);
+
+absl::StatusOr<std::unique_ptr<durable::DurableApp>> OpenDurable(const std::string& data, const std::string& app,
+                                                                 bool read_only) {
+  durable::DurableOptions options;
+  options.read_only = read_only;
+  options.lock_timeout = kAppLockTimeout;
+  return durable::DurableApp::Open(DataFolder(data), app, options);
+}
 
 }  // namespace
 
@@ -62,23 +71,21 @@ absl::Status RunImport(const ImportArgs& args) {
     for (CellInput& in : file.cells) writes.push_back({std::move(in.coord), std::move(in.value)});
     QA_RETURN_IF_ERROR(cube->Write(writes));
   }
-  // Locked from the existence check to the save, so that two imports of one new app cannot
-  // both find it absent (the import itself may be long and needs no lock).
-  QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, cube->model().name, kAppLockTimeout));
-  if (folder.HasApp(cube->model().name) && !args.replace)
-    return absl::AlreadyExistsError(StrCat("app '", cube->model().name, "' already exists in ", args.data,
-                                                 " (use --replace to overwrite it)"));
-  QA_RETURN_IF_ERROR(folder.SaveApp(*cube));
-  CubeStats s = cube->Stats();
-  std::printf("imported app '%s' (%s): %zu dimensions, %zu numeric cells, %zu text cells\n", cube->model().name.c_str(),
-              std::string(PlanningTypeName(cube->model().planning_type)).c_str(), cube->model().dimensions.size(),
+  // Create takes the app's lock from the existence check to the snapshot (the import itself may
+  // be long and needs no lock), and audits every imported cell.
+  QA_ASSIGN_OR_RETURN(auto app, durable::DurableApp::Create(folder, std::move(cube), "import", args.replace));
+  const Cube* imported = &app->cube();
+  CubeStats s = imported->Stats();
+  std::printf("imported app '%s' (%s): %zu dimensions, %zu numeric cells, %zu text cells\n", imported->model().name.c_str(),
+              std::string(PlanningTypeName(imported->model().planning_type)).c_str(), imported->model().dimensions.size(),
               s.numeric_cells, s.text_cells);
   return absl::OkStatus();
 }
 
 absl::Status RunQuery(const QueryArgs& args) {
   QA_ASSIGN_OR_RETURN(GridFormat format, ParseGridFormat(args.format));
-  QA_ASSIGN_OR_RETURN(auto cube, DataFolder(args.data).LoadApp(args.app));
+  QA_ASSIGN_OR_RETURN(auto app, OpenDurable(args.data, args.app, /*read_only=*/true));
+  const Cube* cube = &app->cube();
   const AppModel& model = cube->model();
   GridQuery q;
   QA_ASSIGN_OR_RETURN(q.rows, ParseAxis(model, args.rows));
@@ -101,14 +108,10 @@ absl::Status RunWrite(const WriteArgs& args) {
   if (args.cells.empty()) return absl::InvalidArgumentError("nothing to write: give --cell and --value pairs");
   if (args.cells.size() != args.values.size())
     return absl::InvalidArgumentError(StrCat("got ", args.cells.size(), " --cell but ", args.values.size(), " --value"));
-  DataFolder folder(args.data);
-  // An unknown app (or a bad name) fails here, before the lock would create a lock file for it.
-  if (!folder.HasApp(args.app)) QA_RETURN_IF_ERROR(folder.LoadApp(args.app).status());
-  // Held from the load to the save: otherwise a concurrent write to the same app would load the
-  // old snapshot too, and whichever saved last would drop the other's cells.
-  QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, args.app, kAppLockTimeout));
-  SnapshotSections sections;  // the app's other layers, saved back unchanged
-  QA_ASSIGN_OR_RETURN(auto cube, folder.LoadApp(args.app, &sections));
+  // Open takes the app's lock (an unknown app fails before a lock file is made for it) and
+  // recovers it: snapshot + log. The write is then one log record, durable before we say so.
+  QA_ASSIGN_OR_RETURN(auto app, OpenDurable(args.data, args.app, /*read_only=*/false));
+  const Cube* cube = &app->cube();
   std::vector<CellWrite> writes;
   for (size_t i = 0; i < args.cells.size(); ++i) {
     auto coord = cube->model().ParseCoordinate(args.cells[i]);
@@ -124,21 +127,16 @@ absl::Status RunWrite(const WriteArgs& args) {
     }
     writes.push_back({*std::move(coord), std::move(v)});
   }
-  QA_RETURN_IF_ERROR(cube->Write(writes, args.user));
-  QA_RETURN_IF_ERROR(folder.SaveApp(*cube, sections));
+  QA_RETURN_IF_ERROR(app->Write(writes, args.user));
   std::printf("wrote %zu cell%s\n", writes.size(), writes.size() == 1 ? "" : "s");
   return absl::OkStatus();
 }
 
 absl::Status RunSpread(const SpreadArgs& args) {
   QA_ASSIGN_OR_RETURN(SpreadMethod method, ParseSpreadMethod(args.method));
-  DataFolder folder(args.data);
-  // As in RunWrite: an unknown app fails before the lock file is made; the lock is held from
-  // the load to the save.
-  if (!folder.HasApp(args.app)) QA_RETURN_IF_ERROR(folder.LoadApp(args.app).status());
-  QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, args.app, kAppLockTimeout));
-  SnapshotSections sections;  // the app's other layers, saved back unchanged
-  QA_ASSIGN_OR_RETURN(auto cube, folder.LoadApp(args.app, &sections));
+  // As in RunWrite: the spread's changed cells are one log record.
+  QA_ASSIGN_OR_RETURN(auto app, OpenDurable(args.data, args.app, /*read_only=*/false));
+  const Cube* cube = &app->cube();
   auto target = cube->model().ParseCoordinate(args.cell);
   if (!target.ok())
     return absl::Status(target.status().code(), StrCat("--cell '", args.cell, "': ", target.status().message()));
@@ -161,15 +159,15 @@ absl::Status RunSpread(const SpreadArgs& args) {
     if (!m) return absl::NotFoundError(StrCat("--basis '", b, "': no member '", Trim(b.substr(eq + 1)), "' in ", cube->model().dimensions[d].name()));
     request.basis.emplace_back(static_cast<size_t>(d), *m);
   }
-  QA_ASSIGN_OR_RETURN(size_t changed, cube->Spread(*target, request, holds, args.user));
-  QA_RETURN_IF_ERROR(folder.SaveApp(*cube, sections));
+  QA_ASSIGN_OR_RETURN(size_t changed, app->Spread(*target, request, holds, args.user));
   std::printf("spread (%s) changed %zu leaf cell%s\n", std::string(SpreadMethodName(method)).c_str(), changed,
               changed == 1 ? "" : "s");
   return absl::OkStatus();
 }
 
 absl::Status RunStats(const StatsArgs& args) {
-  QA_ASSIGN_OR_RETURN(auto cube, DataFolder(args.data).LoadApp(args.app));
+  QA_ASSIGN_OR_RETURN(auto app, OpenDurable(args.data, args.app, /*read_only=*/true));
+  const Cube* cube = &app->cube();
   const AppModel& model = cube->model();
   CubeStats s = cube->Stats();
   std::printf("app %s (%s)\n", model.name.c_str(), std::string(PlanningTypeName(model.planning_type)).c_str());

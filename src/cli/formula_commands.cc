@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "base/strings.h"
+#include "durable/durable_app.h"
 #include "engine/data_folder.h"
 
 namespace quantatom {
@@ -12,14 +13,14 @@ namespace quantatom {
 absl::Status RunFormula(const FormulaArgs& args) {
   DataFolder folder(args.data);
   const bool change = !args.member.empty();
-  if (!folder.HasApp(args.app)) QA_RETURN_IF_ERROR(folder.LoadApp(args.app).status());
-  std::optional<AppLock> lock;
-  if (change) {
-    QA_ASSIGN_OR_RETURN(AppLock l, AppLock::Acquire(folder, args.app, std::chrono::minutes(2)));
-    lock.emplace(std::move(l));
-  }
-  SnapshotSections sections;
-  QA_ASSIGN_OR_RETURN(std::unique_ptr<Cube> cube, folder.LoadApp(args.app, &sections));
+  // Through the durable layer (durable/durable_app.h): a definition is model metadata, kept in
+  // the snapshot's formulas section, so a change is made durable by a checkpoint right after it
+  // (the computed cells are derived and never logged; replay recomputes them).
+  durable::DurableOptions options;
+  options.read_only = !change;
+  options.lock_timeout = std::chrono::minutes(2);
+  QA_ASSIGN_OR_RETURN(std::unique_ptr<durable::DurableApp> app, durable::DurableApp::Open(folder, args.app, options));
+  Cube* cube = app->mutable_cube();
   if (!change) {
     if (!args.text.empty() || args.remove) return absl::InvalidArgumentError("--text and --remove need --member \"Dim=Code\"");
     for (const FormulaDefinition& f : cube->Formulas())
@@ -35,14 +36,14 @@ absl::Status RunFormula(const FormulaArgs& args) {
   if (args.remove) {
     if (!args.text.empty()) return absl::InvalidArgumentError("--remove takes no --text");
     QA_RETURN_IF_ERROR(cube->RemoveFormula(dim, code));
-    QA_RETURN_IF_ERROR(folder.SaveApp(*cube, sections));
+    QA_RETURN_IF_ERROR(app->Checkpoint());
     std::printf("removed the formula of %s=%s\n", dim.c_str(), code.c_str());
     return absl::OkStatus();
   }
   if (args.text.empty()) return absl::InvalidArgumentError("--member needs --text (the formula) or --remove");
   QA_ASSIGN_OR_RETURN(formula::Scope scope, formula::ParseScope(args.scope));
   QA_RETURN_IF_ERROR(cube->SetFormula({dim, code, args.text, scope}));
-  QA_RETURN_IF_ERROR(folder.SaveApp(*cube, sections));
+  QA_RETURN_IF_ERROR(app->Checkpoint());
   for (const FormulaDefinition& f : cube->Formulas())
     if (f.dimension == dim && f.member == code)
       std::printf("%s=%s [%s]: %s\n", f.dimension.c_str(), f.member.c_str(), std::string(formula::ScopeName(f.scope)).c_str(),

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/admin_commands.h"
 #include "cli/commands.h"
 #include "cli/formula_commands.h"
 #include "cli/planning_commands.h"
@@ -172,6 +173,37 @@ int main(int argc, char** argv) {
   auto* ap = app.add_subcommand("apps", "list the apps in a data folder");
   ap->add_option("--data", apps_data, "data folder")->required();
   ap->callback([&] { status = RunApps(apps_data); });
+
+  CheckpointArgs checkpoint;
+  auto* cp = app.add_subcommand("checkpoint", "write the app's snapshot and empty its write-ahead log");
+  cp->add_option("--data", checkpoint.data, "data folder")->required();
+  cp->add_option("--app", checkpoint.app, "app name")->required();
+  cp->add_flag("--salvage", checkpoint.salvage, "operator override: keep the valid prefix of a log damaged in the middle");
+  cp->callback([&] { status = RunCheckpoint(checkpoint); });
+
+  LogArgs log;
+  auto* lg = app.add_subcommand("log", "list or verify the write-ahead log records since the last checkpoint");
+  lg->add_option("action", log.action, "list or verify")->required();
+  lg->add_option("--data", log.data, "data folder")->required();
+  lg->add_option("--app", log.app, "app name")->required();
+  lg->callback([&] { status = RunLog(log); });
+
+  AuditArgs audit;
+  auto* au = app.add_subcommand("audit", "who changed which cell when: the hash-chained audit trail");
+  au->add_option("--data", audit.data, "data folder")->required();
+  au->add_option("--app", audit.app, "app name")->required();
+  au->add_option("--cell", audit.cell, "one leaf cell \"Dim=Code,...\"");
+  au->add_option("--user", audit.user, "changes by this user");
+  au->add_option("--since", audit.since, "from this UTC time (2026-03-04T10:15:00Z or 2026-03-04)");
+  au->add_option("--until", audit.until, "up to this UTC time");
+  au->add_option("--format", audit.format, "table or csv");
+  au->callback([&] { status = RunAudit(audit); });
+
+  VerifyArgs verify;
+  auto* vf = app.add_subcommand("verify", "check snapshots, logs and audit chains (one app or all)");
+  vf->add_option("--data", verify.data, "data folder")->required();
+  vf->add_option("--app", verify.app, "app name (default: every app)");
+  vf->callback([&] { status = RunVerify(verify); });
 
   CLI11_PARSE(app, argc, argv);
   if (!status.ok()) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <map>
 
 #include "base/csv.h"
 #include "base/numbers.h"
@@ -15,6 +16,7 @@
 #include "commentary/comment_store.h"
 #include "cli/grid_output.h"
 #include "engine/data_folder.h"
+#include "durable/durable_app.h"
 #include "engine/sandbox.h"
 #include "targets/targets.h"
 
@@ -24,38 +26,54 @@ namespace {
 
 constexpr std::chrono::milliseconds kAppLockTimeout = std::chrono::minutes(2);
 
-// An app opened for a change: its lock, its cube and the other layers kept with it, which a
-// save must write back unchanged unless the command replaced them.
+// An app opened through the durable layer (durable/durable_app.h). A command changes the cube
+// and the sections, then Save logs all of it as one record (nothing is logged if it fails
+// before); a read opens the app read-only (snapshot + log, no lock).
 struct OpenApp {
-  std::optional<AppLock> lock;
-  std::unique_ptr<Cube> cube;
-  SnapshotSections sections;
+  std::unique_ptr<durable::DurableApp> app;
+  Cube* cube = nullptr;
+  uint64_t since = 0;  // the newest change set at open: Save logs the ones after it
+  std::map<std::string, std::string, std::less<>> sections;
+  std::vector<durable::LoggedSection> changed;
 
   const std::string* Section(std::string_view name) const {
-    for (const auto& [n, body] : sections)
-      if (n == name) return &body;
-    return nullptr;
+    auto it = sections.find(name);
+    return it == sections.end() ? nullptr : &it->second;
   }
   void SetSection(std::string_view name, std::string body) {
-    for (auto& [n, b] : sections)
-      if (n == name) {
-        b = std::move(body);
-        return;
-      }
-    sections.emplace_back(std::string(name), std::move(body));
+    changed.push_back({std::string(name), body});
+    sections[std::string(name)] = std::move(body);
+  }
+  void RemoveSection(std::string_view name) {
+    if (auto it = sections.find(name); it != sections.end()) sections.erase(it);
+    changed.push_back({std::string(name), std::nullopt});
+  }
+  absl::Status Save(const std::string& user, const std::string& cause, std::vector<std::string> hold_users = {}) {
+    return app->LogChanges(user, cause, since, std::move(changed), std::move(hold_users));
   }
 };
 
 absl::StatusOr<OpenApp> Open(const DataFolder& folder, const std::string& app, bool for_change) {
-  // An unknown app (or a bad name) fails before the lock would create a lock file for it.
-  if (!folder.HasApp(app)) QA_RETURN_IF_ERROR(folder.LoadApp(app).status());
   OpenApp open;
-  if (for_change) {
-    QA_ASSIGN_OR_RETURN(AppLock lock, AppLock::Acquire(folder, app, kAppLockTimeout));
-    open.lock.emplace(std::move(lock));
-  }
-  QA_ASSIGN_OR_RETURN(open.cube, folder.LoadApp(app, &open.sections));
+  durable::DurableOptions options;
+  options.read_only = !for_change;
+  options.lock_timeout = kAppLockTimeout;
+  QA_ASSIGN_OR_RETURN(open.app, durable::DurableApp::Open(folder, app, options));
+  open.cube = open.app->mutable_cube();
+  open.since = open.cube->LastChangeSetId();
+  for (const std::string& name : {"targets", "comments"})
+    if (auto bytes = open.app->Section(name)) open.sections[name] = *std::move(bytes);
   return open;
+}
+
+// A section by name, read on demand (sandboxes and bridges are named by user and source).
+const std::string* Load(OpenApp& app, const std::string& name) {
+  if (const std::string* s = app.Section(name)) return s;
+  if (auto bytes = app.app->Section(name)) {
+    app.sections[name] = *std::move(bytes);
+    return app.Section(name);
+  }
+  return nullptr;
 }
 
 absl::StatusOr<Coordinate> ParseCell(const AppModel& model, std::string_view flag, const std::string& text) {
@@ -96,7 +114,7 @@ absl::Status RunHold(const HoldArgs& args) {
     QA_ASSIGN_OR_RETURN(Coordinate c, ParseCell(app.cube->model(), "--cell", text));
     QA_RETURN_IF_ERROR(app.cube->SetHold(args.user, c, !args.off));
   }
-  QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+  QA_RETURN_IF_ERROR(app.Save(args.user, "hold", {args.user}));
   std::printf("%s %zu hold%s for user '%s' (%zu in all)\n", args.off ? "released" : "set", args.cells.size(),
               args.cells.size() == 1 ? "" : "s", args.user.c_str(), app.cube->Holds(args.user).size());
   return absl::OkStatus();
@@ -107,8 +125,7 @@ absl::Status RunHold(const HoldArgs& args) {
 absl::Status RunUndo(const UndoArgs& args) {
   DataFolder folder(args.data);
   QA_ASSIGN_OR_RETURN(OpenApp app, Open(folder, args.app, /*for_change=*/true));
-  QA_ASSIGN_OR_RETURN(uint64_t id, args.redo ? app.cube->Redo(args.user) : app.cube->Undo(args.user));
-  QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+  QA_ASSIGN_OR_RETURN(uint64_t id, args.redo ? app.app->Redo(args.user) : app.app->Undo(args.user));
   for (const ChangeSet& set : app.cube->History())
     if (set.id == id)
       std::printf("%s change set %llu (%s, %zu cell%s) of user '%s'\n", args.redo ? "redid" : "undid",
@@ -125,21 +142,19 @@ absl::Status RunSandbox(const SandboxArgs& args) {
   QA_ASSIGN_OR_RETURN(OpenApp app, Open(folder, args.app, change));
   const AppModel& model = app.cube->model();
   const std::string section = StrCat("sandbox:", args.user);
-  const std::string* stored = app.Section(section);
+  const std::string* stored = Load(app, section);
   if (args.action == "open") {
     if (stored) return absl::AlreadyExistsError(StrCat("user '", args.user, "' already has an open sandbox on ", args.app,
                                                         ": commit or discard it first"));
-    app.SetSection(section, Sandbox(app.cube.get(), args.user).Encode());
-    QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+    app.SetSection(section, Sandbox(app.cube, args.user).Encode());
+    QA_RETURN_IF_ERROR(app.Save(args.user, "sandbox open"));
     std::printf("opened a sandbox for user '%s' on %s\n", args.user.c_str(), args.app.c_str());
     return absl::OkStatus();
   }
   if (!stored) return absl::NotFoundError(StrCat("user '", args.user, "' has no open sandbox on ", args.app,
                                                   " (quantatom sandbox open)"));
-  QA_ASSIGN_OR_RETURN(auto box, Sandbox::Restore(app.cube.get(), args.user, *stored, folder.AppPath(args.app)));
-  auto drop_section = [&] {
-    std::erase_if(app.sections, [&](const auto& s) { return s.first == section; });
-  };
+  QA_ASSIGN_OR_RETURN(auto box, Sandbox::Restore(app.cube, args.user, *stored, folder.AppPath(args.app)));
+  auto drop_section = [&] { app.RemoveSection(section); };
   if (args.action == "query") {
     QA_ASSIGN_OR_RETURN(GridFormat format, ParseGridFormat(args.format));
     GridQuery q;
@@ -187,14 +202,14 @@ absl::Status RunSandbox(const SandboxArgs& args) {
     else return absl::InvalidArgumentError(StrCat("--policy '", args.policy, "': expected abort, mine or theirs"));
     QA_ASSIGN_OR_RETURN(SandboxCommit c, box->Commit(policy));
     drop_section();
-    QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+    QA_RETURN_IF_ERROR(app.Save(args.user, "sandbox commit"));
     std::printf("committed %zu cell%s as change set %llu (%zu conflict%s %s)\n", c.written, c.written == 1 ? "" : "s",
                 static_cast<unsigned long long>(c.change_set), c.conflicts.size(), c.conflicts.size() == 1 ? "" : "s",
                 policy == ConflictPolicy::kKeepTheirs ? "skipped" : "overwritten");
     return absl::OkStatus();
   } else if (args.action == "discard") {
     drop_section();
-    QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+    QA_RETURN_IF_ERROR(app.Save(args.user, "sandbox discard"));
     std::printf("discarded the sandbox of user '%s' (%zu cells)\n", args.user.c_str(), box->size());
     return absl::OkStatus();
   } else {
@@ -202,7 +217,7 @@ absl::Status RunSandbox(const SandboxArgs& args) {
                                              "' (expected open, write, spread, query, commit or discard)"));
   }
   app.SetSection(section, box->Encode());
-  return folder.SaveApp(*app.cube, app.sections);
+  return app.Save(args.user, StrCat("sandbox ", args.action));
 }
 
 // ---- bridge
@@ -228,7 +243,7 @@ absl::Status RunBridge(const BridgeArgs& args) {
   // cleared, so a source cell deleted since does not linger in the plan.
   const std::string section = StrCat("bridged:", args.source);
   std::vector<uint64_t> previous;
-  if (const std::string* prev = target.Section(section)) {
+  if (const std::string* prev = Load(target, section)) {
     if (prev->size() % 8 != 0) return absl::DataLossError(StrCat("the ", section, " section is damaged"));
     previous.resize(prev->size() / 8);
     std::memcpy(previous.data(), prev->data(), prev->size());
@@ -258,7 +273,7 @@ absl::Status RunBridge(const BridgeArgs& args) {
   options.allow_read_only = true;  // bridged actuals land in the read-only Actual scenario
   QA_RETURN_IF_ERROR(target.cube->Write(writes, "bridge", options));
   target.SetSection(section, std::move(keys));
-  QA_RETURN_IF_ERROR(folder.SaveApp(*target.cube, target.sections));
+  QA_RETURN_IF_ERROR(target.Save("bridge", "bridge"));
   std::printf("bridged %zu cells of %s into %zu cells of %s (%zu cleared)\n", source.cube->Stats().numeric_cells,
               args.source.c_str(), bridged.size(), args.target.c_str(), batch.size() - bridged.size());
   return absl::OkStatus();
@@ -272,7 +287,7 @@ absl::Status RunTarget(const TargetArgs& args) {
   QA_ASSIGN_OR_RETURN(OpenApp app, Open(folder, args.app, change));
   const AppModel& model = app.cube->model();
   QA_ASSIGN_OR_RETURN(TargetsConfig config, MakeTargetsConfig(model, args.scenario_dim, args.plan, args.actual));
-  Targets targets(app.cube.get(), config);
+  Targets targets(app.cube, config);
   if (const std::string* bytes = app.Section("targets")) QA_RETURN_IF_ERROR(targets.Decode(*bytes));
 
   auto set_one = [&](const std::string& cell, double value, const std::string& method, const std::string& where) -> absl::Status {
@@ -319,7 +334,7 @@ absl::Status RunTarget(const TargetArgs& args) {
   }
   if (change) {
     app.SetSection("targets", targets.Encode());
-    QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+    QA_RETURN_IF_ERROR(app.Save("cli", "target"));
   }
   if (args.show) {
     if (args.cell.empty()) return absl::InvalidArgumentError("--show needs --cell");
@@ -430,7 +445,7 @@ absl::Status RunComment(const CommentArgs& args) {
     posted = 1;
   }
   app.SetSection("comments", store->Encode());
-  QA_RETURN_IF_ERROR(folder.SaveApp(*app.cube, app.sections));
+  QA_RETURN_IF_ERROR(app.Save(args.user, "comment"));
   if (!args.file.empty()) std::printf("posted %zu comment%s\n", posted, posted == 1 ? "" : "s");
   return absl::OkStatus();
 }

@@ -62,6 +62,12 @@ struct FormulaDefinition {
 // How leaf-level formula cells are computed. Every tier gives the same bits.
 enum class FormulaTier { kInterpreter, kVm, kJit };
 
+// One cell change of a change set, flattened (Cube::Flatten) for the log and the audit trail.
+struct RecordedChange {
+  uint64_t key = 0;  // packed leaf key
+  CellValue before, after;
+};
+
 class Cube {
  public:
   // InvalidArgument if the dimensions do not fit a 64-bit cell key.
@@ -178,6 +184,24 @@ class Cube {
   absl::Status CheckSpreadRequest(const Coordinate& target, const SpreadRequest& request) const {
     return ValidateSpreadRequest(target, request);
   }
+  // ---- Replay (engine/cube_replay.cc; the durable layer, durable/durable_app.h) ----
+
+  // The id of the newest change set (0 before any).
+  uint64_t LastChangeSetId() const;
+  // Copies of the change sets recorded after `id`, oldest first: what one mutation did, for
+  // the write-ahead log.
+  std::vector<ChangeSet> ChangeSetsAfter(uint64_t id) const;
+  // Re-applies a change set read back from the log: every `changes[i].after`, in order, as one
+  // change set of `user` (undoable like a write). Each `before` must be what the cell holds
+  // when its turn comes, and the set must get the id `expected_id`; otherwise DataLoss naming
+  // the first difference, and nothing changes. No read-only or validity checks: the change was
+  // checked when it was first made.
+  absl::Status ApplyRecorded(const std::string& user, const std::string& action,
+                             const std::vector<RecordedChange>& changes, uint64_t expected_id);
+  // Every cell change of `set`, in the order applied (scaled cells first), with its before and
+  // after value.
+  static std::vector<RecordedChange> Flatten(const ChangeSet& set);
+
   // Grows with every change of the cells (load, write, spread, rescale, undo, redo), so that a
   // layer derived from them (targets guidance) can tell it is stale. Read it under WithStore to
   // pair it with the cells it describes.

@@ -69,16 +69,27 @@ LogWriter::LogWriter(std::string path, int fd, uint64_t offset, uint64_t next_se
 LogWriter::~LogWriter() { ::close(fd_); }
 
 absl::StatusOr<uint64_t> LogWriter::Append(std::string_view payload) {
+  QA_ASSIGN_OR_RETURN(uint64_t seq, Enqueue(payload));
+  QA_RETURN_IF_ERROR(WaitDurable(seq));
+  return seq;
+}
+
+absl::StatusOr<uint64_t> LogWriter::Enqueue(std::string_view payload) {
   if (payload.size() > kMaxPayloadSize) {
     return absl::InvalidArgumentError(StrCat("a write-ahead log record holds at most ",
                                              kMaxPayloadSize, " bytes, not ", payload.size()));
   }
   const uint32_t payload_crc = Crc32c(payload);  // outside the lock: it is most of the CPU work
-  std::unique_lock lock(mu_);
+  std::lock_guard lock(mu_);
   if (!failed_.ok()) return failed_;
   const uint64_t seq = next_seq_++;
   // The leader takes the whole queue, so a record queued into an empty queue starts a batch.
   AppendRecord(&queued_, seq, /*batch_start=*/queued_.empty(), payload, payload_crc);
+  return seq;
+}
+
+absl::Status LogWriter::WaitDurable(uint64_t seq) {
+  std::unique_lock lock(mu_);
   while (durable_seq_ < seq && failed_.ok()) {
     if (leader_active_) {
       durable_cv_.wait(lock);
@@ -107,8 +118,13 @@ absl::StatusOr<uint64_t> LogWriter::Append(std::string_view payload) {
     leader_active_ = false;
     durable_cv_.notify_all();
   }
-  if (durable_seq_ >= seq) return seq;
+  if (durable_seq_ >= seq) return absl::OkStatus();
   return failed_;
+}
+
+uint64_t LogWriter::size_bytes() const {
+  std::lock_guard lock(mu_);
+  return offset_;
 }
 
 absl::Status LogWriter::WriteAndSync(const std::string& batch, uint64_t offset) {
@@ -123,7 +139,7 @@ absl::Status LogWriter::WriteAndSync(const std::string& batch, uint64_t offset) 
       // the next call would fail anyway, so stop here rather than leave half a batch behind.
       return absl::ResourceExhaustedError(StrCat(
           "short write to ", path_, ": ", n, " of ", batch.size() - done, " bytes at offset ",
-          offset + done, "; the write-ahead log stops taking writes"));
+          offset + done, " (the disk is full or over quota); the write-ahead log stops taking writes"));
     }
     done += static_cast<size_t>(n);
   }

@@ -58,6 +58,16 @@ class LogWriter {
   // kMaxPayloadSize (the log goes on); any I/O error stops the log (see above).
   absl::StatusOr<uint64_t> Append(std::string_view payload);
 
+  // Append in two halves, for a caller that must fix the order of records under its own lock
+  // but not wait for the disk under it: Enqueue assigns the sequence number and queues the
+  // record (same errors as Append, nothing written yet); WaitDurable(seq) returns once every
+  // record up to `seq` is durable, or the error that stopped the log. A record enqueued is
+  // written by whichever caller waits first.
+  absl::StatusOr<uint64_t> Enqueue(std::string_view payload);
+  absl::Status WaitDurable(uint64_t seq);
+  // Bytes of durable records in the file.
+  uint64_t size_bytes() const;
+
   // OK while the log takes writes; else the error that stopped it.
   absl::Status status() const;
   // Number of fdatasync calls made so far (group commit makes it less than the appends).

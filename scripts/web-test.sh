@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The browser grid's tests: npm ci (committed lock file), client code generated from proto/,
+# strict type check, vitest unit tests, the Vite build, then the Playwright end-to-end tests
+# (playwright-core driving Debian's chromium) against the real server on the demo model.
+#   scripts/web-test.sh [BUILD_DIR=build]
+# BUILD_DIR must hold quantatom and quantatom-server. Screenshots: BUILD_DIR/web-artifacts.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
+cd "$ROOT/web"
+step() { printf '== web: %s (%ss)\n' "$1" "$SECONDS"; }
+step "npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+step "generate the client from proto/ (protoc + protoc-gen-es)"
+node scripts/gen.mjs
+step "type check"
+npx --no-install tsc -p tsconfig.json --noEmit
+step "vitest"
+npx --no-install vitest run
+step "vite build"
+npx --no-install vite build --logLevel warn
+step "end-to-end (chromium)"
+QA_BUILD_DIR="$BUILD" QA_ARTIFACTS="$BUILD/web-artifacts" node --test --test-concurrency=1 e2e/grid.e2e.mjs
+step "done"

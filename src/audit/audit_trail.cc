@@ -1,0 +1,255 @@
+#include "audit/audit_trail.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "base/file_util.h"
+#include "base/strings.h"
+
+namespace quantatom::audit {
+namespace {
+
+constexpr char kFileMagic[8] = {'Q', 'A', 'A', 'U', 'D', 'v', '0', '1'};
+enum Tag : uint8_t { kEmpty = 0, kNumber = 1, kText = 2 };
+
+template <typename T>
+void Put(std::string* out, T v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+void PutString(std::string* out, std::string_view s) {
+  Put(out, static_cast<uint32_t>(s.size()));
+  out->append(s);
+}
+void PutValue(std::string* out, const CellValue& v) {
+  if (v.is_number()) {
+    Put(out, kNumber);
+    Put(out, v.number);
+  } else if (v.is_text()) {
+    Put(out, kText);
+    PutString(out, v.text);
+  } else {
+    Put(out, kEmpty);
+  }
+}
+
+// The entry's body: what the hash covers after the previous hash.
+std::string EncodeBody(const AuditEntry& e) {
+  std::string b;
+  Put(&b, e.log_seq);
+  Put(&b, e.time_us);
+  PutString(&b, e.user);
+  PutString(&b, e.cause);
+  PutString(&b, e.coordinate);
+  PutValue(&b, e.before);
+  PutValue(&b, e.after);
+  return b;
+}
+
+Hash HashBody(const Hash& prev, std::string_view body) {
+  // One context per thread, reused: creating an EVP context per entry costs more than hashing.
+  thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  const uint32_t n = static_cast<uint32_t>(body.size());
+  Hash h;
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx.get(), prev.data(), prev.size());
+  EVP_DigestUpdate(ctx.get(), &n, sizeof n);
+  EVP_DigestUpdate(ctx.get(), body.data(), body.size());
+  EVP_DigestFinal_ex(ctx.get(), h.data(), nullptr);
+  return h;
+}
+
+class Body {
+ public:
+  explicit Body(std::string_view b) : b_(b) {}
+  template <typename T>
+  bool Get(T* v) {
+    if (b_.size() - pos_ < sizeof(T)) return false;
+    std::memcpy(v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return true;
+  }
+  bool GetString(std::string* s) {
+    uint32_t n = 0;
+    if (!Get(&n) || b_.size() - pos_ < n) return false;
+    s->assign(b_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool GetValue(CellValue* v) {
+    uint8_t tag = 0;
+    if (!Get(&tag)) return false;
+    if (tag == kEmpty) return *v = CellValue::Empty(), true;
+    if (tag == kNumber) {
+      double d = 0;
+      if (!Get(&d)) return false;
+      *v = CellValue::Number(d);
+      return true;
+    }
+    if (tag != kText) return false;
+    std::string t;
+    if (!GetString(&t)) return false;
+    *v = CellValue::Text(std::move(t));
+    return true;
+  }
+  bool done() const { return pos_ == b_.size(); }
+
+ private:
+  std::string_view b_;
+  size_t pos_ = 0;
+};
+
+bool DecodeBody(std::string_view body, AuditEntry* e) {
+  Body in(body);
+  return in.Get(&e->log_seq) && in.Get(&e->time_us) && in.GetString(&e->user) && in.GetString(&e->cause) &&
+         in.GetString(&e->coordinate) && in.GetValue(&e->before) && in.GetValue(&e->after) && in.done();
+}
+
+}  // namespace
+
+std::string CauseOfAction(std::string_view action) {
+  if (action == "write") return "input";
+  if (action.starts_with("undo")) return "undo";
+  if (action.starts_with("redo")) return "redo";
+  return std::string(action);  // spread, bridge, import, formula, sandbox commit...
+}
+
+Hash ChainHash(const Hash& prev, const AuditEntry& entry) { return HashBody(prev, EncodeBody(entry)); }
+
+std::string HashHex(const Hash& h) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : h) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+
+absl::StatusOr<AuditFile> ParseAuditFile(std::string_view bytes, const std::string& path) {
+  AuditFile file;
+  if (bytes.size() < sizeof kFileMagic) {
+    // A file cut before its header was written completely: nothing was appended yet.
+    file.torn_tail = !bytes.empty();
+    if (!std::string_view(kFileMagic, bytes.size()).starts_with(bytes) || bytes.size() == 0) {
+      if (!bytes.empty()) return absl::DataLossError(StrCat(path, ": not an audit trail (bad magic)"));
+    }
+    return file;
+  }
+  if (std::memcmp(bytes.data(), kFileMagic, sizeof kFileMagic) != 0)
+    return absl::DataLossError(StrCat(path, ": not an audit trail (bad magic)"));
+  size_t pos = sizeof kFileMagic;
+  file.valid_bytes = pos;
+  Hash prev{};
+  while (pos < bytes.size()) {
+    const size_t left = bytes.size() - pos;
+    uint32_t n = 0;
+    if (left < sizeof n) break;
+    std::memcpy(&n, bytes.data() + pos, sizeof n);
+    if (left - sizeof n < static_cast<uint64_t>(n) + 32) break;  // cut short: a torn append
+    std::string_view body = bytes.substr(pos + sizeof n, n);
+    Hash stored;
+    std::memcpy(stored.data(), bytes.data() + pos + sizeof n + n, 32);
+    AuditEntry e;
+    if (!DecodeBody(body, &e))
+      return absl::DataLossError(StrCat(path, ": audit entry ", file.entries.size() + 1, " at byte ", pos,
+                                        " does not decode"));
+    const Hash h = HashBody(prev, body);
+    if (h != stored)
+      return absl::DataLossError(StrCat(path, ": audit chain broken at entry ", file.entries.size() + 1, " (byte ", pos,
+                                        "): its hash does not follow from the entries before it"));
+    file.entries.push_back(std::move(e));
+    file.hashes.push_back(h);
+    prev = h;
+    pos += sizeof n + n + 32;
+    file.valid_bytes = pos;
+  }
+  file.torn_tail = file.valid_bytes < bytes.size();
+  return file;
+}
+
+absl::StatusOr<AuditFile> ReadAuditFile(const std::string& path) {
+  QA_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  return ParseAuditFile(bytes, path);
+}
+
+absl::StatusOr<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok() && !absl::IsNotFound(bytes.status())) return bytes.status();
+  if (!bytes.ok() || bytes->size() < sizeof kFileMagic) {
+    // New (or cut before its header was complete): write the header durably.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return absl::InternalError(StrCat("cannot create ", path, ": ", std::strerror(errno)));
+    const bool ok = ::write(fd, kFileMagic, sizeof kFileMagic) == static_cast<ssize_t>(sizeof kFileMagic) &&
+                    ::fdatasync(fd) == 0;
+    const int err = errno;
+    ::close(fd);
+    if (!ok) return absl::InternalError(StrCat("cannot write ", path, ": ", std::strerror(err)));
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    QA_RETURN_IF_ERROR(SyncDirectory(dir.empty() ? "." : dir));
+    return std::unique_ptr<AuditTrail>(new AuditTrail(path, sizeof kFileMagic, 0, Hash{}, 0));
+  }
+  QA_ASSIGN_OR_RETURN(AuditFile file, ParseAuditFile(*bytes, path));
+  if (file.torn_tail) {
+    if (::truncate(path.c_str(), static_cast<off_t>(file.valid_bytes)) != 0)
+      return absl::InternalError(StrCat("cannot cut the torn tail of ", path, ": ", std::strerror(errno)));
+  }
+  const uint64_t last = file.entries.empty() ? 0 : file.entries.back().log_seq;
+  return std::unique_ptr<AuditTrail>(
+      new AuditTrail(path, file.valid_bytes, file.entries.size(), file.head(), last));
+}
+
+absl::Status AuditTrail::Append(const std::vector<AuditEntry>& entries) {
+  if (entries.empty()) return absl::OkStatus();
+  std::string out;
+  Hash h = head_;
+  for (const AuditEntry& e : entries) {
+    std::string body = EncodeBody(e);
+    h = HashBody(h, body);
+    Put(&out, static_cast<uint32_t>(body.size()));
+    out += body;
+    out.append(reinterpret_cast<const char*>(h.data()), h.size());
+  }
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return absl::InternalError(StrCat("cannot open ", path_, ": ", std::strerror(errno)));
+  size_t done = 0;
+  int err = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pwrite(fd, out.data() + done, out.size() - done, static_cast<off_t>(size_ + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (err == 0 && ::fdatasync(fd) != 0) err = errno;
+  if (err != 0) {
+    (void)::ftruncate(fd, static_cast<off_t>(size_));  // best effort; a reopen cuts it anyway
+    ::close(fd);
+    absl::Status s(err == ENOSPC || err == EDQUOT ? absl::StatusCode::kResourceExhausted : absl::StatusCode::kInternal,
+                   StrCat("cannot append to the audit trail ", path_, ": ", std::strerror(err)));
+    return s;
+  }
+  ::close(fd);
+  size_ += out.size();
+  count_ += entries.size();
+  head_ = h;
+  last_seq_ = entries.back().log_seq;
+  return absl::OkStatus();
+}
+
+bool AuditQuery::Matches(const AuditEntry& e) const {
+  if (!coordinate.empty() && e.coordinate != coordinate) return false;
+  if (!user.empty() && e.user != user) return false;
+  if (since_us && e.time_us < *since_us) return false;
+  if (until_us && e.time_us > *until_us) return false;
+  return true;
+}
+
+}  // namespace quantatom::audit

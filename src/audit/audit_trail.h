@@ -1,0 +1,91 @@
+// The audit trail of an app: one entry per changed cell per change set (who, when, which cell,
+// the value before and after, and why), appended to DATA/apps/<app>.audit and hash-chained with
+// SHA-256 so that editing, removing or reordering any entry is detected
+// (docs/formats/audit-trail.md). There is no API that edits or deletes entries.
+//
+//   QA_ASSIGN_OR_RETURN(auto trail, audit::AuditTrail::Open(path, /*writable=*/true));
+//   QA_RETURN_IF_ERROR(trail->Append(entries));   // durable (fsync) on return
+//   QA_ASSIGN_OR_RETURN(audit::AuditFile file, audit::ReadAuditFile(path));  // checks the chain
+//
+// The durable layer (durable/durable_app.h) writes the entries of the logged change sets here
+// before a checkpoint drops them from the write-ahead log, and anchors the chain's newest hash
+// in the snapshot. Not thread-safe: its owner serialises Append.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "model/cell_value.h"
+
+namespace quantatom::audit {
+
+using Hash = std::array<uint8_t, 32>;
+
+struct AuditEntry {
+  uint64_t log_seq = 0;  // the write-ahead log record of the change set
+  int64_t time_us = 0;   // wall clock, microseconds since 1970 (UTC)
+  std::string user;
+  std::string cause;       // input, spread, bridge, import, formula, undo, redo
+  std::string coordinate;  // the leaf, "dim=code,..." as the model formats it
+  CellValue before, after;
+  bool operator==(const AuditEntry&) const = default;
+};
+
+// The cause recorded for a change set's action ("write" -> "input", "undo of write" -> "undo").
+std::string CauseOfAction(std::string_view action);
+
+struct AuditFile {
+  std::vector<AuditEntry> entries;
+  std::vector<Hash> hashes;  // hashes[i]: the chain after entries[i]
+  uint64_t valid_bytes = 0;  // length of the intact prefix
+  bool torn_tail = false;    // bytes after valid_bytes: an append cut short by a crash
+  Hash head() const { return hashes.empty() ? Hash{} : hashes.back(); }
+};
+
+// Reads and checks the whole trail. DataLoss naming the entry number and byte offset when an
+// entry is damaged or its hash does not follow from the entries before it (tampering); a final
+// entry cut short is not an error (`torn_tail`). NotFound if there is no file.
+absl::StatusOr<AuditFile> ReadAuditFile(const std::string& path);
+absl::StatusOr<AuditFile> ParseAuditFile(std::string_view bytes, const std::string& path);
+
+// The hash that follows `prev` when `entry` is appended.
+Hash ChainHash(const Hash& prev, const AuditEntry& entry);
+std::string HashHex(const Hash& h);
+
+class AuditTrail {
+ public:
+  // Opens the trail at `path`, creating it (with its folder entry fsynced) when missing. The
+  // chain is checked (DataLoss as ReadAuditFile); a torn tail is cut off.
+  static absl::StatusOr<std::unique_ptr<AuditTrail>> Open(const std::string& path);
+  // Appends `entries` and fsyncs; any error leaves the file as it was before (cut back).
+  absl::Status Append(const std::vector<AuditEntry>& entries);
+  uint64_t count() const { return count_; }
+  Hash head() const { return head_; }
+  // The newest log record with entries here (0 when none).
+  uint64_t last_seq() const { return last_seq_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  AuditTrail(std::string path, uint64_t size, uint64_t count, Hash head, uint64_t last_seq)
+      : path_(std::move(path)), size_(size), count_(count), head_(head), last_seq_(last_seq) {}
+  std::string path_;
+  uint64_t size_, count_;
+  Hash head_;
+  uint64_t last_seq_;
+};
+
+// Which entries a query keeps; empty fields match everything.
+struct AuditQuery {
+  std::string coordinate;  // exactly this leaf, as the model formats it
+  std::string user;
+  std::optional<int64_t> since_us, until_us;  // time range, inclusive
+  bool Matches(const AuditEntry& e) const;
+};
+
+}  // namespace quantatom::audit

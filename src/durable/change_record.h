@@ -1,0 +1,63 @@
+// The payload of one write-ahead log record: everything one mutation of an app changed
+// (docs/formats/change-record.md). Cells are logged physically (key, value before, value after),
+// so that replay does not re-run spreads or bridges and the audit trail has both values; the
+// other layers are logged as what they became (a user's holds, a section's bytes).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/cube.h"
+
+namespace quantatom::durable {
+
+// A change set the mutation recorded in the cube's history (engine/history.h).
+struct LoggedChangeSet {
+  uint64_t id = 0;
+  std::string user, action;
+  std::vector<RecordedChange> changes;  // in the order applied
+};
+
+// An undo or redo of an earlier change set; `changes` are the cells it set (for the audit
+// trail; replay runs Cube::Undo / Redo, which marks the history as the original did).
+struct LoggedUndo {
+  bool redo = false;
+  std::string user;
+  uint64_t id = 0;
+  std::vector<RecordedChange> changes;
+};
+
+// A user's holds after the mutation (all of them).
+struct LoggedHolds {
+  std::string user;
+  std::vector<Coordinate> holds;
+};
+
+// A named layer kept with the app (comments, targets, a bridge's keys, a sandbox) after the
+// mutation: its bytes, or removed.
+struct LoggedSection {
+  std::string name;
+  std::optional<std::string> bytes;  // nullopt: removed
+};
+
+struct ChangeRecord {
+  int64_t time_us = 0;  // wall clock, microseconds since 1970 (UTC)
+  std::string user;
+  std::string cause;  // what the user did: "write", "spread", "bridge", "undo", "hold", "comment"...
+  std::vector<LoggedChangeSet> sets;
+  std::vector<LoggedUndo> undos;
+  std::vector<LoggedHolds> holds;
+  std::vector<LoggedSection> sections;
+  bool empty() const { return sets.empty() && undos.empty() && holds.empty() && sections.empty(); }
+};
+
+std::string EncodeChangeRecord(const ChangeRecord& record);
+// DataLoss naming `where` (e.g. "log record 17") for bytes that do not decode; never reads out
+// of bounds and allocates no more than the bytes justify.
+absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::string_view where);
+
+}  // namespace quantatom::durable

@@ -1,0 +1,89 @@
+// Replay of logged change sets (cube.h, "Replay"): the durable layer logs what each mutation
+// changed, cell by cell, and re-applies it at start-up through ApplyRecorded.
+#include <algorithm>
+
+#include "base/strings.h"
+#include "engine/cube.h"
+
+namespace quantatom {
+
+uint64_t Cube::LastChangeSetId() const {
+  std::shared_lock lock(mu_);
+  return history_.change_sets().size();
+}
+
+std::vector<ChangeSet> Cube::ChangeSetsAfter(uint64_t id) const {
+  std::shared_lock lock(mu_);
+  const std::vector<ChangeSet>& sets = history_.change_sets();
+  if (id >= sets.size()) return {};
+  return std::vector<ChangeSet>(sets.begin() + static_cast<ptrdiff_t>(id), sets.end());
+}
+
+std::vector<RecordedChange> Cube::Flatten(const ChangeSet& set) {
+  std::vector<RecordedChange> out;
+  out.reserve(set.changes.size());
+  for (const ScaledCells& s : set.changes.scaled)
+    for (const KeyBefore& kb : s.before)
+      out.push_back({kb.key, CellValue::Number(kb.value), CellValue::Number(s.after(kb.value))});
+  // numbers and others interleave by `order`: merge them.
+  size_t n = 0, o = 0;
+  const auto& numbers = set.changes.numbers;
+  const auto& others = set.changes.others;
+  auto value = [](bool empty, double v) { return empty ? CellValue::Empty() : CellValue::Number(v); };
+  while (n < numbers.size() || o < others.size()) {
+    if (o == others.size() || (n < numbers.size() && numbers[n].order < others[o].order)) {
+      const NumberChange& c = numbers[n++];
+      out.push_back({c.key, value(c.before_empty, c.before_value), value(c.after_empty, c.after_value)});
+    } else {
+      const CellChange& c = others[o++];
+      out.push_back({c.key, c.before, c.after});
+    }
+  }
+  return out;
+}
+
+absl::Status Cube::ApplyRecorded(const std::string& user, const std::string& action,
+                                 const std::vector<RecordedChange>& changes, uint64_t expected_id) {
+  std::vector<std::pair<uint64_t, CellValue>> keyed;
+  keyed.reserve(changes.size());
+  for (const RecordedChange& c : changes) {
+    if (store_.layout().total_bits() < 64 && (c.key >> store_.layout().total_bits()) != 0)
+      return absl::DataLossError(StrCat("change set ", expected_id, ": cell key ", c.key, " is outside the app"));
+    for (int d = 0; d < store_.layout().dims(); ++d)
+      if (store_.layout().Get(c.key, d) >= store_.layout().leaf_count(d))
+        return absl::DataLossError(StrCat("change set ", expected_id, ": cell key ", c.key, " is outside the app"));
+    keyed.emplace_back(c.key, c.after);
+  }
+  std::unique_lock lock(mu_);
+  if (history_.change_sets().size() + 1 != expected_id)
+    return absl::DataLossError(StrCat("replay: change set ", expected_id, " would get id ",
+                                      history_.change_sets().size() + 1, " (the log does not follow the snapshot)"));
+  ChangeList applied = ApplyKeyedLocked(keyed);
+  // ApplyKeyedLocked records changes in order; compare what each cell held with the log.
+  std::vector<RecordedChange> found;
+  {
+    ChangeSet probe;
+    probe.changes = std::move(applied);
+    found = Flatten(probe);
+    applied = std::move(probe.changes);
+  }
+  for (size_t i = 0; i < found.size() && i < changes.size(); ++i) {
+    if (!(found[i].before == changes[i].before)) {
+      RollBackLocked(std::move(applied));
+      return absl::DataLossError(StrCat("replay: change set ", expected_id, " (", action, " by '", user, "'): cell ",
+                                        model_.FormatCoordinate(LeafOfKey(changes[i].key)),
+                                        " does not hold the value the log says it had before"));
+    }
+  }
+  history_.Record(user, action, std::move(applied));
+  // Formula cells are derived, not logged: recompute the ones that read the replayed cells.
+  if (formulas_) {
+    std::vector<uint64_t> keys;
+    keys.reserve(keyed.size());
+    for (const auto& [key, value] : keyed) keys.push_back(key);
+    RecalcAfterChangeLocked(keys);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace quantatom

@@ -1,0 +1,430 @@
+#include "server/connect.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "api/quantatom/v1/options.pb.h"
+#include "base/strings.h"
+
+namespace quantatom {
+namespace {
+
+using google::protobuf::Message;
+using google::protobuf::MethodDescriptor;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kExposeHeaders = "Grpc-Status,Grpc-Message,Connect-Protocol-Version";
+
+template <typename S>
+std::string MessageOf(const S& st) {
+  return std::string(st.message().data(), st.message().size());
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string ErrorJson(const absl::Status& st) {
+  return StrCat("{\"code\":\"", ConnectCodeName(st.code()), "\",\"message\":\"", JsonEscape(MessageOf(st)), "\"}");
+}
+
+std::string Envelope(uint8_t flags, std::string_view payload) {
+  std::string out(5, '\0');
+  out[0] = static_cast<char>(flags);
+  uint32_t n = static_cast<uint32_t>(payload.size());
+  out[1] = static_cast<char>(n >> 24);
+  out[2] = static_cast<char>(n >> 16);
+  out[3] = static_cast<char>(n >> 8);
+  out[4] = static_cast<char>(n);
+  out.append(payload);
+  return out;
+}
+
+// The media type without parameters, lower case.
+std::string MediaType(const std::string& content_type) {
+  std::string t = content_type.substr(0, content_type.find(';'));
+  std::string_view trimmed = Trim(t);
+  std::string out(trimmed);
+  for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool OriginAllowed(const ConnectOptions& options, const std::string& origin) {
+  for (const auto& o : options.cors_origins) {
+    if (o == "*" || o == origin) return true;
+  }
+  return false;
+}
+
+void AddCors(const ConnectOptions& options, const httplib::Request& req, httplib::Response& res) {
+  std::string origin = req.get_header_value("Origin");
+  if (origin.empty() || !OriginAllowed(options, origin)) return;
+  res.set_header("Access-Control-Allow-Origin", origin);
+  res.set_header("Vary", "Origin");
+  res.set_header("Access-Control-Expose-Headers", kExposeHeaders);
+}
+
+absl::Status ParseMessage(const std::string& body, bool json, Message* msg) {
+  if (json) {
+    google::protobuf::util::JsonParseOptions opts;
+    opts.ignore_unknown_fields = false;
+    auto st = google::protobuf::util::JsonStringToMessage(body, msg, opts);
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(StrCat("request body is not valid JSON for ", msg->GetDescriptor()->full_name(),
+                                               ": ", MessageOf(st)));
+    }
+    return absl::OkStatus();
+  }
+  if (!msg->ParseFromString(body)) {
+    return absl::InvalidArgumentError(
+        StrCat("request body is not a valid binary ", msg->GetDescriptor()->full_name(), " message"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Serialize(const Message& msg, bool json) {
+  std::string out;
+  if (json) {
+    google::protobuf::util::JsonPrintOptions opts;
+    auto st = google::protobuf::util::MessageToJsonString(msg, &out, opts);
+    if (!st.ok()) return absl::InternalError(StrCat("cannot encode the response: ", MessageOf(st)));
+  } else if (!msg.SerializeToString(&out)) {
+    return absl::InternalError("cannot encode the response");
+  }
+  return out;
+}
+
+// Connect-Timeout-Ms: at most 10 digits.
+absl::StatusOr<int64_t> ParseTimeout(const std::string& value) {
+  if (value.empty() || value.size() > 10) {
+    return absl::InvalidArgumentError(StrCat("Connect-Timeout-Ms must be 1 to 10 digits, got '", value, "'"));
+  }
+  int64_t ms = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return absl::InvalidArgumentError(StrCat("Connect-Timeout-Ms is not a number: '", value, "'"));
+    ms = ms * 10 + (c - '0');
+  }
+  return ms;
+}
+
+class SinkWriter : public StreamWriter {
+ public:
+  SinkWriter(httplib::DataSink& sink, bool json) : sink_(sink), json_(json) {}
+  bool Send(const Message& message) override {
+    if (failed_) return false;
+    auto bytes = Serialize(message, json_);
+    if (!bytes.ok()) return false;
+    std::string env = Envelope(0, *bytes);
+    if (!sink_.write(env.data(), env.size())) failed_ = true;
+    return !failed_;
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  httplib::DataSink& sink_;
+  bool json_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+std::string ConnectCodeName(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk: return "ok";
+    case absl::StatusCode::kCancelled: return "canceled";
+    case absl::StatusCode::kUnknown: return "unknown";
+    case absl::StatusCode::kInvalidArgument: return "invalid_argument";
+    case absl::StatusCode::kDeadlineExceeded: return "deadline_exceeded";
+    case absl::StatusCode::kNotFound: return "not_found";
+    case absl::StatusCode::kAlreadyExists: return "already_exists";
+    case absl::StatusCode::kPermissionDenied: return "permission_denied";
+    case absl::StatusCode::kResourceExhausted: return "resource_exhausted";
+    case absl::StatusCode::kFailedPrecondition: return "failed_precondition";
+    case absl::StatusCode::kAborted: return "aborted";
+    case absl::StatusCode::kOutOfRange: return "out_of_range";
+    case absl::StatusCode::kUnimplemented: return "unimplemented";
+    case absl::StatusCode::kInternal: return "internal";
+    case absl::StatusCode::kUnavailable: return "unavailable";
+    case absl::StatusCode::kDataLoss: return "data_loss";
+    case absl::StatusCode::kUnauthenticated: return "unauthenticated";
+    default: return "unknown";
+  }
+}
+
+int ConnectHttpStatus(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk: return 200;
+    case absl::StatusCode::kCancelled: return 499;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange: return 400;
+    case absl::StatusCode::kDeadlineExceeded: return 504;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted: return 409;
+    case absl::StatusCode::kPermissionDenied: return 403;
+    case absl::StatusCode::kResourceExhausted: return 429;
+    case absl::StatusCode::kUnimplemented: return 501;
+    case absl::StatusCode::kUnavailable: return 503;
+    case absl::StatusCode::kUnauthenticated: return 401;
+    default: return 500;
+  }
+}
+
+ConnectServer::ConnectServer(ConnectOptions options, Authorizer authorize, Metrics* metrics)
+    : options_(std::move(options)), authorize_(std::move(authorize)), metrics_(metrics),
+      http_(std::make_unique<httplib::Server>()) {}
+
+ConnectServer::~ConnectServer() { Stop(); }
+
+void ConnectServer::HandleUnary(const MethodDescriptor* method, UnaryHandler handler) {
+  Route& r = routes_[StrCat("/", method->service()->full_name(), "/", method->name())];
+  r.method = method;
+  r.unary = std::move(handler);
+}
+
+void ConnectServer::HandleStream(const MethodDescriptor* method, StreamHandler handler) {
+  Route& r = routes_[StrCat("/", method->service()->full_name(), "/", method->name())];
+  r.method = method;
+  r.stream = std::move(handler);
+}
+
+void ConnectServer::Serve(const Route& route, const httplib::Request& req, void* res_ptr) {
+  httplib::Response& res = *static_cast<httplib::Response*>(res_ptr);
+  const auto start = Clock::now();
+  const MethodDescriptor& method = *route.method;
+  const std::string method_name = StrCat(method.service()->name(), "/", method.name());
+  const bool streaming = method.server_streaming();
+  AddCors(options_, req, res);
+
+  const std::string media = MediaType(req.get_header_value("Content-Type"));
+  bool json;
+  if (streaming ? media == "application/connect+proto" : media == "application/proto") {
+    json = false;
+  } else if (streaming ? media == "application/connect+json" : media == "application/json") {
+    json = true;
+  } else {
+    res.status = 415;
+    res.set_header("Accept-Post", streaming ? "application/connect+proto, application/connect+json"
+                                            : "application/proto, application/json");
+    res.set_content(ErrorJson(absl::InvalidArgumentError(
+                        StrCat("unsupported content type '", media, "' for ", method.full_name(), " (use ",
+                               streaming ? "application/connect+proto or application/connect+json"
+                                         : "application/proto or application/json",
+                               ")"))),
+                    "application/json");
+    metrics_->RecordCall(method_name, "unsupported_media_type", 0);
+    return;
+  }
+
+  std::string user_name = "-";
+  auto finish = [&](const absl::Status& st) {
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::string code = ConnectCodeName(st.code());
+    metrics_->RecordCall(method_name, code, seconds);
+    if (st.ok()) {
+      spdlog::debug("{{\"rpc\":\"{}\",\"user\":\"{}\",\"code\":\"ok\",\"ms\":{:.3f},\"json\":{}}}", method_name,
+                    JsonEscape(user_name), seconds * 1e3, json);
+    } else {
+      spdlog::info("{{\"rpc\":\"{}\",\"user\":\"{}\",\"code\":\"{}\",\"ms\":{:.3f},\"message\":\"{}\"}}", method_name,
+                   JsonEscape(user_name), code, seconds * 1e3, JsonEscape(MessageOf(st)));
+    }
+  };
+  // Unary errors: status + JSON body. Stream errors: 200 + end-of-stream message.
+  auto fail = [&](const absl::Status& st) {
+    if (streaming) {
+      res.status = 200;
+      res.set_content(Envelope(2, StrCat("{\"error\":", ErrorJson(st), "}")), json ? "application/connect+json"
+                                                                                     : "application/connect+proto");
+    } else {
+      res.status = ConnectHttpStatus(st.code());
+      res.set_content(ErrorJson(st), "application/json");
+    }
+    finish(st);
+  };
+
+  std::string version = req.get_header_value("Connect-Protocol-Version");
+  if (!version.empty() && version != "1") {
+    return fail(absl::InvalidArgumentError(StrCat("unsupported Connect-Protocol-Version '", version, "' (want 1)")));
+  }
+  std::string encoding = req.get_header_value(streaming ? "Connect-Content-Encoding" : "Content-Encoding");
+  if (!encoding.empty() && encoding != "identity") {
+    return fail(absl::UnimplementedError(StrCat("unsupported compression '", encoding, "' (use identity)")));
+  }
+  CallContext ctx;
+  ctx.json = json;
+  int64_t timeout_ms = streaming ? options_.max_timeout_ms : options_.default_timeout_ms;
+  if (req.has_header("Connect-Timeout-Ms")) {
+    auto t = ParseTimeout(req.get_header_value("Connect-Timeout-Ms"));
+    if (!t.ok()) return fail(t.status());
+    timeout_ms = std::min(*t, options_.max_timeout_ms);
+  }
+  ctx.deadline = start + std::chrono::milliseconds(timeout_ms);
+
+  auto user = authorize_(req.get_header_value("Authorization"), method);
+  if (!user.ok()) return fail(user.status());
+  ctx.user = *user;
+  user_name = ctx.user->name;
+
+  // The request message.
+  auto* factory = google::protobuf::MessageFactory::generated_factory();
+  std::unique_ptr<Message> request(factory->GetPrototype(method.input_type())->New());
+  std::unique_ptr<Message> response(factory->GetPrototype(method.output_type())->New());
+  if (streaming) {
+    const std::string& b = req.body;
+    if (b.size() < 5) return fail(absl::InvalidArgumentError("stream request: missing the 5-byte envelope header"));
+    uint8_t flags = static_cast<uint8_t>(b[0]);
+    uint32_t n = (uint32_t{static_cast<uint8_t>(b[1])} << 24) | (uint32_t{static_cast<uint8_t>(b[2])} << 16) |
+                 (uint32_t{static_cast<uint8_t>(b[3])} << 8) | uint32_t{static_cast<uint8_t>(b[4])};
+    if (flags != 0) return fail(absl::InvalidArgumentError(StrCat("stream request: envelope flags ", int{flags}, " (want 0: uncompressed message)")));
+    if (n != b.size() - 5) {
+      return fail(absl::InvalidArgumentError(
+          StrCat("stream request: envelope says ", n, " bytes, body has ", b.size() - 5, " after the header")));
+    }
+    auto st = ParseMessage(b.substr(5), json, request.get());
+    if (!st.ok()) return fail(st);
+  } else {
+    auto st = ParseMessage(req.body, json, request.get());
+    if (!st.ok()) return fail(st);
+  }
+  if (ctx.expired()) return fail(absl::DeadlineExceededError("the deadline passed before the call started"));
+
+  if (!streaming) {
+    absl::Status st;
+    try {
+      st = route.unary(ctx, *request, response.get());
+    } catch (const std::exception& e) {
+      spdlog::error("{{\"rpc\":\"{}\",\"exception\":\"{}\"}}", method_name, JsonEscape(e.what()));
+      st = absl::InternalError("internal error");
+    }
+    if (!st.ok()) return fail(st);
+    auto bytes = Serialize(*response, json);
+    if (!bytes.ok()) return fail(bytes.status());
+    res.status = 200;
+    res.set_content(std::move(*bytes), json ? "application/json" : "application/proto");
+    finish(absl::OkStatus());
+    return;
+  }
+
+  // Streaming: the handler runs inside the content provider, after the headers are out.
+  auto shared_request = std::shared_ptr<Message>(std::move(request));
+  auto shared_ctx = std::make_shared<CallContext>(ctx);
+  const StreamHandler* handler = &route.stream;
+  res.status = 200;
+  res.set_chunked_content_provider(
+      json ? "application/connect+json" : "application/connect+proto",
+      [=, this](size_t, httplib::DataSink& sink) {
+        SinkWriter writer(sink, json);
+        absl::Status st;
+        try {
+          st = (*handler)(*shared_ctx, *shared_request, writer);
+        } catch (const std::exception& e) {
+          spdlog::error("{{\"rpc\":\"{}\",\"exception\":\"{}\"}}", method_name, JsonEscape(e.what()));
+          st = absl::InternalError("internal error");
+        }
+        if (!writer.failed()) {
+          std::string end = st.ok() ? "{}" : StrCat("{\"error\":", ErrorJson(st), "}");
+          std::string env = Envelope(2, end);
+          sink.write(env.data(), env.size());
+          sink.done();
+        }
+        double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        metrics_->RecordCall(method_name, ConnectCodeName(st.code()), seconds);
+        spdlog::info("{{\"rpc\":\"{}\",\"user\":\"{}\",\"code\":\"{}\",\"ms\":{:.3f},\"stream\":true}}", method_name,
+                     JsonEscape(shared_ctx->user->name), ConnectCodeName(st.code()), seconds * 1e3);
+        return !writer.failed();
+      });
+}
+
+absl::StatusOr<int> ConnectServer::Start(const std::string& host, int port) {
+  const int threads = options_.threads;
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->set_payload_max_length(options_.max_request_bytes);
+  http_->set_tcp_nodelay(true);
+  http_->set_read_timeout(30, 0);
+  http_->set_keep_alive_max_count(100000);
+  for (const auto& [path, route] : routes_) {
+    const Route* r = &route;
+    http_->Post(path, [this, r](const httplib::Request& req, httplib::Response& res) { Serve(*r, req, &res); });
+  }
+  // Unknown Connect paths (POST /pkg.Service/Method we do not serve).
+  http_->Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    AddCors(options_, req, res);
+    res.status = 404;
+    res.set_content(ErrorJson(absl::UnimplementedError(StrCat("no method ", req.path))), "application/json");
+    metrics_->RecordCall("unknown", "unimplemented", 0);
+  });
+  http_->Options(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    std::string origin = req.get_header_value("Origin");
+    if (origin.empty() || !OriginAllowed(options_, origin)) {
+      res.status = 403;
+      return;
+    }
+    res.status = 204;
+    res.set_header("Access-Control-Allow-Origin", origin);
+    res.set_header("Vary", "Origin");
+    res.set_header("Access-Control-Allow-Methods", "POST,GET");
+    res.set_header("Access-Control-Allow-Headers",
+                   "Content-Type,Connect-Protocol-Version,Connect-Timeout-Ms,Connect-Accept-Encoding,"
+                   "Connect-Content-Encoding,Authorization,X-User-Agent,X-Grpc-Web");
+    res.set_header("Access-Control-Max-Age", "7200");
+  });
+  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_->Render(), "text/plain; version=0.0.4");
+  });
+  http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  if (!options_.static_dir.empty() && std::filesystem::is_directory(options_.static_dir)) {
+    http_->set_mount_point("/", options_.static_dir);
+  }
+  // Errors httplib raises itself (body over the limit, bad HTTP) get a Connect error body.
+  http_->set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    AddCors(options_, req, res);
+    absl::Status st;
+    if (res.status == 413) {
+      st = absl::ResourceExhaustedError(
+          StrCat("request body larger than the server's limit of ", options_.max_request_bytes, " bytes"));
+      res.status = 429;
+      res.set_header("Connection", "close");
+    } else if (res.status == 404) {
+      st = absl::NotFoundError(StrCat("no such path ", req.path));
+    } else {
+      st = absl::InvalidArgumentError(StrCat("bad HTTP request (status ", res.status, ")"));
+    }
+    res.set_content(ErrorJson(st), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) return absl::UnavailableError(StrCat("cannot listen on ", host, ":", port));
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  return bound;
+}
+
+void ConnectServer::Stop() {
+  if (on_stop_) on_stop_();
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace quantatom

@@ -1,0 +1,586 @@
+// Every RPC over real HTTP on 127.0.0.1, in binary and in JSON; the live stream; the mapping
+// of errors to codes and HTTP statuses; CORS. Values are checked against sums computed here
+// from the model file's cells (brute force over the leaves), not against the server's output.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "api/quantatom/v1/admin.pb.h"
+#include "api/quantatom/v1/apps.pb.h"
+#include "api/quantatom/v1/grid.pb.h"
+#include "api/quantatom/v1/planning.pb.h"
+#include "api/quantatom/v1/write.pb.h"
+#include "model/model_json.h"
+#include "server/server_testutil.h"
+
+namespace quantatom {
+namespace {
+
+namespace v1 = ::quantatom::v1;
+using testing::HttpReply;
+using testing::TestServer;
+
+std::string AcmeJson() {
+  const char* src = std::getenv("QA_SOURCE_DIR");
+  std::ifstream in(std::string(src ? src : ".") + "/examples/acme.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The brute-force value of a coordinate: every model-file cell, weighted by the product of
+// its path weights toward the coordinate's members (0 if not below).
+std::optional<double> Reference(const ModelFile& file, const std::vector<std::pair<CellValue, Coordinate>>& cells,
+                                const Coordinate& at) {
+  double sum = 0;
+  bool any = false;
+  for (const auto& [value, leaf] : cells) {
+    if (!value.is_number()) continue;
+    double w = 1;
+    bool below = true;
+    for (size_t d = 0; d < at.size() && below; ++d) {
+      double wd = 0;
+      bool found = false;
+      for (auto [ordinal, weight] : file.model.dimensions[d].LeavesUnder(at[d])) {
+        if (file.model.dimensions[d].leaf_member(ordinal) == leaf[d]) {
+          wd = weight;
+          found = true;
+        }
+      }
+      below = found;
+      w *= wd;
+    }
+    if (!below) continue;
+    sum += value.number * w;
+    any = true;
+  }
+  return any ? std::optional<double>(sum) : std::nullopt;
+}
+
+class ConnectEndToEnd : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    auto file = ParseModelJson("acme.json", AcmeJson());
+    ASSERT_TRUE(file.ok()) << file.status();
+    file_ = std::move(*file);
+    for (const auto& c : file_.cells) cells_.push_back({c.value, c.coord});
+    v1::ImportModelRequest req;
+    req.set_model_json(AcmeJson());
+    v1::AppInfo info;
+    HttpReply r = server_.Call("quantatom.v1.AppService/ImportModel", req, &info, json());
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(info.name(), "acme");
+  }
+  bool json() const { return GetParam(); }
+  v1::GridSpec Spec() const {
+    v1::GridSpec spec;
+    spec.set_app("acme");
+    auto* row = spec.mutable_rows()->add_parts();
+    row->set_dimension("Account");
+    row->set_member_set("NetIncome, children(NetIncome)");
+    auto* col = spec.mutable_cols()->add_parts();
+    col->set_dimension("Region");
+    col->set_member_set("World, children(World)");
+    auto* s1 = spec.add_slicers();
+    s1->set_dimension("Month");
+    s1->set_member("Q1");
+    auto* s2 = spec.add_slicers();
+    s2->set_dimension("Scenario");
+    s2->set_member("Budget");
+    return spec;
+  }
+  Coordinate Coord(std::initializer_list<std::string> codes) const {
+    Coordinate c;
+    size_t d = 0;
+    for (const auto& code : codes) c.push_back(*file_.model.dimensions[d++].Find(code));
+    return c;
+  }
+  void ExpectGridMatchesReference(const v1::QueryGridResponse& g) {
+    ASSERT_EQ(g.layers_size(), 1);
+    for (uint32_t r = 0; r < g.rows(); ++r) {
+      for (uint32_t c = 0; c < g.cols(); ++c) {
+        Coordinate at = Coord({g.row_headers(r).members(0), g.col_headers(c).members(0), "Q1", "Budget"});
+        auto want = Reference(file_, cells_, at);
+        size_t i = r * g.cols() + c;
+        if (!want) {
+          EXPECT_EQ(g.layers(0).kinds(i), v1::CELL_KIND_EMPTY);
+        } else {
+          EXPECT_EQ(g.layers(0).kinds(i), v1::CELL_KIND_NUMBER);
+          EXPECT_NEAR(g.layers(0).numbers(i), *want, 1e-6);
+        }
+      }
+    }
+  }
+  TestServer server_;
+  ModelFile file_;
+  std::vector<std::pair<CellValue, Coordinate>> cells_;
+};
+
+TEST_P(ConnectEndToEnd, AppsDimensionsMembersAndGridAnswerLikeTheReference) {
+  v1::ListAppsResponse apps;
+  ASSERT_EQ(server_.Call("quantatom.v1.AppService/ListApps", v1::ListAppsRequest(), &apps, json()).status, 200);
+  ASSERT_EQ(apps.apps_size(), 1);
+  EXPECT_EQ(apps.apps(0).dimensions_size(), 4);
+  v1::GetAppRequest get;
+  get.set_app("acme");
+  v1::AppInfo info;
+  ASSERT_EQ(server_.Call("quantatom.v1.AppService/GetApp", get, &info, json()).status, 200);
+  EXPECT_EQ(info.planning_type(), "corporate");
+  v1::ListDimensionsRequest ld;
+  ld.set_app("acme");
+  v1::ListDimensionsResponse dims;
+  ASSERT_EQ(server_.Call("quantatom.v1.AppService/ListDimensions", ld, &dims, json()).status, 200);
+  ASSERT_EQ(dims.dimensions_size(), 4);
+  EXPECT_EQ(dims.dimensions(0).name(), "Account");
+  EXPECT_EQ(dims.dimensions(0).member_count(), file_.model.dimensions[0].member_count());
+  v1::ListMembersRequest lm;
+  lm.set_app("acme");
+  lm.set_dimension("Account");
+  lm.set_member_set("children(Revenue)");
+  lm.set_include_attributes(true);
+  v1::ListMembersResponse members;
+  ASSERT_EQ(server_.Call("quantatom.v1.AppService/ListMembers", lm, &members, json()).status, 200);
+  ASSERT_EQ(members.members_size(), 2);
+  EXPECT_EQ(members.members(0).code(), "Sales");
+  EXPECT_EQ(members.members(0).attributes().at("gl"), "4000");
+  EXPECT_EQ(members.members(0).parents(0).parent(), "Revenue");
+
+  v1::QueryGridRequest q;
+  *q.mutable_grid() = Spec();
+  q.set_include_metadata(true);
+  v1::QueryGridResponse g;
+  HttpReply r = server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, json() ? "application/json" : "application/proto");
+  ASSERT_EQ(g.rows(), 3u);
+  ASSERT_EQ(g.cols(), 3u);
+  ExpectGridMatchesReference(g);
+  ASSERT_EQ(g.metadata().flags_size(), 9);
+  EXPECT_TRUE(g.metadata().flags(0) & v1::CELL_FLAG_CONSOLIDATED);
+  EXPECT_TRUE(g.metadata().flags(0) & v1::CELL_FLAG_READABLE);
+
+  v1::ExportCellsRequest ex;
+  ex.set_app("acme");
+  for (const char* m : {"NetIncome", "World", "Q1", "Budget"}) ex.mutable_region()->add_members(m);
+  v1::ExportCellsResponse cells;
+  r = server_.Call("quantatom.v1.GridService/ExportCells", ex, &cells, json());
+  ASSERT_EQ(r.status, 200) << r.body;
+  size_t want = 0;
+  Coordinate region = Coord({"NetIncome", "World", "Q1", "Budget"});
+  for (const auto& [v, leaf] : cells_) {
+    bool below = v.is_number();
+    for (size_t d = 0; d < 4 && below; ++d) below = file_.model.dimensions[d].IsAncestorOrSelf(region[d], leaf[d]);
+    want += below;
+  }
+  EXPECT_EQ(static_cast<size_t>(cells.values_size()), want);
+}
+
+TEST_P(ConnectEndToEnd, WritesSpreadsUndoHoldsTargetsCommentsAndAudit) {
+  // Write one leaf; the totals above it move by exactly the difference.
+  v1::WriteCellsRequest w;
+  w.set_app("acme");
+  auto* cell = w.add_cells();
+  for (const char* m : {"Sales", "EMEA", "Jan", "Budget"}) cell->mutable_coordinate()->add_members(m);
+  cell->mutable_value()->set_number(5000);
+  v1::ChangeSummary sum;
+  HttpReply r = server_.Call("quantatom.v1.WriteService/WriteCells", w, &sum, json());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(sum.cells_changed(), 1u);
+  for (auto& [v, leaf] : cells_)
+    if (leaf == Coord({"Sales", "EMEA", "Jan", "Budget"})) v = CellValue::Number(5000);
+  bool present = false;
+  for (auto& [v, leaf] : cells_) present = present || leaf == Coord({"Sales", "EMEA", "Jan", "Budget"});
+  if (!present) cells_.push_back({CellValue::Number(5000), Coord({"Sales", "EMEA", "Jan", "Budget"})});
+  v1::QueryGridRequest q;
+  *q.mutable_grid() = Spec();
+  v1::QueryGridResponse g;
+  ASSERT_EQ(server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json()).status, 200);
+  ExpectGridMatchesReference(g);
+
+  // A stale version is a conflict: aborted (409), nothing written.
+  cell->set_seen_version(1);
+  cell->mutable_value()->set_number(1);
+  r = server_.Call("quantatom.v1.WriteService/WriteCells", w, nullptr, json());
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.code(), "aborted");
+
+  // Bulk write two cells by member id.
+  v1::ListMembersRequest lm;
+  lm.set_app("acme");
+  v1::BulkWriteRequest bulk;
+  bulk.set_app("acme");
+  std::vector<std::vector<std::string>> rows = {{"Services", "AMER", "Feb", "Budget"}, {"Rent", "EMEA", "Mar", "Budget"}};
+  for (size_t d = 0; d < 4; ++d) {
+    auto* col = bulk.add_columns();
+    for (const auto& row : rows) col->add_ids(*file_.model.dimensions[d].Find(row[d]));
+  }
+  bulk.add_values(111);
+  bulk.add_values(222);
+  r = server_.Call("quantatom.v1.WriteService/BulkWrite", bulk, &sum, json());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(sum.cells_changed(), 2u);
+
+  // Spread 9000 into Revenue, World, Q1, Budget: the total reads 9000 afterwards.
+  v1::SpreadRequest sp;
+  sp.set_app("acme");
+  for (const char* m : {"Revenue", "World", "Q1", "Budget"}) sp.mutable_target()->add_members(m);
+  sp.set_value(9000);
+  r = server_.Call("quantatom.v1.WriteService/Spread", sp, &sum, json());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GT(sum.cells_changed(), 0u);
+  ASSERT_EQ(server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json()).status, 200);
+  EXPECT_NEAR(g.layers(0).numbers(3), 9000, 1e-6);  // row Revenue, col World
+
+  // Undo puts the grid back; redo re-applies.
+  v1::UndoRequest u;
+  u.set_app("acme");
+  ASSERT_EQ(server_.Call("quantatom.v1.WriteService/Undo", u, &sum, json()).status, 200);
+  ASSERT_EQ(server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json()).status, 200);
+  EXPECT_NE(g.layers(0).numbers(3), 9000);
+  ASSERT_EQ(server_.Call("quantatom.v1.WriteService/Redo", u, &sum, json()).status, 200);
+  ASSERT_EQ(server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json()).status, 200);
+  EXPECT_NEAR(g.layers(0).numbers(3), 9000, 1e-6);
+
+  // Holds.
+  v1::SetHoldRequest h;
+  h.set_app("acme");
+  for (const char* m : {"Sales", "World", "Q1", "Budget"}) h.mutable_coordinate()->add_members(m);
+  h.set_held(true);
+  v1::SetHoldResponse hr;
+  ASSERT_EQ(server_.Call("quantatom.v1.PlanningService/SetHold", h, &hr, json()).status, 200);
+  v1::ListHoldsRequest lh;
+  lh.set_app("acme");
+  v1::ListHoldsResponse holds;
+  ASSERT_EQ(server_.Call("quantatom.v1.PlanningService/ListHolds", lh, &holds, json()).status, 200);
+  ASSERT_EQ(holds.holds_size(), 1);
+  EXPECT_EQ(holds.holds(0).members(0), "Sales");
+
+  // Comments: add, reply, list.
+  v1::AddCommentRequest ac;
+  ac.set_app("acme");
+  for (const char* m : {"Revenue", "World", "Q1", "Budget"}) ac.mutable_coordinate()->add_members(m);
+  ac.set_text("pipeline looks strong");
+  v1::Comment comment;
+  ASSERT_EQ(server_.Call("quantatom.v1.CommentService/AddComment", ac, &comment, json()).status, 200);
+  EXPECT_EQ(comment.author(), "admin");
+  ac.set_parent(comment.id());
+  ac.set_text("agreed");
+  ASSERT_EQ(server_.Call("quantatom.v1.CommentService/AddComment", ac, &comment, json()).status, 200);
+  v1::ListCommentsRequest lc;
+  lc.set_app("acme");
+  for (const char* m : {"NetIncome", "World", "Q1", "Budget"}) lc.mutable_coordinate()->add_members(m);
+  v1::ListCommentsResponse comments;
+  ASSERT_EQ(server_.Call("quantatom.v1.CommentService/ListComments", lc, &comments, json()).status, 200);
+  EXPECT_EQ(comments.comments_size(), 2);
+
+  // Targets: set, list, variance; the target layer reads it back.
+  v1::SetTargetRequest st;
+  st.set_app("acme");
+  for (const char* m : {"Revenue", "World", "Q1", "Budget"}) st.mutable_target()->mutable_coordinate()->add_members(m);
+  st.mutable_target()->set_value(10000);
+  v1::SetTargetResponse str;
+  r = server_.Call("quantatom.v1.PlanningService/SetTarget", st, &str, json());
+  ASSERT_EQ(r.status, 200) << r.body;
+  v1::ListTargetsRequest lt;
+  lt.set_app("acme");
+  v1::ListTargetsResponse targets;
+  ASSERT_EQ(server_.Call("quantatom.v1.PlanningService/ListTargets", lt, &targets, json()).status, 200);
+  ASSERT_EQ(targets.targets_size(), 1);
+  EXPECT_EQ(targets.targets(0).value(), 10000);
+  v1::GetVarianceRequest gv;
+  gv.set_app("acme");
+  *gv.mutable_coordinate() = st.target().coordinate();
+  gv.set_kind("plan_vs_target");
+  gv.set_top(2);
+  v1::GetVarianceResponse var;
+  r = server_.Call("quantatom.v1.PlanningService/GetVariance", gv, &var, json());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NEAR(var.values().target().number(), 10000, 1e-9);
+  EXPECT_NEAR(var.values().plan().number(), 9000, 1e-6);
+  EXPECT_NEAR(var.values().plan_vs_target().absolute(), -1000, 1e-6);
+  q.add_layers(v1::LAYER_PLAN);
+  q.add_layers(v1::LAYER_TARGET);
+  ASSERT_EQ(server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json()).status, 200);
+  ASSERT_EQ(g.layers_size(), 2);
+  EXPECT_NEAR(g.layers(1).numbers(3), 10000, 1e-6);
+  v1::RemoveTargetRequest rt;
+  rt.set_app("acme");
+  *rt.mutable_coordinate() = st.target().coordinate();
+  ASSERT_EQ(server_.Call("quantatom.v1.PlanningService/RemoveTarget", rt, &str, json()).status, 200);
+
+  // Audit: newest first; the spread (redone) and the write are there, by admin.
+  v1::QueryAuditRequest qa;
+  qa.set_app("acme");
+  v1::QueryAuditResponse audit;
+  ASSERT_EQ(server_.Call("quantatom.v1.AuditService/QueryAudit", qa, &audit, json()).status, 200);
+  ASSERT_GE(audit.entries_size(), 3);
+  EXPECT_EQ(audit.entries(0).user(), "admin");
+  bool saw_write = false;
+  for (const auto& e : audit.entries()) {
+    for (const auto& c : e.cells()) {
+      if (c.coordinate().members(0) == "Sales" && c.coordinate().members(1) == "EMEA" &&
+          c.coordinate().members(2) == "Jan" && c.new_value().number() == 5000 && e.action() == "input")
+        saw_write = true;
+    }
+  }
+  EXPECT_TRUE(saw_write) << audit.DebugString().substr(0, 3000);
+}
+
+TEST_P(ConnectEndToEnd, AdminCallsManageUsersTokensRightsAndPolicy) {
+  v1::CreateUserRequest cu;
+  cu.mutable_user()->set_name("ann");
+  cu.mutable_user()->add_roles("emea");
+  v1::User user;
+  ASSERT_EQ(server_.Call("quantatom.v1.AdminService/CreateUser", cu, &user, json()).status, 200);
+  v1::IssueTokenRequest it;
+  it.set_user("ann");
+  v1::IssueTokenResponse tok;
+  ASSERT_EQ(server_.Call("quantatom.v1.AdminService/IssueToken", it, &tok, json()).status, 200);
+  v1::ListUsersResponse users;
+  ASSERT_EQ(server_.Call("quantatom.v1.AdminService/ListUsers", v1::ListUsersRequest(), &users, json()).status, 200);
+  EXPECT_EQ(users.users_size(), 2);
+  v1::WhoAmIResponse me;
+  ASSERT_EQ(server_.Call("quantatom.v1.AdminService/WhoAmI", v1::WhoAmIRequest(), &me, json(), tok.token()).status, 200);
+  EXPECT_EQ(me.user(), "ann");
+  // No role rules yet: the app does not exist for ann (not found, as for a missing app).
+  v1::GetAppRequest get;
+  get.set_app("acme");
+  HttpReply r = server_.Call("quantatom.v1.AppService/GetApp", get, nullptr, json(), tok.token());
+  EXPECT_EQ(r.status, 404);
+  get.set_app("nope");
+  HttpReply missing = server_.Call("quantatom.v1.AppService/GetApp", get, nullptr, json(), tok.token());
+  EXPECT_EQ(missing.status, 404);
+  // ann reads EMEA only, writes nothing elsewhere.
+  v1::SetMemberRightsRequest mr;
+  mr.set_app("acme");
+  mr.set_role("emea");
+  mr.set_dimension("Region");
+  mr.set_default_access(v1::ACCESS_NONE);
+  auto* right = mr.add_rights();
+  right->set_member("EMEA");
+  right->set_access(v1::ACCESS_WRITE);
+  v1::SetMemberRightsResponse mrr;
+  ASSERT_EQ(server_.Call("quantatom.v1.AdminService/SetMemberRights", mr, &mrr, json()).status, 200);
+  v1::SetTotalsPolicyRequest tp;
+  tp.set_app("acme");
+  tp.set_policy(v1::TOTALS_POLICY_DENY);
+  v1::SetTotalsPolicyResponse tpr;
+  ASSERT_EQ(server_.Call("quantatom.v1.AdminService/SetTotalsPolicy", tp, &tpr, json()).status, 200);
+  v1::QueryGridRequest q;
+  *q.mutable_grid() = Spec();
+  v1::QueryGridResponse g;
+  r = server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json(), tok.token());
+  ASSERT_EQ(r.status, 200) << r.body;
+  // AMER is invisible to ann (left out of the member set); World is visible (ann reads EMEA
+  // below it) but, under the deny policy, hidden: it has a leaf ann may not read.
+  ASSERT_EQ(g.cols(), 2u);
+  EXPECT_EQ(g.col_headers(0).members(0), "World");
+  EXPECT_EQ(g.col_headers(1).members(0), "EMEA");
+  for (uint32_t row = 0; row < g.rows(); ++row) {
+    EXPECT_EQ(g.layers(0).kinds(row * 2), v1::CELL_KIND_HIDDEN);
+    EXPECT_EQ(g.layers(0).numbers(row * 2), 0);
+    auto want = Reference(file_, cells_, Coord({g.row_headers(row).members(0), "EMEA", "Q1", "Budget"}));
+    if (want) EXPECT_NEAR(g.layers(0).numbers(row * 2 + 1), *want, 1e-6);
+  }
+  // ann may not call admin methods.
+  r = server_.Call("quantatom.v1.AdminService/ListUsers", v1::ListUsersRequest(), nullptr, json(), tok.token());
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.code(), "permission_denied");
+  v1::RevokeTokenRequest rv;
+  rv.set_token_id(tok.token_id());
+  v1::RevokeTokenResponse rvr;
+  ASSERT_EQ(server_.Call("quantatom.v1.AdminService/RevokeToken", rv, &rvr, json()).status, 200);
+  r = server_.Call("quantatom.v1.AdminService/WhoAmI", v1::WhoAmIRequest(), nullptr, json(), tok.token());
+  EXPECT_EQ(r.status, 401);
+}
+
+TEST_P(ConnectEndToEnd, UnservedMethodsSayUnimplemented) {
+  v1::SandboxRequest sb;
+  sb.set_app("acme");
+  sb.set_name("mine");
+  for (const char* m : {"quantatom.v1.SandboxService/CreateSandbox", "quantatom.v1.SandboxService/DiscardSandbox"}) {
+    HttpReply r = server_.Call(m, sb, nullptr, json());
+    EXPECT_EQ(r.status, 501) << m;
+    EXPECT_EQ(r.code(), "unimplemented");
+  }
+  HttpReply r = server_.Call("quantatom.v1.PlanningService/ListBridges", v1::ListBridgesRequest(), nullptr, json());
+  EXPECT_EQ(r.status, 501);
+}
+
+TEST_P(ConnectEndToEnd, SubscribeStreamsTheSnapshotThenEachChangeOfTheRegion) {
+  v1::SubscribeRequest sub;
+  *sub.mutable_grid() = Spec();
+  std::string payload;
+  if (json()) {
+    (void)google::protobuf::util::MessageToJsonString(sub, &payload);
+  } else {
+    sub.SerializeToString(&payload);
+  }
+  std::string received;
+  std::mutex mu;
+  std::thread reader([&] {
+    httplib::Client client("127.0.0.1", server_.port());
+    client.set_read_timeout(10, 0);
+    httplib::Headers headers = {{"Authorization", std::string("Bearer ") + testing::kAdminToken},
+                                {"Connect-Timeout-Ms", "1500"}};
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/quantatom.v1.GridService/Subscribe";
+    req.headers = headers;
+    req.body = testing::Envelope(0, payload);
+    req.set_header("Content-Type", json() ? "application/connect+json" : "application/connect+proto");
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+      std::lock_guard lock(mu);
+      received.append(data, n);
+      return true;
+    };
+    auto res = client.send(req);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+  });
+  // Wait for the snapshot, then write into the region and outside it.
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::lock_guard lock(mu);
+    if (!received.empty()) break;
+  }
+  v1::WriteCellsRequest w;
+  w.set_app("acme");
+  auto* cell = w.add_cells();
+  for (const char* m : {"Rent", "AMER", "Jan", "Actual"}) cell->mutable_coordinate()->add_members(m);  // not Budget
+  cell->mutable_value()->set_number(1);
+  ASSERT_EQ(server_.Call("quantatom.v1.WriteService/WriteCells", w, nullptr, json()).status, 200);
+  cell->clear_coordinate();
+  for (const char* m : {"Sales", "EMEA", "Feb", "Budget"}) cell->mutable_coordinate()->add_members(m);
+  cell->mutable_value()->set_number(7777);
+  ASSERT_EQ(server_.Call("quantatom.v1.WriteService/WriteCells", w, nullptr, json()).status, 200);
+  reader.join();
+
+  std::vector<std::pair<uint8_t, std::string>> envs;
+  ASSERT_TRUE(testing::SplitEnvelopes(received, &envs));
+  ASSERT_EQ(envs.size(), 3u) << "snapshot, one change, end of stream";
+  v1::GridChange snapshot, change;
+  if (json()) {
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(envs[0].second, &snapshot).ok());
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(envs[1].second, &change).ok());
+  } else {
+    ASSERT_TRUE(snapshot.ParseFromString(envs[0].second));
+    ASSERT_TRUE(change.ParseFromString(envs[1].second));
+  }
+  EXPECT_TRUE(snapshot.snapshot());
+  EXPECT_EQ(snapshot.cells_size(), 9);
+  EXPECT_EQ(change.user(), "admin");
+  // The change lists exactly the cells above Sales/EMEA/Feb: NetIncome and Revenue by World
+  // and EMEA (4 cells), with values equal to the reference.
+  for (auto& [v, leaf] : cells_)
+    if (leaf == Coord({"Sales", "EMEA", "Feb", "Budget"})) v = CellValue::Number(7777);
+  bool present = false;
+  for (auto& [v, leaf] : cells_) present = present || leaf == Coord({"Sales", "EMEA", "Feb", "Budget"});
+  if (!present) cells_.push_back({CellValue::Number(7777), Coord({"Sales", "EMEA", "Feb", "Budget"})});
+  ASSERT_EQ(change.cells_size(), 4);
+  const char* rows[] = {"NetIncome", "Revenue", "Costs"};
+  const char* cols[] = {"World", "EMEA", "AMER"};
+  for (const auto& u : change.cells()) {
+    auto want = Reference(file_, cells_, Coord({rows[u.row()], cols[u.col()], "Q1", "Budget"}));
+    ASSERT_TRUE(want);
+    EXPECT_NEAR(u.number(), *want, 1e-6);
+  }
+  EXPECT_EQ(envs[2].first, 2);
+  EXPECT_EQ(envs[2].second, "{}");
+}
+
+TEST_P(ConnectEndToEnd, ErrorsMapToConnectCodesAndHttpStatuses) {
+  v1::GetAppRequest get;
+  get.set_app("missing");
+  HttpReply r = server_.Call("quantatom.v1.AppService/GetApp", get, nullptr, json());
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.code(), "not_found");
+  EXPECT_EQ(r.content_type, "application/json");
+  // A coordinate of the wrong arity: invalid_argument, naming the dimensions.
+  v1::SpreadRequest sp;
+  sp.set_app("acme");
+  sp.mutable_target()->add_members("Revenue");
+  r = server_.Call("quantatom.v1.WriteService/Spread", sp, nullptr, json());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.code(), "invalid_argument");
+  EXPECT_NE(r.body.find("Account, Region, Month, Scenario"), std::string::npos) << r.body;
+  // A write into a consolidated cell: invalid_argument.
+  v1::WriteCellsRequest w;
+  w.set_app("acme");
+  auto* cell = w.add_cells();
+  for (const char* m : {"Revenue", "World", "Q1", "Budget"}) cell->mutable_coordinate()->add_members(m);
+  cell->mutable_value()->set_number(1);
+  r = server_.Call("quantatom.v1.WriteService/WriteCells", w, nullptr, json());
+  EXPECT_EQ(r.status, 400);
+  // Nothing to undo for a user who wrote nothing: not_found.
+  v1::CreateUserRequest cu;
+  cu.mutable_user()->set_name("bob");
+  cu.mutable_user()->set_admin(true);
+  ASSERT_EQ(server_.Call("quantatom.v1.AdminService/CreateUser", cu, nullptr, json()).status, 200);
+  cu.mutable_user()->set_name("bob");
+  r = server_.Call("quantatom.v1.AdminService/CreateUser", cu, nullptr, json());
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.code(), "already_exists");
+  // Unauthenticated and unknown method.
+  r = server_.Call("quantatom.v1.AppService/ListApps", v1::ListAppsRequest(), nullptr, json(), "");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.code(), "unauthenticated");
+  r = server_.Post("/quantatom.v1.AppService/NoSuchMethod", "application/json", "{}");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.code(), "unimplemented");
+  // Unsupported content type: 415.
+  r = server_.Post("/quantatom.v1.AppService/ListApps", "text/plain", "{}");
+  EXPECT_EQ(r.status, 415);
+  // A deadline that has passed: deadline_exceeded (504).
+  r = server_.Post("/quantatom.v1.AppService/ListApps", "application/json", "{}", testing::kAdminToken,
+                   {{"Connect-Timeout-Ms", "0"}});
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(r.code(), "deadline_exceeded");
+  r = server_.Post("/quantatom.v1.AppService/ListApps", "application/json", "{}", testing::kAdminToken,
+                   {{"Connect-Timeout-Ms", "12345678901"}});
+  EXPECT_EQ(r.status, 400);
+}
+
+TEST_P(ConnectEndToEnd, CorsPreflightAndResponsesCarryTheOrigin) {
+  httplib::Client client("127.0.0.1", server_.port());
+  httplib::Request req;
+  req.method = "OPTIONS";
+  req.path = "/quantatom.v1.GridService/QueryGrid";
+  req.headers = {{"Origin", "http://localhost:5173"},
+                 {"Access-Control-Request-Method", "POST"},
+                 {"Access-Control-Request-Headers", "content-type,connect-protocol-version,authorization"}};
+  auto res = client.send(req);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204);
+  EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "http://localhost:5173");
+  EXPECT_NE(res->get_header_value("Access-Control-Allow-Methods").find("POST"), std::string::npos);
+  EXPECT_NE(res->get_header_value("Access-Control-Allow-Headers").find("Connect-Protocol-Version"), std::string::npos);
+  EXPECT_NE(res->get_header_value("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  EXPECT_EQ(res->get_header_value("Access-Control-Max-Age"), "7200");
+  HttpReply r = server_.Post("/quantatom.v1.AppService/ListApps", json() ? "application/json" : "application/proto",
+                             json() ? "{}" : "", testing::kAdminToken, {{"Origin", "http://localhost:5173"}});
+  EXPECT_EQ(r.status, 200);
+  bool origin = false;
+  for (const auto& [k, v] : r.headers) origin = origin || (k == "Access-Control-Allow-Origin" && v == "http://localhost:5173");
+  EXPECT_TRUE(origin);
+}
+
+TEST_P(ConnectEndToEnd, MetricsEndpointCountsCalls) {
+  ASSERT_EQ(server_.Call("quantatom.v1.AppService/ListApps", v1::ListAppsRequest(), nullptr, json()).status, 200);
+  httplib::Client client("127.0.0.1", server_.port());
+  auto res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("quantatom_rpc_requests_total{method=\"AppService/ListApps\",code=\"ok\"} 1"), std::string::npos)
+      << res->body;
+  EXPECT_NE(res->body.find("quantatom_rpc_seconds_bucket{method=\"AppService/ListApps\",le=\"+Inf\"} 1"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, ConnectEndToEnd, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Json" : "Binary"; });
+
+}  // namespace
+}  // namespace quantatom

@@ -1,0 +1,497 @@
+// Authorization property test: random apps, roles, member rights, totals policies and users;
+// over 100,000 random cell reads through every surface (grid, bulk export, comments, audit,
+// spread results, member listings, error messages) compared with a reference evaluator written
+// here from the rules in docs/security.md (no server code: its own inheritance, its own path
+// weights, brute-force sums over the stored cells). Run with the caches on and off: both must
+// match the reference, so they agree with each other.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "api/quantatom/v1/admin.pb.h"
+#include "api/quantatom/v1/apps.pb.h"
+#include "api/quantatom/v1/grid.pb.h"
+#include "api/quantatom/v1/planning.pb.h"
+#include "api/quantatom/v1/write.pb.h"
+#include "server/server_testutil.h"
+
+namespace quantatom {
+namespace {
+
+namespace v1 = ::quantatom::v1;
+using testing::HttpReply;
+using testing::TestServer;
+
+// ---- The reference: plain data and brute force.
+
+struct RefDim {
+  std::string name;
+  std::vector<std::string> codes;
+  std::vector<std::vector<std::pair<int, double>>> parents;  // member -> (parent, weight)
+  std::vector<std::vector<int>> children;
+  bool leaf(int m) const { return children[m].empty(); }
+};
+
+struct RefRule {
+  int default_access = 2;
+  std::map<int, int> explicit_access;
+};
+
+struct RefModel {
+  std::vector<RefDim> dims;
+  std::map<std::vector<int>, double> cells;  // leaf coordinate -> value
+  std::map<std::string, std::map<int, RefRule>> roles;  // role -> dim -> rule
+  int policy = 0;  // 0 visible_only, 1 include_hidden, 2 deny
+
+  // The role's access to member m of dim d: own entry, else the least of its parents', else
+  // the default (a root); dimensions without a rule are write.
+  int Access(const std::string& role, int d, int m) const {
+    auto r = roles.find(role);
+    auto rule = r->second.find(d);
+    if (rule == r->second.end()) return 2;
+    auto own = rule->second.explicit_access.find(m);
+    if (own != rule->second.explicit_access.end()) return own->second;
+    if (dims[d].parents[m].empty()) return rule->second.default_access;
+    int a = 2;
+    for (auto [p, w] : dims[d].parents[m]) a = std::min(a, Access(role, d, p));
+    return a;
+  }
+  std::vector<std::string> ActiveRoles(const std::vector<std::string>& user_roles) const {
+    std::vector<std::string> out;
+    for (const auto& r : user_roles)
+      if (roles.count(r)) out.push_back(r);
+    return out;
+  }
+  int CellRight(const std::vector<std::string>& user_roles, const std::vector<int>& c) const {
+    int best = 0;
+    for (const auto& r : ActiveRoles(user_roles)) {
+      int a = 2;
+      for (size_t d = 0; d < c.size(); ++d) a = std::min(a, Access(r, d, c[d]));
+      best = std::max(best, a);
+    }
+    return best;
+  }
+  // Sum over paths of the product of weights from `leaf` up to `anc`.
+  double PathWeight(int d, int from, int anc) const {
+    if (from == anc) return 1;
+    double w = 0;
+    for (auto [p, pw] : dims[d].parents[from]) w += pw * PathWeight(d, p, anc);
+    return w;
+  }
+  bool Below(int d, int from, int anc) const {
+    if (from == anc) return true;
+    for (auto [p, pw] : dims[d].parents[from])
+      if (Below(d, p, anc)) return true;
+    return false;
+  }
+  std::vector<int> LeavesBelow(int d, int m) const {
+    std::vector<int> out;
+    for (int x = 0; x < static_cast<int>(dims[d].codes.size()); ++x)
+      if (dims[d].leaf(x) && Below(d, x, m)) out.push_back(x);
+    return out;
+  }
+  bool MemberVisible(const std::vector<std::string>& user_roles, int d, int m) const {
+    for (const auto& r : ActiveRoles(user_roles))
+      for (int x = 0; x < static_cast<int>(dims[d].codes.size()); ++x)
+        if (Below(d, x, m) && Access(r, d, x) >= 1) return true;
+    return false;
+  }
+  // What the user sees at `c`: nullopt = hidden; else the value (NaN = empty).
+  std::optional<double> See(const std::vector<std::string>& user_roles, bool admin, const std::vector<int>& c) const {
+    auto total = [&](bool only_readable) {
+      double sum = 0;
+      bool any = false;
+      for (const auto& [leaf, v] : cells) {
+        double w = 1;
+        bool below = true;
+        for (size_t d = 0; d < c.size() && below; ++d) {
+          below = Below(d, leaf[d], c[d]);
+          if (below) w *= PathWeight(d, leaf[d], c[d]);
+        }
+        if (!below) continue;
+        if (only_readable && CellRight(user_roles, leaf) < 1) continue;
+        sum += v * w;
+        any = true;
+      }
+      return any ? sum : std::nan("");
+    };
+    if (admin) return total(false);
+    if (CellRight(user_roles, c) < 1) return std::nullopt;
+    bool leaf = true;
+    for (size_t d = 0; d < c.size(); ++d) leaf = leaf && dims[d].leaf(c[d]);
+    if (leaf || policy == 1) return total(false);
+    // Does one role read every leaf below, in every dimension?
+    bool one_role_reads_all = false;
+    for (const auto& r : ActiveRoles(user_roles)) {
+      bool all = true;
+      for (size_t d = 0; d < c.size() && all; ++d)
+        for (int x : LeavesBelow(d, c[d])) all = all && Access(r, d, x) >= 1;
+      one_role_reads_all = one_role_reads_all || all;
+    }
+    if (one_role_reads_all) return total(false);
+    if (policy == 2) return std::nullopt;
+    return total(true);
+  }
+  bool WritesAllBelow(const std::vector<std::string>& user_roles, const std::vector<int>& c) const {
+    for (const auto& r : ActiveRoles(user_roles)) {
+      bool all = true;
+      for (size_t d = 0; d < c.size() && all; ++d) {
+        all = Access(r, d, c[d]) >= 2;
+        for (int x : LeavesBelow(d, c[d])) all = all && Access(r, d, x) >= 2;
+      }
+      if (all) return true;
+    }
+    return false;
+  }
+};
+
+RefDim RandomDim(std::mt19937& rng, const std::string& name, int n) {
+  RefDim d;
+  d.name = name;
+  d.parents.resize(n);
+  d.children.resize(n);
+  for (int m = 0; m < n; ++m) d.codes.push_back(name + std::to_string(m));
+  const double weights[] = {1, 1, 1, -1, 2};
+  for (int m = 1; m < n; ++m) {
+    // Parents among earlier members that are already parents or the root, so leaves stay leaves.
+    int p = std::uniform_int_distribution<int>(0, std::max(0, m / 2))(rng);
+    d.parents[m].push_back({p, weights[rng() % 5]});
+    d.children[p].push_back(m);
+    if (m > 3 && rng() % 6 == 0) {
+      int q = std::uniform_int_distribution<int>(0, m / 2)(rng);
+      if (q != p) {
+        d.parents[m].push_back({q, weights[rng() % 5]});
+        d.children[q].push_back(m);
+      }
+    }
+  }
+  return d;
+}
+
+struct UserInfo {
+  std::string name, token;
+  std::vector<std::string> roles;
+};
+
+class SecurityProperty : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
+  const bool caches = GetParam();
+  ServiceOptions so;
+  so.rights_cache = caches;
+  so.grid_cache = caches;
+  TestServer server({}, so);
+  std::mt19937 rng(caches ? 20261124 : 20261124);  // the same worlds with caches on and off
+  size_t reads = 0, grid_reads = 0, export_reads = 0, comment_reads = 0, audit_reads = 0, spreads = 0;
+  const size_t kReadsPerRun = 105'000;
+  int world = 0;
+  while (reads < kReadsPerRun) {
+    // ---- A random app.
+    RefModel ref;
+    const std::string app_name = "w" + std::to_string(world++);
+    ref.dims.push_back(RandomDim(rng, "a", 6 + rng() % 10));
+    ref.dims.push_back(RandomDim(rng, "b", 5 + rng() % 8));
+    ref.dims.push_back(RandomDim(rng, "c", 2 + rng() % 3));
+    AppModel model;
+    model.name = app_name;
+    for (const RefDim& rd : ref.dims) {
+      DimensionBuilder b(rd.name, DimensionType::kGeneric);
+      for (const auto& code : rd.codes) ASSERT_TRUE(b.AddMember(code).ok());
+      for (size_t m = 0; m < rd.codes.size(); ++m)
+        for (auto [p, w] : rd.parents[m]) ASSERT_TRUE(b.AddEdge(rd.codes[m], rd.codes[p], w).ok());
+      model.dimensions.push_back(*std::move(b).Build());
+    }
+    ASSERT_TRUE(server.host().AddApp(std::move(model)).ok());
+    auto app = server.host().Find(app_name);
+    // Random integer cells on about half the leaf coordinates.
+    std::vector<CellWrite> batch;
+    std::vector<std::vector<int>> all_leaves;
+    for (int x = 0; x < static_cast<int>(ref.dims[0].codes.size()); ++x)
+      for (int y = 0; y < static_cast<int>(ref.dims[1].codes.size()); ++y)
+        for (int z = 0; z < static_cast<int>(ref.dims[2].codes.size()); ++z)
+          if (ref.dims[0].leaf(x) && ref.dims[1].leaf(y) && ref.dims[2].leaf(z)) all_leaves.push_back({x, y, z});
+    for (const auto& leaf : all_leaves) {
+      if (rng() % 2) continue;
+      double v = static_cast<int>(rng() % 201) - 50;
+      ref.cells[leaf] = v;
+      batch.push_back({{static_cast<MemberId>(leaf[0]), static_cast<MemberId>(leaf[1]), static_cast<MemberId>(leaf[2])},
+                       CellValue::Number(v)});
+    }
+    if (!batch.empty()) ASSERT_TRUE(server.host().Write(*app, "admin", batch).ok());
+    const std::map<std::vector<int>, double> initial = ref.cells;
+
+    // ---- Random roles and rules, set through the API.
+    const std::vector<std::string> role_names = {"r" + std::to_string(world) + "a", "r" + std::to_string(world) + "b",
+                                                 "r" + std::to_string(world) + "c"};
+    for (const auto& role : role_names) {
+      for (int d = 0; d < 3; ++d) {
+        if (rng() % 4 == 0) continue;  // no rule for this dimension: write everywhere
+        RefRule rule;
+        rule.default_access = rng() % 3;
+        int entries = rng() % 4;
+        for (int e = 0; e < entries; ++e) rule.explicit_access[rng() % ref.dims[d].codes.size()] = rng() % 3;
+        ref.roles[role][d] = rule;
+        v1::SetMemberRightsRequest req;
+        req.set_app(app_name);
+        req.set_role(role);
+        req.set_dimension(ref.dims[d].name);
+        req.set_default_access(static_cast<v1::Access>(rule.default_access));
+        for (auto [m, a] : rule.explicit_access) {
+          auto* r = req.add_rights();
+          r->set_member(ref.dims[d].codes[m]);
+          r->set_access(static_cast<v1::Access>(a));
+        }
+        ASSERT_EQ(server.Call("quantatom.v1.AdminService/SetMemberRights", req, nullptr, rng() % 2).status, 200);
+      }
+    }
+    ref.policy = rng() % 3;
+    v1::SetTotalsPolicyRequest tp;
+    tp.set_app(app_name);
+    tp.set_policy(static_cast<v1::TotalsPolicy>(ref.policy));
+    ASSERT_EQ(server.Call("quantatom.v1.AdminService/SetTotalsPolicy", tp, nullptr, false).status, 200);
+
+    // ---- Users with random role sets (possibly none, possibly a role without rules).
+    std::vector<UserInfo> users;
+    for (int u = 0; u < 3; ++u) {
+      UserInfo info;
+      info.name = app_name + "u" + std::to_string(u);
+      for (const auto& r : role_names)
+        if (rng() % 2) info.roles.push_back(r);
+      if (rng() % 5 == 0) info.roles.push_back("ghost");
+      ASSERT_TRUE(server.tokens().CreateUser({info.name, info.roles, false}).ok());
+      info.token = server.tokens().IssueToken(info.name)->first;
+      users.push_back(info);
+    }
+    // Comments by the admin at random coordinates, any level.
+    std::vector<std::pair<std::vector<int>, std::string>> comments;
+    for (int i = 0; i < 6; ++i) {
+      std::vector<int> c = {static_cast<int>(rng() % ref.dims[0].codes.size()),
+                            static_cast<int>(rng() % ref.dims[1].codes.size()),
+                            static_cast<int>(rng() % ref.dims[2].codes.size())};
+      v1::AddCommentRequest ac;
+      ac.set_app(app_name);
+      for (int d = 0; d < 3; ++d) ac.mutable_coordinate()->add_members(ref.dims[d].codes[c[d]]);
+      ac.set_text("note " + std::to_string(i));
+      ASSERT_EQ(server.Call("quantatom.v1.CommentService/AddComment", ac, nullptr, false).status, 200);
+      comments.push_back({c, ac.text()});
+    }
+
+    for (int round = 0; round < 6; ++round) {
+      for (const UserInfo& user : users) {
+        const bool json = rng() % 2;
+        const bool app_visible = !ref.ActiveRoles(user.roles).empty();
+        // Not found and permission denied look alike: an invisible app is "not found".
+        v1::GetAppRequest ga;
+        ga.set_app(app_name);
+        HttpReply r = server.Call("quantatom.v1.AppService/GetApp", ga, nullptr, json, user.token);
+        if (!app_visible) {
+          ASSERT_EQ(r.status, 404);
+          ga.set_app(app_name + "_missing");
+          HttpReply missing = server.Call("quantatom.v1.AppService/GetApp", ga, nullptr, json, user.token);
+          std::string expect = missing.body;
+          expect.replace(expect.find(app_name + "_missing"), app_name.size() + 8, app_name);
+          EXPECT_EQ(r.body, expect);
+          ++reads;
+          continue;
+        }
+        ASSERT_EQ(r.status, 200) << r.body;
+
+        // Member listings hold exactly the visible members.
+        for (int d = 0; d < 3; ++d) {
+          v1::ListMembersRequest lm;
+          lm.set_app(app_name);
+          lm.set_dimension(ref.dims[d].name);
+          v1::ListMembersResponse members;
+          ASSERT_EQ(server.Call("quantatom.v1.AppService/ListMembers", lm, &members, json, user.token).status, 200);
+          std::set<std::string> got, want;
+          for (const auto& m : members.members()) got.insert(m.code());
+          for (int m = 0; m < static_cast<int>(ref.dims[d].codes.size()); ++m)
+            if (ref.MemberVisible(user.roles, d, m)) want.insert(ref.dims[d].codes[m]);
+          ASSERT_EQ(got, want) << "dimension " << d;
+          ++reads;
+        }
+
+        // Grid: every member of a and b (the server leaves out invisible ones), c sliced.
+        int slice = rng() % ref.dims[2].codes.size();
+        v1::QueryGridRequest q;
+        q.mutable_grid()->set_app(app_name);
+        auto* rows = q.mutable_grid()->mutable_rows()->add_parts();
+        rows->set_dimension("a");
+        rows->set_member_set("all");
+        auto* cols = q.mutable_grid()->mutable_cols()->add_parts();
+        cols->set_dimension("b");
+        cols->set_member_set("all");
+        auto* s = q.mutable_grid()->add_slicers();
+        s->set_dimension("c");
+        s->set_member(ref.dims[2].codes[slice]);
+        v1::QueryGridResponse g;
+        r = server.Call("quantatom.v1.GridService/QueryGrid", q, &g, json, user.token);
+        if (!ref.MemberVisible(user.roles, 2, slice)) {
+          // An invisible slicer member reads exactly like a member that does not exist.
+          ASSERT_NE(r.status, 200) << r.body;
+          s->set_member("zz");
+          HttpReply missing = server.Call("quantatom.v1.GridService/QueryGrid", q, nullptr, json, user.token);
+          std::string expect = missing.body;
+          if (expect.find("'zz'") != std::string::npos) {
+            expect.replace(expect.find("'zz'"), 4, "'" + ref.dims[2].codes[slice] + "'");
+          }
+          EXPECT_EQ(r.status, missing.status);
+          EXPECT_EQ(r.body, expect);
+          ++reads;
+        } else if (r.status == 400) {
+          // No visible member on an axis.
+          bool any_a = false, any_b = false;
+          for (int m = 0; m < static_cast<int>(ref.dims[0].codes.size()); ++m) any_a = any_a || ref.MemberVisible(user.roles, 0, m);
+          for (int m = 0; m < static_cast<int>(ref.dims[1].codes.size()); ++m) any_b = any_b || ref.MemberVisible(user.roles, 1, m);
+          ASSERT_FALSE(any_a && any_b) << r.body;
+        } else {
+          ASSERT_EQ(r.status, 200) << r.body;
+          std::map<std::string, int> index_a, index_b;
+          for (int m = 0; m < static_cast<int>(ref.dims[0].codes.size()); ++m) index_a[ref.dims[0].codes[m]] = m;
+          for (int m = 0; m < static_cast<int>(ref.dims[1].codes.size()); ++m) index_b[ref.dims[1].codes[m]] = m;
+          for (uint32_t i = 0; i < g.rows(); ++i) {
+            for (uint32_t j = 0; j < g.cols(); ++j) {
+              std::vector<int> c = {index_a.at(g.row_headers(i).members(0)), index_b.at(g.col_headers(j).members(0)), slice};
+              ASSERT_TRUE(ref.MemberVisible(user.roles, 0, c[0]) && ref.MemberVisible(user.roles, 1, c[1]));
+              auto want = ref.See(user.roles, false, c);
+              size_t k = i * g.cols() + j;
+              if (!want) {
+                ASSERT_EQ(g.layers(0).kinds(k), v1::CELL_KIND_HIDDEN) << "leak at " << c[0] << "," << c[1];
+                ASSERT_EQ(g.layers(0).numbers(k), 0);
+              } else if (std::isnan(*want)) {
+                ASSERT_EQ(g.layers(0).kinds(k), v1::CELL_KIND_EMPTY) << c[0] << "," << c[1];
+              } else {
+                ASSERT_EQ(g.layers(0).kinds(k), v1::CELL_KIND_NUMBER) << c[0] << "," << c[1];
+                ASSERT_NEAR(g.layers(0).numbers(k), *want, 1e-9) << c[0] << "," << c[1] << " policy " << ref.policy;
+              }
+              ++reads;
+              ++grid_reads;
+            }
+          }
+        }
+
+        // Bulk export under the root: exactly the readable stored cells.
+        v1::ExportCellsRequest ex;
+        ex.set_app(app_name);
+        for (int d = 0; d < 3; ++d) ex.mutable_region()->add_members(ref.dims[d].codes[0]);
+        v1::ExportCellsResponse cells;
+        r = server.Call("quantatom.v1.GridService/ExportCells", ex, &cells, json, user.token);
+        bool root_visible = true;
+        for (int d = 0; d < 3; ++d) root_visible = root_visible && ref.MemberVisible(user.roles, d, 0);
+        if (!root_visible) {
+          ASSERT_EQ(r.status, 404);
+        } else {
+          ASSERT_EQ(r.status, 200) << r.body;
+          std::map<std::vector<int>, double> got, want;
+          for (int i = 0; i < cells.values_size(); ++i)
+            got[{static_cast<int>(cells.columns(0).ids(i)), static_cast<int>(cells.columns(1).ids(i)),
+                 static_cast<int>(cells.columns(2).ids(i))}] = cells.values(i);
+          for (const auto& [leaf, v] : ref.cells)
+            if (ref.CellRight(user.roles, leaf) >= 1) want[leaf] = v;
+          ASSERT_EQ(got, want);
+          reads += ref.cells.size();
+          export_reads += ref.cells.size();
+
+          // Comments under the root: exactly those at readable coordinates.
+          v1::ListCommentsRequest lc;
+          lc.set_app(app_name);
+          *lc.mutable_coordinate() = ex.region();
+          v1::ListCommentsResponse listed;
+          ASSERT_EQ(server.Call("quantatom.v1.CommentService/ListComments", lc, &listed, json, user.token).status, 200);
+          std::multiset<std::string> got_c, want_c;
+          for (const auto& c : listed.comments()) got_c.insert(c.text());
+          for (const auto& [c, text] : comments)
+            if (ref.CellRight(user.roles, c) >= 1) want_c.insert(text);
+          ASSERT_EQ(got_c, want_c);
+          reads += comments.size();
+          comment_reads += comments.size();
+        }
+
+        // Audit: every shown cell readable; shown + hidden = the cells of the set.
+        v1::QueryAuditRequest qa;
+        qa.set_app(app_name);
+        qa.set_user("admin");
+        v1::QueryAuditResponse audit;
+        ASSERT_EQ(server.Call("quantatom.v1.AuditService/QueryAudit", qa, &audit, json, user.token).status, 200);
+        // The oldest entry is the initial write (the model's import has no cells).
+        ASSERT_GE(audit.entries_size(), 1);
+        for (const auto& e : audit.entries()) {
+          std::map<std::string, int> ia, ib, ic;
+          for (int m = 0; m < static_cast<int>(ref.dims[0].codes.size()); ++m) ia[ref.dims[0].codes[m]] = m;
+          for (int m = 0; m < static_cast<int>(ref.dims[1].codes.size()); ++m) ib[ref.dims[1].codes[m]] = m;
+          for (int m = 0; m < static_cast<int>(ref.dims[2].codes.size()); ++m) ic[ref.dims[2].codes[m]] = m;
+          const bool initial_set = &e == &audit.entries(audit.entries_size() - 1);
+          for (const auto& cell : e.cells()) {
+            std::vector<int> leaf = {ia.at(cell.coordinate().members(0)), ib.at(cell.coordinate().members(1)),
+                                     ic.at(cell.coordinate().members(2))};
+            ASSERT_GE(ref.CellRight(user.roles, leaf), 1) << "audit shows a hidden cell";
+            if (initial_set) ASSERT_EQ(cell.new_value().number(), initial.at(leaf));
+          }
+          if (initial_set) {
+            size_t hidden_want = 0;
+            for (const auto& [leaf, v] : initial) hidden_want += ref.CellRight(user.roles, leaf) < 1;
+            ASSERT_EQ(static_cast<size_t>(e.cells_size()) + e.hidden_cells(), initial.size());
+            ASSERT_EQ(e.hidden_cells(), hidden_want);
+          }
+          reads += e.cells_size() + e.hidden_cells();
+          audit_reads += e.cells_size() + e.hidden_cells();
+        }
+
+        // Spread into a random visible cell: refused unless the user writes every cell below;
+        // a refusal names no value. Accepted spreads are undone by the same user.
+        std::vector<int> t = {static_cast<int>(rng() % ref.dims[0].codes.size()),
+                              static_cast<int>(rng() % ref.dims[1].codes.size()),
+                              static_cast<int>(rng() % ref.dims[2].codes.size())};
+        bool visible = true;
+        for (int d = 0; d < 3; ++d) visible = visible && ref.MemberVisible(user.roles, d, t[d]);
+        if (visible) {
+          v1::SpreadRequest sp;
+          sp.set_app(app_name);
+          for (int d = 0; d < 3; ++d) sp.mutable_target()->add_members(ref.dims[d].codes[t[d]]);
+          sp.set_method(v1::SPREAD_METHOD_EQUAL);
+          sp.set_value(1000);
+          v1::ChangeSummary result;
+          r = server.Call("quantatom.v1.WriteService/Spread", sp, &result, json, user.token);
+          if (!ref.WritesAllBelow(user.roles, t)) {
+            ASSERT_EQ(r.status, 403) << r.body;
+            for (const auto& [leaf, v] : ref.cells) {
+              if (ref.CellRight(user.roles, leaf) < 1 && v != 0 && std::abs(v) > 9) {
+                // A hidden value (two digits or more) does not appear in the message.
+                ASSERT_EQ(r.body.find(" " + std::to_string(static_cast<int>(v)) + " "), std::string::npos);
+              }
+            }
+          } else if (r.status == 200) {
+            v1::UndoRequest u;
+            u.set_app(app_name);
+            ASSERT_EQ(server.Call("quantatom.v1.WriteService/Undo", u, nullptr, json, user.token).status, 200);
+          } else {
+            ASSERT_EQ(r.status, 400) << r.body;  // e.g. weights summing to zero: nothing changed
+          }
+          ++spreads;
+          ++reads;
+        }
+      }
+      // The admin changes a few cells between rounds; the reference follows.
+      std::vector<CellWrite> more;
+      for (int i = 0; i < 3 && !all_leaves.empty(); ++i) {
+        const auto& leaf = all_leaves[rng() % all_leaves.size()];
+        double v = static_cast<int>(rng() % 101) - 20;
+        ref.cells[leaf] = v;
+        more.push_back({{static_cast<MemberId>(leaf[0]), static_cast<MemberId>(leaf[1]), static_cast<MemberId>(leaf[2])},
+                        CellValue::Number(v)});
+      }
+      if (!more.empty()) ASSERT_TRUE(server.host().Write(*app, "admin", more).ok());
+    }
+  }
+  std::printf("caches %s: %zu reads (grid %zu, export %zu, comments %zu, audit %zu), %zu spreads, %d apps\n",
+              caches ? "on" : "off", reads, grid_reads, export_reads, comment_reads, audit_reads, spreads, world);
+  EXPECT_GE(reads, kReadsPerRun);
+}
+
+INSTANTIATE_TEST_SUITE_P(Caches, SecurityProperty, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "On" : "Off"; });
+
+}  // namespace
+}  // namespace quantatom

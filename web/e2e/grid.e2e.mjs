@@ -1,0 +1,269 @@
+// End-to-end tests of the planning grid against the real server and the demo model, in Debian's
+// chromium driven by playwright-core. Run with `node --test e2e/` after `npm run build` and a
+// build of quantatom + quantatom-server (QA_BUILD_DIR, default ../build). Screenshots go to
+// QA_ARTIFACTS (default <build>/web-artifacts).
+//
+// Expected values are derived by hand from the spreading rules (docs/spreading.md): a
+// proportional spread of T into a total whose held part is H scales every unheld leaf by
+// (T - H) / (T0 - H), so every cell made only of unheld leaves scales by the same factor.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { launch } from "../scripts/browser.mjs";
+import { buildDir, callJson, kAdminToken, prepareDemo, startServer } from "./server-fixture.mjs";
+
+const kHeld = 2;
+const kComment = 4;
+let server;
+let browser;
+let artifacts;
+let aliceToken;
+
+before(async () => {
+  const build = buildDir();
+  artifacts = process.env.QA_ARTIFACTS ?? join(build, "web-artifacts");
+  mkdirSync(artifacts, { recursive: true });
+  const { data } = prepareDemo(build);
+  server = await startServer(build, data, join(import.meta.dirname, "..", "dist"));
+  await callJson(server.url, kAdminToken, "AdminService/CreateUser", { user: { name: "alice", admin: true } });
+  aliceToken = (await callJson(server.url, kAdminToken, "AdminService/IssueToken", { user: "alice" })).token;
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function openGrid(token) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 800 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  await page.goto(`${server.url}/?token=${token}&app=plan&renderer=canvas2d`);
+  await page.waitForFunction(() => window.__qa && window.__qa.rowCount() > 0 && window.__qa.value(0, 0) !== null, null, { timeout: 60_000 });
+  return page;
+}
+
+const shot = (page, name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+
+async function find(page, rowCodes, colCodes, layer) {
+  const pos = await page.evaluate(([r, c, l]) => window.__qa.find(r, c, l), [rowCodes, colCodes, layer]);
+  assert.ok(pos, `cell ${rowCodes} x ${colCodes} is on the grid`);
+  return pos;
+}
+
+/** Waits until the cell has loaded and `ok(value, flags)` holds; returns { value, flags }. */
+async function waitCell(page, rowCodes, colCodes, ok = () => true, what = "loaded", layer = undefined) {
+  const deadline = Date.now() + 30_000;
+  let last;
+  for (;;) {
+    const { row, col } = await find(page, rowCodes, colCodes, layer);
+    await page.evaluate(([r, c]) => window.__qa.show(r, c), [row, col]);
+    last = await page.evaluate(([r, c]) => window.__qa.value(r, c), [row, col]);
+    if (last && ok(last.value, last.flags)) return last;
+    if (Date.now() > deadline) throw new Error(`cell ${rowCodes} x ${colCodes}: not ${what} (last ${JSON.stringify(last)})`);
+    await page.waitForTimeout(100);
+  }
+}
+
+async function clickCell(page, rowCodes, colCodes) {
+  const { row, col } = await find(page, rowCodes, colCodes);
+  await page.evaluate(([r, c]) => window.__qa.reveal(r, c), [row, col]);
+  const r = await page.evaluate(([r, c]) => window.__qa.rect(r, c), [row, col]);
+  await page.mouse.click(r.x + r.w / 2, r.y + r.h / 2);
+}
+
+async function typeInto(page, rowCodes, colCodes, text) {
+  await clickCell(page, rowCodes, colCodes);
+  await page.keyboard.press(text[0]);
+  await page.getByTestId("cell-editor").waitFor();
+  await page.keyboard.type(text.slice(1));
+  await page.keyboard.press("Enter");
+}
+
+async function pick(page, dim, code) {
+  await page.getByTestId(`members-${dim}`).click();
+  await page.getByTestId(`picker-${dim}`).getByTestId("picker-search").fill(code);
+  await page.getByTestId(`picker-${dim}`).getByTestId(`pick-${code}`).click();
+}
+
+async function expandRow(page, code) {
+  const before = await page.evaluate(() => window.__qa.rowCount());
+  const { row } = await page.evaluate((c) => {
+    for (let i = 0; i < window.__qa.rowCount(); i++) if (window.__qa.rowInfo(i).codes.at(-1) === c) return { row: i };
+    return { row: -1 };
+  }, code);
+  assert.ok(row >= 0, `row ${code} shown`);
+  const r = await page.evaluate((i) => window.__qa.headerRect("rows", i, 0), row);
+  await page.mouse.click(r.x + 20, r.y + r.h / 2);
+  await page.waitForFunction((n) => window.__qa.rowCount() > n, before);
+}
+
+/** Rows OPEX_TOTAL (expanded) and its travel accounts, columns FY2026 and its quarters, EMEA, Budget. */
+async function opexView(page) {
+  await pick(page, "cost_center", "EMEA");
+  await pick(page, "account", "OPEX_TOTAL");
+  await pick(page, "month", "FY2026");
+  await page.waitForFunction(() => window.__qa.rowCount() === 1 && window.__qa.colCount() === 1);
+}
+
+const close = (a, b, what) => assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b)), `${what}: ${a} != ${b}`);
+
+test("open, pivot, expand, type into a total with a hold, comment, undo", async () => {
+  const page = await openGrid(kAdminToken);
+  assert.equal(await page.evaluate(() => window.__qa.renderer()), "canvas2d");
+  await shot(page, "01-open");
+
+  // Pivot: cost centers onto the rows next to accounts, then back to the page.
+  await page.getByTestId("zone-cost_center").selectOption("rows");
+  await page.waitForFunction(() => window.__qa.rowInfo(0).codes.length === 2);
+  await waitCell(page, (await page.evaluate(() => window.__qa.rowInfo(0).codes)), ["FY2025"]);
+  await shot(page, "02-pivot-cost-centers-on-rows");
+  await page.getByTestId("zone-cost_center").selectOption("pages");
+  await page.waitForFunction(() => window.__qa.rowInfo(0).codes.length === 1);
+
+  // Member pickers with search, then expand rows and columns by clicking their headers.
+  await opexView(page);
+  await expandRow(page, "OPEX_TOTAL");
+  await expandRow(page, "OPEX_TRAVEL");
+  const travelLeaf = await page.evaluate(() => {
+    for (let i = 0; i < window.__qa.rowCount(); i++) if (window.__qa.rowInfo(i).depth === 2) return window.__qa.rowInfo(i).codes[0];
+    return null;
+  });
+  assert.ok(travelLeaf, "a travel account under OPEX_TRAVEL");
+  const colHeader = await page.evaluate(() => window.__qa.headerRect("cols", 0, 0));
+  await page.mouse.click(colHeader.x + 20, colHeader.y + colHeader.h / 2);
+  await page.waitForFunction(() => window.__qa.colCount() === 5);
+  await waitCell(page, ["OPEX_TRAVEL"], ["FY2026-Q1"]);
+  await shot(page, "03-expanded");
+
+  // Hold People costs.
+  await clickCell(page, ["OPEX_PEOPLE"], ["FY2026"]);
+  await page.getByTestId("hold").click();
+  await waitCell(page, ["OPEX_PEOPLE"], ["FY2026"], (_, f) => (f & kHeld) !== 0, "held");
+
+  const total0 = (await waitCell(page, ["OPEX_TOTAL"], ["FY2026"])).value;
+  const people0 = (await waitCell(page, ["OPEX_PEOPLE"], ["FY2026"])).value;
+  const travel0 = (await waitCell(page, ["OPEX_TRAVEL"], ["FY2026"])).value;
+  const travelQ10 = (await waitCell(page, ["OPEX_TRAVEL"], ["FY2026-Q1"])).value;
+  const leaf0 = (await waitCell(page, [travelLeaf], ["FY2026"])).value;
+  const wanted = 200_000_000;
+  await typeInto(page, ["OPEX_TOTAL"], ["FY2026"], String(wanted));
+  await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], (v) => Math.abs(v - wanted) < 1e-3, `${wanted}`);
+  const factor = (wanted - people0) / (total0 - people0);
+  close((await waitCell(page, ["OPEX_PEOPLE"], ["FY2026"])).value, people0, "held People costs keep their value");
+  close((await waitCell(page, ["OPEX_TRAVEL"], ["FY2026"], (v) => v !== travel0)).value, travel0 * factor, "OPEX_TRAVEL FY2026 scales");
+  close((await waitCell(page, ["OPEX_TRAVEL"], ["FY2026-Q1"])).value, travelQ10 * factor, "OPEX_TRAVEL Q1 scales");
+  close((await waitCell(page, [travelLeaf], ["FY2026"])).value, leaf0 * factor, `leaf account ${travelLeaf} scales`);
+  await shot(page, "04-typed-into-total-with-hold");
+
+  // Comment on the total: the thread shows it and the cell gets its marker.
+  await clickCell(page, ["OPEX_TOTAL"], ["FY2026"]);
+  await page.getByTestId("panel-comments").click();
+  const note = `Travel freeze in H2 (${Date.now()})`;
+  await page.getByTestId("comment-input").fill(note);
+  await page.getByTestId("comment-add").click();
+  await page.getByTestId("comment-text").filter({ hasText: note }).waitFor();
+  await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], (_, f) => (f & kComment) !== 0, "commented");
+  await shot(page, "05-comment");
+
+  // Undo takes the whole spread back.
+  await page.getByTestId("undo").click();
+  await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], (v) => Math.abs(v - total0) <= 1e-6 * Math.abs(total0), `back at ${total0}`);
+  close((await waitCell(page, [travelLeaf], ["FY2026"])).value, leaf0, "leaf back after undo");
+  await shot(page, "06-undo");
+
+  // A failed write stays beside its cell with the server's message, the typed value kept.
+  await typeInto(page, ["OPEX_PEOPLE"], ["FY2026"], "123");
+  const bubble = page.getByTestId("write-error");
+  await bubble.waitFor();
+  const message = await bubble.locator(".write-error-text").innerText();
+  assert.ok(message.length > 0, "the server's message is shown");
+  const edits = await page.evaluate(() => Object.values(window.__qa.edits()));
+  assert.deepEqual(edits.map((e) => [e.text, e.status]), [["123", "failed"]]);
+  await shot(page, "07-failed-write");
+  await bubble.getByText("Discard").click();
+  await bubble.waitFor({ state: "detached" });
+
+  // Plan, actual, target and actual - plan side by side; the variance is the difference.
+  await page.getByTestId("compare").check();
+  await page.waitForFunction(() => window.__qa.colCount() === 5 * 4);
+  const kPlan = 1, kActual = 2, kTarget = 3, kVarAP = 4;
+  const plan = (await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], () => true, "loaded", kPlan)).value;
+  const actual = (await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], () => true, "loaded", kActual)).value;
+  const target = await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], () => true, "loaded", kTarget);
+  const variance = (await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], () => true, "loaded", kVarAP)).value;
+  assert.ok(actual !== null && plan !== null, "FY2026 has bridged actuals (H1) and a plan");
+  close(variance, actual - plan, "actual - plan variance");
+  assert.ok(target, "the target column loads");
+  await shot(page, "10-plan-actual-target-variance");
+  await page.getByTestId("compare").uncheck();
+  await page.waitForFunction(() => window.__qa.colCount() === 5);
+
+  // A chart of the selected rows over time.
+  await clickCell(page, ["OPEX_PEOPLE"], ["FY2026"]);
+  await page.keyboard.press("Shift+ArrowDown");
+  await page.getByTestId("panel-chart").click();
+  await page.locator("[data-testid=chart] polyline").nth(1).waitFor();
+  await shot(page, "11-chart");
+  await page.context().close();
+});
+
+test("two users see each other's edits live", async () => {
+  const a = await openGrid(kAdminToken);
+  const b = await openGrid(aliceToken);
+  for (const page of [a, b]) await opexView(page);
+  for (const page of [a, b]) await waitCell(page, ["OPEX_TOTAL"], ["FY2026"]);
+  // Both live streams have opened. (A change committed before a stream opens is caught by the
+  // refetch the app makes on each stream's first snapshot.)
+  for (const page of [a, b]) await page.waitForFunction(() => window.__qa.liveSnapshots() > 0, null, { timeout: 30_000 });
+  await typeInto(a, ["OPEX_TOTAL"], ["FY2026"], "150000000");
+  await waitCell(b, ["OPEX_TOTAL"], ["FY2026"], (v) => Math.abs(v - 150_000_000) < 1e-3, "150,000,000 on alice's screen");
+  await b.getByTestId("live-status").filter({ hasText: "admin" }).waitFor();
+  await shot(b, "08-live-alice-sees-admin");
+  await typeInto(b, ["OPEX_TOTAL"], ["FY2026"], "160000000");
+  await waitCell(a, ["OPEX_TOTAL"], ["FY2026"], (v) => Math.abs(v - 160_000_000) < 1e-3, "160,000,000 on admin's screen");
+  await a.getByTestId("live-status").filter({ hasText: "alice" }).waitFor();
+  await shot(a, "09-live-admin-sees-alice");
+  await a.context().close();
+  await b.context().close();
+});
+
+test("a pasted block is one change set: one undo takes it back", async () => {
+  const page = await openGrid(kAdminToken);
+  // Leaf cells in every dimension: a cost center, travel accounts, months.
+  await pick(page, "cost_center", "EMEA-SALES-DUB");
+  await pick(page, "account", "OPEX_TRAVEL");
+  await pick(page, "month", "FY2026-Q1");
+  await page.waitForFunction(() => window.__qa.rowCount() === 1 && window.__qa.colCount() === 1);
+  await expandRow(page, "OPEX_TRAVEL");
+  const colHeader = await page.evaluate(() => window.__qa.headerRect("cols", 0, 0));
+  await page.mouse.click(colHeader.x + 20, colHeader.y + colHeader.h / 2);
+  await page.waitForFunction(() => window.__qa.colCount() === 4);
+  const [a1, a2] = await page.evaluate(() => [1, 2].map((i) => window.__qa.rowInfo(i).codes[0]));
+  const months = ["FY2026-M01", "FY2026-M02"];
+  const before = [];
+  for (const acc of [a1, a2]) for (const m of months) before.push((await waitCell(page, [acc], [m])).value);
+
+  await clickCell(page, [a1], [months[0]]);
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.setData("text/plain", "1,111\t2222\n3333\t4444\n");
+    window.__qa.grid.canvas.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+  });
+  const pasted = [1111, 2222, 3333, 4444];
+  let k = 0;
+  for (const acc of [a1, a2]) for (const m of months) {
+    const want = pasted[k++];
+    await waitCell(page, [acc], [m], (v) => v === want, `${want}`);
+  }
+  await shot(page, "12-paste");
+  await page.getByTestId("undo").click();
+  k = 0;
+  for (const acc of [a1, a2]) for (const m of months) {
+    const want = before[k++];
+    await waitCell(page, [acc], [m], (v) => v === want, `back at ${want}`);
+  }
+  await page.context().close();
+});

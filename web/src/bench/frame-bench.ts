@@ -1,0 +1,132 @@
+// Frame-time benchmark page: scrolls the synthetic 10,000 x 1,000 view for a while, one scroll
+// step per animation frame, and publishes p50 / p99 of three figures on window.__frameBench:
+//   work: scroll + frame snapshot + draw (+ waiting for the GPU where the renderer can tell);
+//   frame: from the start of the animation frame to the first task after the browser rendered
+//     it (style, layout, paint on the main thread included), via a MessageChannel message;
+//   interval: time between animation frames (headless Chromium delivers at most 60 a second).
+// Query: ?renderer=webgpu|webgl2|canvas2d|dom (default: the automatic choice), &seconds=10.
+// `dom` is the peer: the same snapshots drawn as recycled absolutely positioned divs.
+
+import { GridView } from "../grid/grid-view";
+import type { RendererKind } from "../grid/render/renderer";
+import { cellKey } from "../grid/damage";
+import { buildFrame, type CellDisplay } from "../grid/frame";
+import { clampScroll } from "../grid/geometry";
+import { kOrigin, selectionRange } from "../grid/selection";
+import { DomGrid } from "./dom-grid";
+import { syntheticModel } from "./synthetic";
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const requested = params.get("renderer") || undefined;
+  const dom = requested === "dom";
+  const renderer = (dom ? "canvas2d" : requested) as RendererKind | undefined;
+  const seconds = Number(params.get("seconds") ?? 10);
+  // finish=0 measures only the CPU side (the GPU work overlaps the next frames).
+  const waitForGpu = params.get("finish") !== "0";
+  const host = document.getElementById("grid") as HTMLElement;
+  let view: GridView | null = null;
+  // The DOM peer gets the same display cache the GridView keeps, so only drawing differs.
+  const domCache = new Map<number, CellDisplay>();
+  const { model, cells } = syntheticModel((_, changed) => {
+    view?.damageCells(changed);
+    for (const c of changed) domCache.delete(cellKey(c.row, c.col));
+  });
+  view = new GridView(host, { renderer, onVisible: (range) => cells.ensure(range) });
+  (window as unknown as { __benchView: GridView }).__benchView = view;
+  const kind = dom ? "dom" : await view.ready;
+  if (dom) await view.ready;
+  view.setModel(model);
+  view.drawNow();
+  // The peer needs only the geometry: the canvas grid is removed so it paints nothing.
+  const domGeometry = view.geometry;
+  if (dom) view.dispose();
+  const domGrid = dom ? new DomGrid(host) : null;
+  view.drawNow();
+  await new Promise((r) => setTimeout(r, 200));
+
+  const work: number[] = [];
+  const frames: number[] = [];
+  const channel = new MessageChannel();
+  let frameStart = 0;
+  channel.port1.onmessage = () => frames.push(performance.now() - frameStart);
+  const intervals: number[] = [];
+  let x = 0;
+  let y = 0;
+  let dx = 37;
+  let dy = 113;
+  const maxX = 1000 * 104;
+  const maxY = 10_000 * 24;
+  const start = performance.now();
+  let last = start;
+  let cellsPainted = 0;
+  let waited = waitForGpu && !dom;
+  await new Promise<void>((done) => {
+    const step = async (now: number) => {
+      intervals.push(now - last);
+      last = now;
+      const t0 = performance.now();
+      frameStart = t0;
+      x += dx;
+      y += dy;
+      if (x < 0 || x > maxX) dx = -dx;
+      if (y < 0 || y > maxY) dy = -dy;
+      if (domGrid) {
+        // The peer draws the same snapshot the canvas renderers get.
+        const s = clampScroll(domGeometry, { x, y });
+        if (domCache.size > 50_000) domCache.clear();
+        domGrid.draw(buildFrame({ geometry: domGeometry, scroll: s, rows: model.rows, cols: model.cols, rowLabel: model.rowLabel,
+          colLabel: model.colLabel, cornerLabels: model.cornerLabels, cell: (r, c) => {
+            const k = cellKey(r, c);
+            let d = domCache.get(k);
+            if (!d) domCache.set(k, (d = model.cell(r, c)));
+            return d;
+          }, selection: selectionRange(kOrigin), focus: null }));
+        cells.ensure({ firstRow: Math.floor(s.y / 24), endRow: Math.min(10_000, Math.floor(s.y / 24) + 40), firstCol: Math.floor(s.x / 104), endCol: Math.min(1000, Math.floor(s.x / 104) + 14) });
+      } else {
+        view!.setScroll({ x, y });
+        view!.drawNow();
+        if (waitForGpu) waited = (await view!.finishGpu()) && waited;
+      }
+      work.push(performance.now() - t0);
+      channel.port2.postMessage(0);
+      cellsPainted = view!.framesPainted;
+      if (performance.now() - start < seconds * 1000) requestAnimationFrame(step);
+      else done();
+    };
+    requestAnimationFrame(step);
+  });
+  intervals.shift();
+  await new Promise((r) => setTimeout(r, 50));
+  const fr = [...frames].sort((a, b) => a - b);
+  const w = [...work].sort((a, b) => a - b);
+  const iv = [...intervals].sort((a, b) => a - b);
+  const g = domGeometry;
+  (window as unknown as { __frameBench: unknown }).__frameBench = {
+    renderer: kind,
+    waited_for_gpu: waited,
+    frames: work.length,
+    seconds,
+    view_rows: g.rowCount,
+    view_cols: g.colCount,
+    viewport: `${g.viewportWidth}x${g.viewportHeight}`,
+    work_p50_ms: percentile(w, 50),
+    work_p99_ms: percentile(w, 99),
+    work_max_ms: w[w.length - 1],
+    frame_p50_ms: percentile(fr, 50),
+    frame_p99_ms: percentile(fr, 99),
+    interval_p50_ms: percentile(iv, 50),
+    interval_p99_ms: percentile(iv, 99),
+    frames_painted: cellsPainted,
+    blocks_fetched: cells.fetchCount,
+  };
+}
+
+main().catch((err) => {
+  (window as unknown as { __frameBench: unknown }).__frameBench = { error: String(err) };
+});

@@ -1,0 +1,405 @@
+// GridView: the canvas grid as a plain object, without React. It owns the scroll position, the
+// selection, the damage set and the renderer, and paints one frame per animation frame when
+// something changed. It never owns data: the model's cell provider answers for visible cells,
+// and `onVisible` tells the owner which region to page in.
+//
+// DOM: host (overflow: auto) > [sticky layer > canvas] + spacer sized to the content, so the
+// browser provides native scrolling and scrollbars while the canvas stays put.
+
+import { DamageSet, cellKey } from "./damage";
+import { buildFrame, type CellDisplay, type CellProvider, type FrameSnapshot, type LabelOf } from "./frame";
+import {
+  cellRect,
+  clampScroll,
+  contentSize,
+  headerHeight,
+  headerWidth,
+  hitTest,
+  pageRows,
+  scrollToReveal,
+  visibleRange,
+  type GridGeometry,
+  type Rect,
+  type Scroll,
+  type VisibleRange,
+} from "./geometry";
+import type { AxisLayout } from "./header-tree";
+import { createRenderer, type GridRenderer, type RendererKind } from "./render/renderer";
+import {
+  kOrigin,
+  reduceSelection,
+  selectionRange,
+  type CellRange,
+  type Selection,
+  type SelectionAction,
+} from "./selection";
+
+export interface GridModel {
+  readonly rows: AxisLayout;
+  readonly cols: AxisLayout;
+  readonly rowLabel: LabelOf;
+  readonly colLabel: LabelOf;
+  readonly cornerLabels: readonly string[];
+  readonly cell: CellProvider;
+}
+
+export interface GridViewOptions {
+  readonly renderer?: RendererKind;
+  readonly rowHeight?: number;
+  readonly colWidth?: number;
+  readonly rowHeaderWidth?: number;
+  /** The visible region changed: page in its cells. */
+  readonly onVisible?: (range: VisibleRange) => void;
+  readonly onSelection?: (sel: Selection) => void;
+  /** A header with children was clicked. */
+  readonly onToggle?: (axis: "rows" | "cols", level: number, memberId: number) => void;
+  /** Typing started in the focused cell (`initial` is the typed character, or null for F2/Enter). */
+  readonly onStartEdit?: (initial: string | null) => void;
+  /** Delete or Backspace on a selection. */
+  readonly onClear?: (range: CellRange) => void;
+  readonly onCopy?: (range: CellRange) => string;
+  readonly onPaste?: (text: string, sel: Selection) => void;
+  readonly onUndo?: () => void;
+  readonly onRedo?: () => void;
+}
+
+export class GridView {
+  readonly host: HTMLDivElement;
+  readonly canvas: HTMLCanvasElement;
+  private readonly spacer: HTMLDivElement;
+  private renderer: GridRenderer | null = null;
+  private model: GridModel | null = null;
+  private scroll: Scroll = { x: 0, y: 0 };
+  private selection: Selection = kOrigin;
+  private readonly damage = new DamageSet();
+  private frame: FrameSnapshot | null = null;
+  private rafId = 0;
+  private width = 0;
+  private height = 0;
+  private lastVisible = "";
+  private dragging = false;
+  private disposed = false;
+  /**
+   * What the model said each cell shows, so scrolling does not format the same cells again
+   * every frame. Data damage (damageCells) drops entries; a new model or invalidate() clears it.
+   * Selection is not part of a CellDisplay, so selection changes keep it.
+   */
+  private readonly displayCache = new Map<number, CellDisplay>();
+  private readonly cachedCell: CellProvider = (row, col) => {
+    const key = cellKey(row, col);
+    let d = this.displayCache.get(key);
+    if (d === undefined) {
+      d = (this.model as GridModel).cell(row, col);
+      this.displayCache.set(key, d);
+    }
+    return d;
+  };
+  private readonly resizeObserver: ResizeObserver;
+  readonly ready: Promise<RendererKind>;
+  /** Frames painted so far and cells painted by the last one (status bar, tests). */
+  framesPainted = 0;
+
+  constructor(container: HTMLElement, private readonly options: GridViewOptions = {}) {
+    this.host = document.createElement("div");
+    this.host.className = "grid-host";
+    Object.assign(this.host.style, { position: "absolute", inset: "0", overflow: "auto" });
+    const sticky = document.createElement("div");
+    Object.assign(sticky.style, { position: "sticky", top: "0", left: "0", width: "0", height: "0", overflow: "visible", zIndex: "1" });
+    this.canvas = document.createElement("canvas");
+    this.canvas.tabIndex = 0;
+    this.canvas.dataset.testid = "grid-canvas";
+    Object.assign(this.canvas.style, { position: "absolute", left: "0", top: "0", outline: "none" });
+    sticky.appendChild(this.canvas);
+    this.spacer = document.createElement("div");
+    this.host.append(sticky, this.spacer);
+    container.appendChild(this.host);
+
+    this.host.addEventListener("scroll", () => this.onScroll());
+    this.canvas.addEventListener("mousedown", (e) => this.onMouseDown(e));
+    window.addEventListener("mousemove", this.onMouseMove);
+    window.addEventListener("mouseup", this.onMouseUp);
+    this.canvas.addEventListener("dblclick", () => options.onStartEdit?.(null));
+    this.canvas.addEventListener("keydown", (e) => this.onKeyDown(e));
+    this.canvas.addEventListener("copy", (e) => this.onCopyEvent(e));
+    this.canvas.addEventListener("paste", (e) => this.onPasteEvent(e));
+    this.resizeObserver = new ResizeObserver(() => this.onResize());
+    this.resizeObserver.observe(this.host);
+    this.ready = createRenderer(this.canvas, options.renderer).then((r) => {
+      this.renderer = r;
+      this.width = 0; // the observer may have fired before the renderer existed
+      this.onResize();
+      return r.kind;
+    });
+  }
+
+  get rendererKind(): RendererKind | null {
+    return this.renderer?.kind ?? null;
+  }
+
+  get geometry(): GridGeometry {
+    return {
+      rowCount: this.model?.rows.count ?? 0,
+      colCount: this.model?.cols.count ?? 0,
+      rowHeight: this.options.rowHeight ?? 24,
+      colWidth: this.options.colWidth ?? 104,
+      rowHeaderLevels: Math.max(1, this.model?.rows.levels ?? 1),
+      colHeaderLevels: Math.max(1, this.model?.cols.levels ?? 1),
+      rowHeaderWidth: this.options.rowHeaderWidth ?? 180,
+      viewportWidth: this.width,
+      viewportHeight: this.height,
+    };
+  }
+
+  get currentSelection(): Selection {
+    return this.selection;
+  }
+
+  get currentScroll(): Scroll {
+    return this.scroll;
+  }
+
+  /** Replaces the model (new layout or new data): everything is damaged. */
+  setModel(model: GridModel, keepSelection = true): void {
+    this.model = model;
+    if (!keepSelection) this.selection = kOrigin;
+    const g = this.geometry;
+    const content = contentSize(g);
+    this.spacer.style.width = `${headerWidth(g) + content.w}px`;
+    this.spacer.style.height = `${headerHeight(g) + content.h}px`;
+    this.scroll = clampScroll(g, this.scroll);
+    this.lastVisible = "";
+    this.invalidate();
+    if (g.rowCount > 0 && g.colCount > 0) {
+      this.selection = reduceSelection(this.selection, { type: "click", cell: this.selection.focus, extend: false }, { rowCount: g.rowCount, colCount: g.colCount, pageRows: pageRows(g) });
+      this.options.onSelection?.(this.selection);
+    }
+  }
+
+  /** Cells whose contents changed: only they are repainted. */
+  damageCells(cells: Iterable<{ readonly row: number; readonly col: number }>): void {
+    for (const c of cells) {
+      this.damage.addCell(c.row, c.col);
+      this.displayCache.delete(cellKey(c.row, c.col));
+    }
+    this.schedule();
+  }
+
+  damageRange(r: CellRange): void {
+    if (!this.frame) return this.invalidate();
+    const v = this.frame.range;
+    this.damage.addRange(r, { r0: v.firstRow, r1: v.endRow - 1, c0: v.firstCol, c1: v.endCol - 1 });
+    this.schedule();
+  }
+
+  invalidate(): void {
+    this.displayCache.clear();
+    this.damage.addAll();
+    this.schedule();
+  }
+
+  setScroll(s: Scroll): void {
+    const next = clampScroll(this.geometry, s);
+    if (next.x === this.scroll.x && next.y === this.scroll.y) return;
+    this.scroll = next;
+    this.host.scrollLeft = next.x;
+    this.host.scrollTop = next.y;
+    this.damage.addAll();
+    this.schedule();
+  }
+
+  select(action: SelectionAction): void {
+    const g = this.geometry;
+    if (g.rowCount === 0 || g.colCount === 0) return;
+    const before = selectionRange(this.selection);
+    const next = reduceSelection(this.selection, action, { rowCount: g.rowCount, colCount: g.colCount, pageRows: pageRows(g) });
+    this.selection = next;
+    this.damageRange(before);
+    this.damageRange(selectionRange(next));
+    this.setScroll(scrollToReveal(g, this.scroll, next.focus.row, next.focus.col));
+    this.options.onSelection?.(next);
+  }
+
+  /** Screen rectangle of a cell relative to the host's visible box. */
+  cellRectOnScreen(row: number, col: number): Rect {
+    return cellRect(this.geometry, this.scroll, row, col);
+  }
+
+  focus(): void {
+    this.canvas.focus();
+  }
+
+  /** Paints now if anything is damaged (the benchmark calls this; normally rAF does). */
+  drawNow(): void {
+    cancelAnimationFrame(this.rafId);
+    this.rafId = 0;
+    this.paint();
+  }
+
+  finishGpu(): Promise<boolean> {
+    return this.renderer?.finish() ?? Promise.resolve(false);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    cancelAnimationFrame(this.rafId);
+    this.resizeObserver.disconnect();
+    window.removeEventListener("mousemove", this.onMouseMove);
+    window.removeEventListener("mouseup", this.onMouseUp);
+    this.renderer?.dispose();
+    this.host.remove();
+  }
+
+  private schedule(): void {
+    if (this.rafId || this.disposed) return;
+    this.rafId = requestAnimationFrame(() => {
+      this.rafId = 0;
+      this.paint();
+    });
+  }
+
+  private paint(): void {
+    if (this.disposed || !this.renderer || !this.model || this.damage.isEmpty || this.width === 0) return;
+    const g = this.geometry;
+    const range = visibleRange(g, this.scroll);
+    const key = `${range.firstRow},${range.endRow},${range.firstCol},${range.endCol}`;
+    if (key !== this.lastVisible) {
+      this.lastVisible = key;
+      this.options.onVisible?.(range);
+    }
+    const m = this.model;
+    this.frame = buildFrame({
+      geometry: g,
+      scroll: this.scroll,
+      rows: m.rows,
+      cols: m.cols,
+      rowLabel: m.rowLabel,
+      colLabel: m.colLabel,
+      cornerLabels: m.cornerLabels,
+      cell: this.cachedCell,
+      selection: selectionRange(this.selection),
+      focus: this.selection.focus,
+    });
+    if (this.displayCache.size > 50_000) this.displayCache.clear();
+    this.renderer.draw(this.frame, this.damage);
+    this.damage.clear();
+    this.framesPainted++;
+  }
+
+  private onResize(): void {
+    const w = this.host.clientWidth;
+    const h = this.host.clientHeight;
+    if (w === this.width && h === this.height) return;
+    this.width = w;
+    this.height = h;
+    this.canvas.style.width = `${w}px`;
+    this.canvas.style.height = `${h}px`;
+    this.renderer?.resize(w, h, window.devicePixelRatio || 1);
+    this.scroll = clampScroll(this.geometry, this.scroll);
+    this.invalidate();
+  }
+
+  private onScroll(): void {
+    const next = { x: this.host.scrollLeft, y: this.host.scrollTop };
+    if (next.x === this.scroll.x && next.y === this.scroll.y) return;
+    this.scroll = next;
+    this.damage.addAll();
+    this.schedule();
+  }
+
+  private hit(e: MouseEvent) {
+    const box = this.canvas.getBoundingClientRect();
+    return hitTest(this.geometry, this.scroll, e.clientX - box.left, e.clientY - box.top);
+  }
+
+  private onMouseDown(e: MouseEvent): void {
+    const hit = this.hit(e);
+    this.canvas.focus();
+    if (hit.kind === "cell") {
+      this.select({ type: "click", cell: { row: hit.row, col: hit.col }, extend: e.shiftKey });
+      this.dragging = true;
+      e.preventDefault();
+    } else if (hit.kind === "rowHeader" && this.model) {
+      const h = this.model.rows.headerAt(hit.level, hit.row);
+      if (h.member.hasChildren) this.options.onToggle?.("rows", hit.level, h.member.id);
+      else this.select({ type: "selectRows", r0: h.start, r1: h.start + h.span - 1 });
+    } else if (hit.kind === "colHeader" && this.model) {
+      const h = this.model.cols.headerAt(hit.level, hit.col);
+      if (h.member.hasChildren) this.options.onToggle?.("cols", hit.level, h.member.id);
+      else this.select({ type: "selectCols", c0: h.start, c1: h.start + h.span - 1 });
+    } else if (hit.kind === "corner") {
+      this.select({ type: "selectAll" });
+    }
+  }
+
+  private readonly onMouseMove = (e: MouseEvent): void => {
+    if (!this.dragging) return;
+    const hit = this.hit(e);
+    if (hit.kind === "cell") {
+      const f = this.selection.focus;
+      if (f.row !== hit.row || f.col !== hit.col) this.select({ type: "click", cell: { row: hit.row, col: hit.col }, extend: true });
+    }
+  };
+
+  private readonly onMouseUp = (): void => {
+    this.dragging = false;
+  };
+
+  private onKeyDown(e: KeyboardEvent): void {
+    const extend = e.shiftKey;
+    const ctrl = e.ctrlKey || e.metaKey;
+    const act = (a: SelectionAction) => {
+      e.preventDefault();
+      this.select(a);
+    };
+    switch (e.key) {
+      case "ArrowUp": return act(ctrl ? { type: "edge", to: "top", extend } : { type: "move", dRow: -1, dCol: 0, extend });
+      case "ArrowDown": return act(ctrl ? { type: "edge", to: "bottom", extend } : { type: "move", dRow: 1, dCol: 0, extend });
+      case "ArrowLeft": return act(ctrl ? { type: "edge", to: "rowStart", extend } : { type: "move", dRow: 0, dCol: -1, extend });
+      case "ArrowRight": return act(ctrl ? { type: "edge", to: "rowEnd", extend } : { type: "move", dRow: 0, dCol: 1, extend });
+      case "Tab": return act({ type: "move", dRow: 0, dCol: e.shiftKey ? -1 : 1, extend: false });
+      case "PageDown": return act({ type: "page", dir: 1, extend });
+      case "PageUp": return act({ type: "page", dir: -1, extend });
+      case "Home": return act({ type: "edge", to: ctrl ? "top" : "rowStart", extend });
+      case "End": return act({ type: "edge", to: ctrl ? "bottom" : "rowEnd", extend });
+      case "Enter":
+      case "F2":
+        e.preventDefault();
+        this.options.onStartEdit?.(null);
+        return;
+      case "Delete":
+      case "Backspace":
+        e.preventDefault();
+        this.options.onClear?.(selectionRange(this.selection));
+        return;
+    }
+    if (ctrl && (e.key === "z" || e.key === "Z")) {
+      e.preventDefault();
+      if (e.shiftKey) this.options.onRedo?.();
+      else this.options.onUndo?.();
+      return;
+    }
+    if (ctrl && e.key === "y") {
+      e.preventDefault();
+      this.options.onRedo?.();
+      return;
+    }
+    if (ctrl && e.key === "a") return act({ type: "selectAll" });
+    if (!ctrl && !e.altKey && e.key.length === 1) {
+      e.preventDefault();
+      this.options.onStartEdit?.(e.key);
+    }
+  }
+
+  private onCopyEvent(e: ClipboardEvent): void {
+    if (!this.options.onCopy || !e.clipboardData) return;
+    e.clipboardData.setData("text/plain", this.options.onCopy(selectionRange(this.selection)));
+    e.preventDefault();
+  }
+
+  private onPasteEvent(e: ClipboardEvent): void {
+    const text = e.clipboardData?.getData("text/plain");
+    if (!text || !this.options.onPaste) return;
+    e.preventDefault();
+    this.options.onPaste(text, this.selection);
+  }
+}

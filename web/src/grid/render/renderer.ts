@@ -1,0 +1,68 @@
+// The renderer interface and the choice of renderer: WebGPU when the browser returns an adapter,
+// else WebGL2 on a hardware GPU, else Canvas2D. Every renderer paints a FrameSnapshot; with a partial damage set
+// it repaints only the damaged cells (Canvas2D: their pixels; GPU renderers: their slots in the
+// instance buffer, then one draw call).
+
+import type { DamageSet } from "../damage";
+import type { FrameSnapshot } from "../frame";
+
+export type RendererKind = "webgpu" | "webgl2" | "canvas2d";
+
+export interface GridRenderer {
+  readonly kind: RendererKind;
+  /** Sets the canvas size in CSS pixels and the device pixel ratio; damages everything. */
+  resize(width: number, height: number, dpr: number): void;
+  /** Paints the frame. Afterwards the damage set is the caller's to clear. */
+  draw(frame: FrameSnapshot, damage: DamageSet): void;
+  /**
+   * Waits until the GPU has finished the submitted work (for frame-time measurement); resolves
+   * to false when the renderer cannot tell (then only the CPU side was waited for).
+   */
+  finish(): Promise<boolean>;
+  dispose(): void;
+}
+
+export const kTheme = {
+  font: "12px sans-serif",
+  fontHeader: "bold 12px sans-serif",
+  gridLine: "#d9dde3",
+  headerBg: "#eef1f5",
+  headerFg: "#1f2933",
+  cornerBg: "#e2e7ee",
+  selectionBg: "#cfe3ff",
+  focus: "#1a73e8",
+  comment: "#f29900",
+  held: "#7b1fa2",
+  failed: "#d93025",
+  pending: "#5f6368",
+  adjusted: "#188038",
+  padding: 6,
+} as const;
+
+export async function createRenderer(
+  canvas: HTMLCanvasElement,
+  prefer?: RendererKind,
+): Promise<GridRenderer> {
+  const order: RendererKind[] = prefer ? [prefer] : ["webgpu", "webgl2", "canvas2d"];
+  for (const kind of order) {
+    try {
+      if (kind === "webgpu") {
+        const { createWebGpuRenderer } = await import("./webgpu-renderer");
+        const r = await createWebGpuRenderer(canvas);
+        if (r) return r;
+      } else if (kind === "webgl2") {
+        const { createWebGl2Renderer } = await import("./webgl2-renderer");
+        // Asked for by name, WebGL2 is used even on a software rasteriser.
+        const r = createWebGl2Renderer(canvas, prefer === "webgl2");
+        if (r) return r;
+      } else {
+        const { Canvas2dRenderer } = await import("./canvas2d-renderer");
+        return new Canvas2dRenderer(canvas);
+      }
+    } catch (err) {
+      console.warn(`renderer ${kind} failed, trying the next`, err);
+    }
+  }
+  const { Canvas2dRenderer } = await import("./canvas2d-renderer");
+  return new Canvas2dRenderer(canvas);
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+// Two pages: the planning app (index.html) and the frame-time benchmark (bench.html), which
+// scrolls a synthetic 10,000 x 1,000 view without a server.
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: "dist",
+    rollupOptions: { input: { main: "index.html", bench: "bench.html" } },
+  },
+  test: { include: ["src/**/*.test.ts"], environment: "node" },
+} as never);
