@@ -41,7 +41,7 @@ async function openGrid(token) {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log("pageerror:", e.message));
   await page.goto(`${server.url}/?token=${token}&app=plan&renderer=canvas2d`);
-  await page.waitForFunction(() => window.__qa && window.__qa.rowCount() > 0 && window.__qa.value(0, 0) !== null, null, { timeout: 60_000 });
+  await page.waitForFunction(() => window.__qa && window.__qa.renderer() !== null && window.__qa.rowCount() > 0 && window.__qa.value(0, 0) !== null, null, { timeout: 60_000 });
   return page;
 }
 
