@@ -41,7 +41,7 @@ async function openGrid(token) {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log("pageerror:", e.message));
   await page.goto(`${server.url}/?token=${token}&app=plan&renderer=canvas2d`);
-  await page.waitForFunction(() => window.__qa && window.__qa.rowCount() > 0 && window.__qa.value(0, 0) !== null, null, { timeout: 60_000 });
+  await page.waitForFunction(() => window.__qa && window.__qa.renderer() !== null && window.__qa.rowCount() > 0 && window.__qa.value(0, 0) !== null, null, { timeout: 60_000 });
   return page;
 }
 
@@ -217,7 +217,7 @@ test("two users see each other's edits live", async () => {
   for (const page of [a, b]) await waitCell(page, ["OPEX_TOTAL"], ["FY2026"]);
   // Both live streams have opened. (A change committed before a stream opens is caught by the
   // refetch the app makes on each stream's first snapshot.)
-  for (const page of [a, b]) await page.waitForFunction(() => window.__qa.liveSnapshots() > 0, null, { timeout: 30_000 });
+  for (const page of [a, b]) await page.waitForFunction(() => window.__qa.liveReady(), null, { timeout: 30_000 });
   await typeInto(a, ["OPEX_TOTAL"], ["FY2026"], "150000000");
   await waitCell(b, ["OPEX_TOTAL"], ["FY2026"], (v) => Math.abs(v - 150_000_000) < 1e-3, "150,000,000 on alice's screen");
   await b.getByTestId("live-status").filter({ hasText: "admin" }).waitFor();

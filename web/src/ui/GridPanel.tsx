@@ -231,6 +231,7 @@ export function GridPanel(props: GridPanelProps): ReactElement {
   useEffect(() => {
     if (!specKey) return;
     const [rowCodes, colCodes] = JSON.parse(specKey) as [string[][], string[][]];
+    wantedSpec = specKey;
     const abort = new AbortController();
     let retryTimer = 0;
     const run = async () => {
@@ -240,6 +241,7 @@ export function GridPanel(props: GridPanelProps): ReactElement {
             // Changes committed between our last fetch and this subscription would otherwise
             // never arrive: refetch once the stream is live.
             liveSnapshots++;
+            liveSpec = specKey;
             refreshCells();
             continue;
           }
@@ -325,6 +327,9 @@ export function GridPanel(props: GridPanelProps): ReactElement {
 
 /** Subscription snapshots received (the tests wait for the stream before writing). */
 let liveSnapshots = 0;
+/** The region the grid shows, and the region of the stream whose snapshot arrived last. */
+let wantedSpec = "";
+let liveSpec = "";
 
 function LiveStatus(): ReactElement {
   const live = useView((s) => s.live);
@@ -469,6 +474,7 @@ function installTestHooks(
     },
     edits: () => useView.getState().edits,
     liveSnapshots: () => liveSnapshots,
+    liveReady: () => wantedSpec !== "" && liveSpec === wantedSpec,
     rowCount: () => propsRef.current.rows.count,
     colCount: () => propsRef.current.cols.count,
     renderer: () => grid.rendererKind,
