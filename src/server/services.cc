@@ -18,6 +18,7 @@
 #include "query/consolidate.h"
 #include "query/member_set.h"
 #include "security/secure_read.h"
+#include "server/live_grids.h"
 
 namespace quantatom {
 namespace {
@@ -222,27 +223,6 @@ void FromComment(const AppModel& model, const Comment& c, v1::Comment* out) {
   out->set_parent(c.parent);
 }
 
-// Reads shared by subscribers of one grid with the same rights (Subscribe).
-struct SharedGridRead {
-  std::mutex mu;
-  uint64_t seq = 0;
-  std::shared_ptr<const SecureGrid> grid;  // guarded by mu
-};
-class SharedGridReads {
- public:
-  std::shared_ptr<SharedGridRead> Get(const std::string& key) {
-    std::lock_guard lock(mu_);
-    if (reads_.size() > 10'000) reads_.clear();  // bounded; entries are recreated on demand
-    auto& e = reads_[key];
-    if (!e) e = std::make_shared<SharedGridRead>();
-    return e;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<SharedGridRead>> reads_;
-};
-
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -252,6 +232,10 @@ int64_t NowMs() {
 
 ApiServices::ApiServices(AppHost* host, TokenStore* tokens, Metrics* metrics, ServiceOptions options)
     : host_(host), tokens_(tokens), metrics_(metrics), options_(options) {}
+
+ApiServices::~ApiServices() = default;
+
+size_t ApiServices::subscribers() const { return live_ ? live_->streams() : 0; }
 
 Authorizer ApiServices::MakeAuthorizer() const {
   TokenStore* tokens = tokens_;
@@ -313,7 +297,6 @@ void ApiServices::Register(ConnectServer& server) {
   const ServiceOptions opts = options_;
   Metrics* metrics = metrics_;
   TokenStore* tokens = tokens_;
-  auto shared_reads = std::make_shared<SharedGridReads>();
 
   // The app as the caller may use it, or not found.
   auto open = [host, opts](const CallContext& ctx, const std::string& name) -> absl::StatusOr<UserApp> {
@@ -581,9 +564,11 @@ void ApiServices::Register(ConnectServer& server) {
         });
         return absl::OkStatus();
       });
-  server.HandleStream(
+  live_ = std::make_unique<LiveGrids>(host, &server.broadcaster(), metrics, opts.rights_cache, read_opts);
+  LiveGrids* live = live_.get();
+  server.HandleDetachedStream(
       method("quantatom.v1.GridService.Subscribe"),
-      [=](CallContext& ctx, const Message& msg, StreamWriter& out) -> absl::Status {
+      [=](CallContext& ctx, const Message& msg, StreamTakeover& takeover) -> absl::Status {
         const auto& req = static_cast<const v1::SubscribeRequest&>(msg);
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.grid().app()));
         QA_ASSIGN_OR_RETURN(GridQuery q, ToGridQuery(ua, req.grid()));
@@ -597,80 +582,9 @@ void ApiServices::Register(ConnectServer& server) {
           for (const auto& t : axis->tuples)
             for (size_t i = 0; i < t.size(); ++i) region.AddMember(ua.model(), axis->dims[i], t[i]);
         }
-        auto sub = host->bus().Subscribe(ua.app->name, std::move(region));
-        struct Unsub {
-          AppHost* h;
-          std::shared_ptr<ChangeBus::Subscription> s;
-          ~Unsub() { h->bus().Unsubscribe(s); }
-        } unsub{host, sub};
-        const std::string spec_key = req.grid().SerializeAsString();
-        auto read = [&]() -> absl::StatusOr<SecureGrid> {
-          // The rights are compiled again so that a change of rules applies to open streams.
-          auto rights = ua.app->security->Compile(ctx.user->roles, ctx.user->admin, opts.rights_cache);
-          const TotalsPolicy policy = ua.app->security->totals_policy();
-          if (!opts.rights_cache) return QueryAs(ua.cube(), q, *rights, policy, read_opts);
-          // Subscribers of the same grid with the same compiled rights share one read per
-          // change: the first to wake computes it, the others wait for it and copy it.
-          std::shared_ptr<SharedGridRead> shared =
-              shared_reads->Get(StrCat(spec_key, "|", reinterpret_cast<uintptr_t>(rights.get()), "|",
-                                       static_cast<int>(policy)));
-          std::lock_guard lock(shared->mu);
-          const uint64_t seq = ua.cube().CurrentSeq();
-          if (shared->grid && shared->seq == seq) return *shared->grid;
-          QA_ASSIGN_OR_RETURN(SecureGrid g, QueryAs(ua.cube(), q, *rights, policy, read_opts));
-          if (ua.cube().CurrentSeq() == seq) {
-            shared->grid = std::make_shared<const SecureGrid>(g);
-            shared->seq = seq;
-          }
-          return g;
-        };
-        QA_ASSIGN_OR_RETURN(SecureGrid last, read());
-        v1::GridChange first;
-        first.set_snapshot(true);
-        first.set_seq(ua.cube().CurrentSeq());
-        for (size_t i = 0; i < last.grid.cells.size(); ++i) {
-          v1::CellUpdate* u = first.add_cells();
-          u->set_row(static_cast<uint32_t>(i / last.grid.cols));
-          u->set_col(static_cast<uint32_t>(i % last.grid.cols));
-          const CellValue& v = last.grid.cells[i];
-          u->set_kind(KindOf(v, last.hidden[i]));
-          if (v.is_number() && !last.hidden[i]) u->set_number(v.number);
-          if (v.is_text() && !last.hidden[i]) u->set_text(v.text);
-        }
-        if (!out.Send(first)) return absl::CancelledError("client gone");
-        while (true) {
-          std::vector<ChangeEvent> events = sub->Wait(ctx.deadline);
-          if (sub->closed()) return absl::UnavailableError("the server is stopping");
-          if (events.empty()) {
-            if (ctx.expired()) return absl::OkStatus();  // the stream's deadline: a normal end
-            continue;
-          }
-          QA_ASSIGN_OR_RETURN(SecureGrid now, read());
-          v1::GridChange change;
-          const ChangeEvent& e = events.back();
-          change.set_seq(e.seq);
-          change.set_user(e.user);
-          change.set_action(e.action);
-          change.set_commit_unix_nanos(events.front().commit_unix_nanos);
-          for (size_t i = 0; i < now.grid.cells.size(); ++i) {
-            if (now.grid.cells[i] == last.grid.cells[i] && now.hidden[i] == last.hidden[i]) continue;
-            v1::CellUpdate* u = change.add_cells();
-            u->set_row(static_cast<uint32_t>(i / now.grid.cols));
-            u->set_col(static_cast<uint32_t>(i % now.grid.cols));
-            const CellValue& v = now.grid.cells[i];
-            u->set_kind(KindOf(v, now.hidden[i]));
-            if (v.is_number() && !now.hidden[i]) u->set_number(v.number);
-            if (v.is_text() && !now.hidden[i]) u->set_text(v.text);
-          }
-          last = std::move(now);
-          if (change.cells_size() == 0) continue;
-          if (!out.Send(change)) return absl::CancelledError("client gone");
-          double delay = (std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count() -
-                          events.front().commit_unix_nanos) * 1e-9;
-          metrics->Observe("quantatom_change_delivery_seconds", "Commit of a change set to its delivery on a stream.",
-                           delay);
-        }
+        LiveGrids::Spec spec{ua.app, std::move(q), std::move(region), ctx.user, req.grid().SerializeAsString()};
+        live->Add(std::move(spec), takeover.Take());
+        return absl::OkStatus();
       });
 
   // ---------------- WriteService
