@@ -14,6 +14,7 @@
 #include "audit/audit_trail.h"
 #include "base/status.h"
 #include "base/strings.h"
+#include "bridge/bridge_rules.h"
 #include "model/model_json.h"
 #include "query/consolidate.h"
 #include "query/member_set.h"
@@ -223,6 +224,48 @@ void FromComment(const AppModel& model, const Comment& c, v1::Comment* out) {
   out->set_parent(c.parent);
 }
 
+// A sandbox's grid as the user may see it. Leaves and totals the user reads in full (or under
+// include_hidden) show the sandbox's values; any other cell is hidden, including totals that
+// visible_only would show as a sum of the readable leaves outside a sandbox (not computed
+// through a sandbox's overlay: hiding them reveals nothing).
+absl::StatusOr<SecureGrid> SandboxQueryAs(const Sandbox& box, const UserApp& ua, const GridQuery& q,
+                                          const Cube::ReadOptions& opts) {
+  SecureGrid out;
+  QA_ASSIGN_OR_RETURN(out.grid, box.Query(q, opts));
+  out.hidden.assign(out.grid.cells.size(), 0);
+  if (ua.rights->admin()) return out;
+  QA_ASSIGN_OR_RETURN(ResolvedGrid rg, ResolveGrid(ua.model(), q));
+  for (size_t r = 0; r < out.grid.rows; ++r) {
+    for (size_t c = 0; c < out.grid.cols; ++c) {
+      const size_t i = r * out.grid.cols + c;
+      const Coordinate coord = rg.CellCoordinate(q, r, c);
+      bool shown = ua.rights->CanRead(coord) &&
+                   (ua.model().IsLeaf(coord) || ua.policy == TotalsPolicy::kIncludeHidden || ua.rights->ReadsAllBelow(coord));
+      if (!shown) {
+        out.hidden[i] = 1;
+        out.grid.cells[i] = CellValue::Empty();
+      }
+    }
+  }
+  return out;
+}
+
+// Every cell the sandbox changed must be writable by the user now (rights may have changed
+// since the cells were written into it).
+absl::Status CheckSandboxWritable(const Sandbox& box, const UserApp& ua) {
+  if (ua.rights->admin()) return absl::OkStatus();
+  const KeyLayout& layout = ua.cube().layout();
+  for (uint64_t key : box.Keys()) {
+    Coordinate c(ua.model().dimensions.size());
+    for (size_t d = 0; d < c.size(); ++d) c[d] = ua.model().dimensions[d].leaf_member(layout.Get(key, d));
+    if (!ua.rights->CanWrite(c)) {
+      return absl::PermissionDeniedError(StrCat("the sandbox holds a cell you may no longer write (",
+                                                ua.model().FormatCoordinate(c), "); discard it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -418,10 +461,15 @@ void ApiServices::Register(ConnectServer& server) {
   unary.operator()<v1::QueryGridRequest, v1::QueryGridResponse>(
       "quantatom.v1.GridService.QueryGrid",
       [=](CallContext& ctx, const v1::QueryGridRequest& req, v1::QueryGridResponse* resp) {
-        if (!req.sandbox().empty()) return absl::UnimplementedError("sandboxes are not served over the API yet");
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.grid().app()));
         QA_ASSIGN_OR_RETURN(GridQuery q, ToGridQuery(ua, req.grid()));
-        QA_ASSIGN_OR_RETURN(SecureGrid g, QueryAs(ua.cube(), q, *ua.rights, ua.policy, read_opts));
+        SecureGrid g;
+        if (req.sandbox().empty()) {
+          QA_ASSIGN_OR_RETURN(g, QueryAs(ua.cube(), q, *ua.rights, ua.policy, read_opts));
+        } else {
+          QA_ASSIGN_OR_RETURN(auto box, host->FindSandbox(*ua.app, ctx.user->name, req.sandbox()));
+          QA_ASSIGN_OR_RETURN(g, SandboxQueryAs(*box, ua, q, read_opts));
+        }
         resp->set_rows(g.grid.rows);
         resp->set_cols(g.grid.cols);
         resp->set_seq(ua.cube().CurrentSeq());
@@ -591,7 +639,6 @@ void ApiServices::Register(ConnectServer& server) {
   unary.operator()<v1::WriteCellsRequest, v1::ChangeSummary>(
       "quantatom.v1.WriteService.WriteCells",
       [=](CallContext& ctx, const v1::WriteCellsRequest& req, v1::ChangeSummary* resp) {
-        if (!req.sandbox().empty()) return absl::UnimplementedError("sandboxes are not served over the API yet");
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
         if (req.cells_size() == 0) return absl::InvalidArgumentError("no cells to write");
         std::vector<VersionedWrite> batch;
@@ -607,6 +654,21 @@ void ApiServices::Register(ConnectServer& server) {
           QA_ASSIGN_OR_RETURN(CellValue v, ToValue(in.value(), what));
           batch.push_back({ua.cube().PackLeaf(c), std::move(v),
                            in.seen_version() == 0 ? std::numeric_limits<uint64_t>::max() : in.seen_version()});
+        }
+        if (!req.sandbox().empty()) {
+          // Into the caller's sandbox: the same checks, no versions (the commit checks them).
+          std::vector<CellWrite> writes;
+          for (int i = 0; i < req.cells_size(); ++i) {
+            Coordinate c(ua.model().dimensions.size());
+            const KeyLayout& layout = ua.cube().layout();
+            for (size_t d = 0; d < c.size(); ++d) c[d] = ua.model().dimensions[d].leaf_member(layout.Get(batch[i].key, d));
+            writes.push_back({std::move(c), std::move(batch[i].value)});
+          }
+          QA_RETURN_IF_ERROR(host->ChangeSandbox(*ua.app, ctx.user->name, req.sandbox(),
+                                                 [&](Sandbox& box) { return box.Write(writes); }));
+          resp->set_cells_changed(writes.size());
+          resp->set_seq(ua.cube().CurrentSeq());
+          return absl::OkStatus();
         }
         ConflictPolicy policy = req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_MINE     ? ConflictPolicy::kKeepMine
                                 : req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_THEIRS ? ConflictPolicy::kKeepTheirs
@@ -658,7 +720,6 @@ void ApiServices::Register(ConnectServer& server) {
       });
   unary.operator()<v1::SpreadRequest, v1::ChangeSummary>(
       "quantatom.v1.WriteService.Spread", [=](CallContext& ctx, const v1::SpreadRequest& req, v1::ChangeSummary* resp) {
-        if (!req.sandbox().empty()) return absl::UnimplementedError("sandboxes are not served over the API yet");
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
         QA_ASSIGN_OR_RETURN(Coordinate target, ToCoordinate(ua, req.target(), "target"));
         if (!ua.rights->CanWrite(target) || !ua.rights->WritesAllBelow(target)) {
@@ -682,6 +743,16 @@ void ApiServices::Register(ConnectServer& server) {
         for (int i = 0; i < req.holds_size(); ++i) {
           QA_ASSIGN_OR_RETURN(Coordinate h, ToCoordinate(ua, req.holds(i), StrCat("holds[", i, "]")));
           holds.push_back(std::move(h));
+        }
+        if (!req.sandbox().empty()) {
+          size_t changed = 0;
+          QA_RETURN_IF_ERROR(host->ChangeSandbox(*ua.app, ctx.user->name, req.sandbox(), [&](Sandbox& box) -> absl::Status {
+            QA_ASSIGN_OR_RETURN(changed, box.Spread(target, sr, holds));
+            return absl::OkStatus();
+          }));
+          resp->set_cells_changed(changed);
+          resp->set_seq(ua.cube().CurrentSeq());
+          return absl::OkStatus();
         }
         QA_ASSIGN_OR_RETURN(Committed c, host->Spread(*ua.app, ctx.user->name, target, sr, holds));
         FromCommitted(ua, c, resp);
@@ -835,6 +906,85 @@ void ApiServices::Register(ConnectServer& server) {
           if (!page.next) break;
           cursor = page.next;
         }
+        return absl::OkStatus();
+      });
+
+  // ---------------- SandboxService
+  auto sandbox_info = [](const std::string& app, const SandboxSummary& s, v1::SandboxInfo* out) {
+    out->set_app(app);
+    out->set_name(s.name);
+    out->set_owner(s.owner);
+    out->set_base_seq(s.base_seq);
+    out->set_cells(s.cells);
+  };
+  unary.operator()<v1::SandboxRequest, v1::SandboxInfo>(
+      "quantatom.v1.SandboxService.CreateSandbox", [=](CallContext& ctx, const v1::SandboxRequest& req, v1::SandboxInfo* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        QA_ASSIGN_OR_RETURN(SandboxSummary s, host->CreateSandbox(*ua.app, ctx.user->name, req.name()));
+        sandbox_info(req.app(), s, resp);
+        return absl::OkStatus();
+      });
+  unary.operator()<v1::ListSandboxesRequest, v1::ListSandboxesResponse>(
+      "quantatom.v1.SandboxService.ListSandboxes",
+      [=](CallContext& ctx, const v1::ListSandboxesRequest& req, v1::ListSandboxesResponse* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        for (const SandboxSummary& s : host->ListSandboxes(*ua.app, ctx.user->name)) {
+          sandbox_info(req.app(), s, resp->add_sandboxes());
+        }
+        return absl::OkStatus();
+      });
+  unary.operator()<v1::CommitSandboxRequest, v1::ChangeSummary>(
+      "quantatom.v1.SandboxService.CommitSandbox",
+      [=](CallContext& ctx, const v1::CommitSandboxRequest& req, v1::ChangeSummary* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        ConflictPolicy policy = req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_MINE     ? ConflictPolicy::kKeepMine
+                                : req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_THEIRS ? ConflictPolicy::kKeepTheirs
+                                                                                           : ConflictPolicy::kAbort;
+        // The rights now, not when the cells were written into the sandbox.
+        QA_ASSIGN_OR_RETURN(auto box, host->FindSandbox(*ua.app, ctx.user->name, req.name()));
+        QA_ASSIGN_OR_RETURN(std::vector<WriteConflict> preview, box->Conflicts());
+        (void)preview;
+        QA_RETURN_IF_ERROR(CheckSandboxWritable(*box, ua));
+        QA_ASSIGN_OR_RETURN(Committed c, host->CommitSandbox(*ua.app, ctx.user->name, req.name(), policy));
+        FromCommitted(ua, c, resp);
+        return absl::OkStatus();
+      });
+  unary.operator()<v1::SandboxRequest, v1::SandboxInfo>(
+      "quantatom.v1.SandboxService.DiscardSandbox", [=](CallContext& ctx, const v1::SandboxRequest& req, v1::SandboxInfo* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        QA_ASSIGN_OR_RETURN(SandboxSummary s, host->DiscardSandbox(*ua.app, ctx.user->name, req.name()));
+        sandbox_info(req.app(), s, resp);
+        return absl::OkStatus();
+      });
+
+  // ---------------- Bridges
+  unary.operator()<v1::ListBridgesRequest, v1::ListBridgesResponse>(
+      "quantatom.v1.PlanningService.ListBridges",
+      [=](CallContext& ctx, const v1::ListBridgesRequest& req, v1::ListBridgesResponse* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        for (const BridgeSummary& b : host->ListBridges(req.app())) {
+          // Only bridges between apps the caller may see.
+          if (!open(ctx, b.source_app).ok() || !open(ctx, b.target_app).ok()) continue;
+          v1::BridgeInfo* info = resp->add_bridges();
+          info->set_source_app(b.source_app);
+          info->set_target_app(b.target_app);
+          info->set_source_dimension(b.source_dimension);
+          info->set_target_dimension(b.target_dimension);
+          info->set_rules(b.rules);
+        }
+        return absl::OkStatus();
+      });
+  unary.operator()<v1::RunBridgeRequest, v1::RunBridgeResponse>(
+      "quantatom.v1.PlanningService.RunBridge",
+      [=](CallContext& ctx, const v1::RunBridgeRequest& req, v1::RunBridgeResponse* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp source, open(ctx, req.source_app()));
+        QA_ASSIGN_OR_RETURN(UserApp target, open(ctx, req.target_app()));
+        QA_ASSIGN_OR_RETURN(BridgeRules rules, ParseBridgeRules("rules_csv", req.rules_csv()));
+        QA_ASSIGN_OR_RETURN(BridgeRun run, host->RunBridge(*source.app, *target.app, ctx.user->name, req.source_dimension(),
+                                                            req.target_dimension(), rules));
+        FromCommitted(target, run.committed, resp->mutable_summary());
+        resp->set_unmapped_leaves(run.report.unmapped.size());
+        resp->set_overmapped_leaves(run.report.over_mapped.size());
         return absl::OkStatus();
       });
 
