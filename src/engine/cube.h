@@ -161,6 +161,10 @@ class Cube {
   // The newest change after `seq` to each of `keys` (packed leaf keys) that changed, in the
   // order of `keys`. Reads the history, not the cells: cost grows with the changes after `seq`.
   std::vector<BaseChange> ChangedSince(uint64_t seq, std::span<const uint64_t> keys) const;
+  // The version of each of `coords` at any level: the sequence number of the newest change
+  // (a change set applied, undone or redone, a rescale, a load) to a leaf cell at or below it
+  // (0: none). For a leaf it is the cell's own version (ChangedSince). Reads the history.
+  std::vector<uint64_t> NewestChangeUnder(std::span<const Coordinate> coords) const;
   // The writes of `batch` whose cell changed after their `seen_seq`, with the cell's value now.
   std::vector<WriteConflict> FindConflicts(std::span<const VersionedWrite> batch) const;
   // Writes `batch` as one change set of `user` (undoable like Write), after checking, under

@@ -1,6 +1,7 @@
 // Cube: versions and checked writes (cell_versions.h). Kept apart from cube.cc: they read the
 // history, never the hot paths.
 #include <algorithm>
+#include <map>
 #include <cmath>
 
 #include "absl/container/flat_hash_map.h"
@@ -118,6 +119,80 @@ std::vector<BaseChange> Cube::ChangedSinceLocked(uint64_t seq, std::span<const u
     if (n.set) out.push_back({key, n.at, n.set->id, n.set->user, Label(*n.set)});
     else out.push_back({key, n.at, 0, "", n.at == loaded_seq_ ? "load" : "scale"});
     newest.erase(it);  // a key asked twice is reported once
+  }
+  return out;
+}
+
+std::vector<uint64_t> Cube::NewestChangeUnder(std::span<const Coordinate> coords) const {
+  std::shared_lock lock(mu_);
+  const size_t dims = model_.dimensions.size();
+  const KeyLayout& layout = store_.layout();
+  std::vector<uint64_t> out(coords.size(), 0);
+  if (coords.empty()) return out;
+  // Per (dimension, member): the leaf ordinals under it, as bit words; shared between cells.
+  std::map<std::pair<size_t, MemberId>, std::vector<uint64_t>> leaf_bits;
+  auto bits_of = [&](size_t d, MemberId m) -> const std::vector<uint64_t>& {
+    auto [it, fresh] = leaf_bits.try_emplace({d, m});
+    if (fresh) {
+      it->second.assign((model_.dimensions[d].leaf_count() + 63) / 64, 0);
+      for (auto [ordinal, weight] : model_.dimensions[d].LeavesUnder(m)) it->second[ordinal >> 6] |= uint64_t{1} << (ordinal & 63);
+    }
+    return it->second;
+  };
+  std::vector<std::vector<const std::vector<uint64_t>*>> under(coords.size(), std::vector<const std::vector<uint64_t>*>(dims));
+  for (size_t i = 0; i < coords.size(); ++i)
+    for (size_t d = 0; d < dims; ++d) under[i][d] = &bits_of(d, coords[i][d]);
+  auto intersects = [](const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+    for (size_t w = 0; w < a.size() && w < b.size(); ++w)
+      if (a[w] & b[w]) return true;
+    return false;
+  };
+  auto region_overlaps = [&](size_t i, const Coordinate& region) {
+    for (size_t d = 0; d < dims; ++d)
+      if (!intersects(*under[i][d], bits_of(d, region[d]))) return false;
+    return true;
+  };
+  auto covers = [&](size_t i, uint64_t key) {
+    for (size_t d = 0; d < dims; ++d) {
+      const uint32_t o = layout.Get(key, static_cast<int>(d));
+      if (!(((*under[i][d])[o >> 6] >> (o & 63)) & 1)) return false;
+    }
+    return true;
+  };
+  auto raise = [&](size_t i, uint64_t at) { out[i] = std::max(out[i], at); };
+  for (size_t i = 0; i < coords.size(); ++i) raise(i, loaded_seq_);
+  for (const auto& [at, region] : scaled_regions_)
+    for (size_t i = 0; i < coords.size(); ++i)
+      if (out[i] < at && region_overlaps(i, region)) raise(i, at);
+  std::vector<std::vector<uint64_t>> touched(dims);
+  for (const ChangeSet& set : history_.change_sets()) {
+    const uint64_t at = std::max(set.applied_seq, set.undone_seq);
+    bool any_below = false;
+    for (uint64_t v : out) any_below = any_below || v < at;
+    if (!any_below) continue;
+    // The set's keys, and per dimension the leaves they touch: a cell can only be under a key
+    // if, in every dimension, its leaves meet the touched ones.
+    std::vector<uint64_t> keys;
+    for (const NumberChange& c : set.changes.numbers) keys.push_back(c.key);
+    for (const CellChange& c : set.changes.others) keys.push_back(c.key);
+    for (uint64_t key : set.released_keys) keys.push_back(key);
+    for (size_t d = 0; d < dims; ++d) touched[d].assign((model_.dimensions[d].leaf_count() + 63) / 64, 0);
+    for (uint64_t key : keys)
+      for (size_t d = 0; d < dims; ++d) {
+        const uint32_t o = layout.Get(key, static_cast<int>(d));
+        touched[d][o >> 6] |= uint64_t{1} << (o & 63);
+      }
+    for (size_t i = 0; i < coords.size(); ++i) {
+      if (out[i] >= at) continue;
+      bool hit = false;
+      for (const ScaledCells& sc : set.changes.scaled) hit = hit || region_overlaps(i, sc.region);
+      if (!hit) {
+        bool maybe = !keys.empty();
+        for (size_t d = 0; d < dims && maybe; ++d) maybe = intersects(touched[d], *under[i][d]);
+        for (size_t k = 0; maybe && !hit && k < keys.size(); ++k) hit = covers(i, keys[k]);
+      }
+      if (hit) raise(i, at);
+    }
   }
   return out;
 }

@@ -157,8 +157,22 @@ absl::StatusOr<Committed> AppHost::WriteVersioned(HostedApp& app, const std::str
 }
 
 absl::StatusOr<Committed> AppHost::Spread(HostedApp& app, const std::string& user, const Coordinate& target,
-                                          const SpreadRequest& request, const std::vector<Coordinate>& holds) {
-  QA_ASSIGN_OR_RETURN(size_t changed, app.durable->Spread(target, request, holds, user));
+                                          const SpreadRequest& request, const std::vector<Coordinate>& holds,
+                                          uint64_t seen_version) {
+  size_t changed = 0;
+  if (seen_version == 0) {
+    QA_ASSIGN_OR_RETURN(changed, app.durable->Spread(target, request, holds, user));
+  } else {
+    QA_RETURN_IF_ERROR(app.durable->Mutate(user, "spread", [&](Cube& cube, durable::Layers&) -> absl::Status {
+      const uint64_t now = cube.NewestChangeUnder(std::span<const Coordinate>(&target, 1))[0];
+      if (now > seen_version) {
+        return absl::AbortedError(StrCat("the cell ", cube.model().FormatCoordinate(target), " changed after version ",
+                                         seen_version, " (now ", now, "): read it again"));
+      }
+      QA_ASSIGN_OR_RETURN(changed, cube.Spread(target, request, holds, user));
+      return absl::OkStatus();
+    }));
+  }
   auto region = std::make_shared<LeafRegion>(LeafRegion::Empty(app.cube().model()));
   for (size_t d = 0; d < target.size(); ++d) region->AddMember(app.cube().model(), d, target[d]);
   Committed c;

@@ -84,8 +84,11 @@ class AppHost {
   absl::StatusOr<Committed> WriteVersioned(HostedApp& app, const std::string& user,
                                            std::vector<VersionedWrite> batch, ConflictPolicy policy,
                                            const std::string& action = "write");
+  // With `seen_version` (not 0): Aborted, and nothing changes, if a cell at or below the
+  // target changed after it (Cube::NewestChangeUnder), checked atomically with the spread.
   absl::StatusOr<Committed> Spread(HostedApp& app, const std::string& user, const Coordinate& target,
-                                   const SpreadRequest& request, const std::vector<Coordinate>& holds);
+                                   const SpreadRequest& request, const std::vector<Coordinate>& holds,
+                                   uint64_t seen_version = 0);
   absl::StatusOr<Committed> Undo(HostedApp& app, const std::string& user, bool redo);
 
   // ---- Planning layers (durable as log records of their sections) ----

@@ -624,6 +624,52 @@ TEST_P(ConnectEndToEnd, RunBridgeMapsASourceAppIntoTheTargetAndListBridgesShowsI
   EXPECT_NEAR(g.layers(0).numbers(0), *Reference(file_, bridged, Coord({"NetIncome", "World", "Q1", "Budget"})), 1e-6);
 }
 
+TEST_P(ConnectEndToEnd, TotalsCarryTheNewestVersionBelowThemAndAStaleSpreadIsAborted) {
+  auto versions = [&]() {
+    v1::QueryGridRequest q;
+    *q.mutable_grid() = Spec();  // rows NetIncome, Revenue, Costs; cols World, EMEA, AMER
+    q.set_include_metadata(true);
+    v1::QueryGridResponse g;
+    EXPECT_EQ(server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json()).status, 200);
+    return std::vector<uint64_t>(g.metadata().versions().begin(), g.metadata().versions().end());
+  };
+  const std::vector<uint64_t> before = versions();
+  ASSERT_EQ(before.size(), 9u);
+  for (uint64_t v : before) EXPECT_GT(v, 0u) << "the import wrote every total's leaves";
+  v1::WriteCellsRequest w;
+  w.set_app("acme");
+  auto* cell = w.add_cells();
+  for (const char* m : {"Sales", "EMEA", "Feb", "Budget"}) cell->mutable_coordinate()->add_members(m);
+  cell->mutable_value()->set_number(1234);
+  v1::ChangeSummary written;
+  ASSERT_EQ(server_.Call("quantatom.v1.WriteService/WriteCells", w, &written, json()).status, 200);
+  const std::vector<uint64_t> after = versions();
+  // Cells above Sales/EMEA (NetIncome and Revenue by World and EMEA) take the write's seq;
+  // the AMER column and Costs keep theirs.
+  for (size_t i : {0, 1, 3, 4}) EXPECT_EQ(after[i], written.seq()) << i;
+  for (size_t i : {2, 5, 6, 7, 8}) EXPECT_EQ(after[i], before[i]) << i;
+  // A spread into Revenue/World carrying the version before the write is refused.
+  v1::SpreadRequest sp;
+  sp.set_app("acme");
+  for (const char* m : {"Revenue", "World", "Q1", "Budget"}) sp.mutable_target()->add_members(m);
+  sp.set_method(v1::SPREAD_METHOD_PROPORTIONAL);
+  sp.set_value(10000);
+  sp.set_seen_version(before[3]);
+  HttpReply r = server_.Call("quantatom.v1.WriteService/Spread", sp, nullptr, json());
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.code(), "aborted");
+  EXPECT_EQ(versions(), after) << "nothing changed";
+  sp.set_seen_version(after[3]);
+  v1::ChangeSummary spread;
+  ASSERT_EQ(server_.Call("quantatom.v1.WriteService/Spread", sp, &spread, json()).status, 200);
+  EXPECT_GT(spread.cells_changed(), 0u);
+  // Costs by AMER had no change below it since: a spread into it with its version goes in.
+  sp.clear_target();
+  for (const char* m : {"Costs", "AMER", "Q1", "Budget"}) sp.mutable_target()->add_members(m);
+  sp.set_seen_version(after[8]);
+  EXPECT_EQ(server_.Call("quantatom.v1.WriteService/Spread", sp, nullptr, json()).status, 200);
+}
+
 TEST_P(ConnectEndToEnd, SubscribeStreamsTheSnapshotThenEachChangeOfTheRegion) {
   v1::SubscribeRequest sub;
   *sub.mutable_grid() = Spec();

@@ -543,7 +543,6 @@ void ApiServices::Register(ConnectServer& server) {
           std::vector<Coordinate> readable;
           for (const Coordinate& c : coords) readable.push_back(c);
           QA_ASSIGN_OR_RETURN(std::vector<CellMarker> markers, ua.app->comments->Markers(readable));
-          std::vector<uint64_t> keys;
           for (size_t i = 0; i < coords.size(); ++i) {
             const Coordinate& c = coords[i];
             const bool leaf = ua.model().IsLeaf(c);
@@ -561,20 +560,26 @@ void ApiServices::Register(ConnectServer& server) {
             if (!leaf) flags |= v1::CELL_FLAG_CONSOLIDATED;
             if (md->errors().count(static_cast<uint32_t>(i))) flags |= v1::CELL_FLAG_ERROR;
             md->add_flags(flags);
-            keys.push_back(leaf && can_read ? ua.cube().PackLeaf(c) : 0);
           }
-          // Versions of leaf cells (the newest change set that touched them).
-          std::vector<uint64_t> leaf_keys;
-          for (size_t i = 0; i < coords.size(); ++i)
-            if (keys[i] != 0 || (ua.model().IsLeaf(coords[i]) && ua.rights->CanRead(coords[i]))) leaf_keys.push_back(keys[i]);
-          std::vector<BaseChange> changes = ua.cube().ChangedSince(0, leaf_keys);
-          absl::flat_hash_map<uint64_t, uint64_t> seq_of;
-          for (const BaseChange& b : changes) seq_of[b.key] = b.seq;
+          // Versions at any level: the newest change at or below the cell (Cube::NewestChangeUnder),
+          // shown only where the user reads every leaf below (else a hidden leaf's change would
+          // show through) and 0 elsewhere.
+          std::vector<Coordinate> versioned;
+          std::vector<size_t> where;
           for (size_t i = 0; i < coords.size(); ++i) {
-            bool leaf_readable = ua.model().IsLeaf(coords[i]) && ua.rights->CanRead(coords[i]);
-            auto it = leaf_readable ? seq_of.find(keys[i]) : seq_of.end();
-            md->add_versions(it == seq_of.end() ? 0 : it->second);
+            const Coordinate& c = coords[i];
+            if (!ua.rights->CanRead(c)) continue;
+            if (!(ua.model().IsLeaf(c) || ua.rights->admin() || ua.policy == TotalsPolicy::kIncludeHidden ||
+                  ua.rights->ReadsAllBelow(c))) {
+              continue;
+            }
+            versioned.push_back(c);
+            where.push_back(i);
           }
+          std::vector<uint64_t> versions = ua.cube().NewestChangeUnder(versioned);
+          std::vector<uint64_t> all(coords.size(), 0);
+          for (size_t k = 0; k < where.size(); ++k) all[where[k]] = versions[k];
+          for (uint64_t v : all) md->add_versions(v);
         }
         return absl::OkStatus();
       });
@@ -754,7 +759,7 @@ void ApiServices::Register(ConnectServer& server) {
           resp->set_seq(ua.cube().CurrentSeq());
           return absl::OkStatus();
         }
-        QA_ASSIGN_OR_RETURN(Committed c, host->Spread(*ua.app, ctx.user->name, target, sr, holds));
+        QA_ASSIGN_OR_RETURN(Committed c, host->Spread(*ua.app, ctx.user->name, target, sr, holds, req.seen_version()));
         FromCommitted(ua, c, resp);
         return absl::OkStatus();
       });
