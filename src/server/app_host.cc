@@ -30,9 +30,13 @@ std::unique_ptr<Targets> MakeTargets(const Cube* cube) {
   return nullptr;
 }
 
+// The log length after which the server's checkpointer folds the log into the snapshot.
+constexpr uint64_t kCheckpointLogBytes = 64ull << 20;
+
 durable::DurableOptions ServerOptions() {
   durable::DurableOptions o;
   o.lock_timeout = std::chrono::milliseconds(0);  // another writer has it: fail at once
+  o.checkpoint_log_bytes = 0;  // AppHost's checkpointer thread takes them (MaybeCheckpoint)
   return o;
 }
 
@@ -73,9 +77,45 @@ absl::StatusOr<std::shared_ptr<HostedApp>> AppHost::Bind(std::unique_ptr<durable
   return app;
 }
 
+AppHost::AppHost(std::string data_dir) : folder_(std::move(data_dir)) {
+  checkpointer_ = std::thread([this] { CheckpointLoop(); });
+}
+
 AppHost::~AppHost() { Close(); }
 
+void AppHost::MaybeCheckpoint(HostedApp& app) {
+  if (app.durable->log_bytes() <= kCheckpointLogBytes) return;
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    for (const auto& a : checkpoint_due_)
+      if (a.get() == &app) return;
+    checkpoint_due_.push_back(app.shared_from_this());
+  }
+  checkpoint_cv_.notify_one();
+}
+
+void AppHost::CheckpointLoop() {
+  std::unique_lock lock(checkpoint_mu_);
+  while (true) {
+    checkpoint_cv_.wait(lock, [&] { return checkpoint_stop_ || !checkpoint_due_.empty(); });
+    if (checkpoint_stop_) return;
+    std::shared_ptr<HostedApp> app = checkpoint_due_.front();
+    checkpoint_due_.erase(checkpoint_due_.begin());
+    lock.unlock();
+    // The log holds everything either way; a failed checkpoint is tried again after a later write.
+    auto st = app->durable->Checkpoint();
+    if (!st.ok()) spdlog::error(R"({{"checkpoint":"{}","error":"{}"}})", app->name, std::string(st.message()));
+    lock.lock();
+  }
+}
+
 void AppHost::Close() {
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
   bus_.CloseAll();
   std::lock_guard lock(mu_);
   if (closed_) return;
@@ -122,6 +162,7 @@ void AppHost::Publish(HostedApp& app, const std::string& user, const std::string
   e.touched = std::move(touched);
   e.commit_unix_nanos = NowNanos();
   bus_.Publish(e);
+  MaybeCheckpoint(app);
 }
 
 absl::StatusOr<Committed> AppHost::Write(HostedApp& app, const std::string& user, const std::vector<CellWrite>& batch) {

@@ -13,7 +13,9 @@
 
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "bridge/bridge.h"
 #include "commentary/comment_store.h"
@@ -26,7 +28,7 @@
 
 namespace quantatom {
 
-struct HostedApp {
+struct HostedApp : std::enable_shared_from_this<HostedApp> {
   std::string name;
   std::unique_ptr<durable::DurableApp> durable;
   std::unique_ptr<CommentStore> comments;
@@ -124,7 +126,11 @@ class AppHost {
   std::vector<BridgeSummary> ListBridges(const std::string& app) const;
 
  private:
-  explicit AppHost(std::string data_dir) : folder_(std::move(data_dir)) {}
+  explicit AppHost(std::string data_dir);
+  // Checkpoints run on their own thread, so the write that grew the log past the threshold is
+  // acknowledged when its record is durable, not after a snapshot and the audit trail's append.
+  void MaybeCheckpoint(HostedApp& app);
+  void CheckpointLoop();
   absl::StatusOr<std::shared_ptr<HostedApp>> Bind(std::unique_ptr<durable::DurableApp> durable);
   absl::Status LoadSandboxes(HostedApp& app);
   std::string SandboxIndexLocked(const HostedApp& app) const;
@@ -136,6 +142,12 @@ class AppHost {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<HostedApp>> apps_;  // guarded by mu_
   bool closed_ = false;                                      // guarded by mu_
+
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  std::vector<std::shared_ptr<HostedApp>> checkpoint_due_;  // guarded by checkpoint_mu_
+  bool checkpoint_stop_ = false;                             // guarded by checkpoint_mu_
+  std::thread checkpointer_;
 };
 
 }  // namespace quantatom
