@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     view?.damageCells(changed);
     for (const c of changed) domCache.delete(cellKey(c.row, c.col));
   });
-  view = new GridView(host, { renderer, onVisible: (range) => cells.ensure(range) });
+  view = new GridView(host, { renderer, onVisible: (range, ahead) => cells.ensure(range, ahead) });
   (window as unknown as { __benchView: GridView }).__benchView = view;
   const kind = dom ? "dom" : await view.ready;
   if (dom) await view.ready;

@@ -127,6 +127,23 @@ export function buildFrame(input: FrameInput): FrameSnapshot {
   };
 }
 
+/** True when two frames differ only in scroll, cell contents and selection (same shape). */
+export function sameLayout(a: FrameSnapshot, b: FrameSnapshot): boolean {
+  const ga = a.geometry;
+  const gb = b.geometry;
+  return (
+    ga.viewportWidth === gb.viewportWidth &&
+    ga.viewportHeight === gb.viewportHeight &&
+    ga.rowCount === gb.rowCount &&
+    ga.colCount === gb.colCount &&
+    ga.rowHeight === gb.rowHeight &&
+    ga.colWidth === gb.colWidth &&
+    ga.rowHeaderWidth === gb.rowHeaderWidth &&
+    ga.rowHeaderLevels === gb.rowHeaderLevels &&
+    ga.colHeaderLevels === gb.colHeaderLevels
+  );
+}
+
 /** True when two frames differ only in cell contents and selection (same scroll and shape). */
 export function sameShape(a: FrameSnapshot | null, b: FrameSnapshot): boolean {
   if (!a) return false;

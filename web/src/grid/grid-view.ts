@@ -24,6 +24,7 @@ import {
   type VisibleRange,
 } from "./geometry";
 import type { AxisLayout } from "./header-tree";
+import { lookahead } from "./paging";
 import { createRenderer, type GridRenderer, type RendererKind } from "./render/renderer";
 import {
   kOrigin,
@@ -48,8 +49,11 @@ export interface GridViewOptions {
   readonly rowHeight?: number;
   readonly colWidth?: number;
   readonly rowHeaderWidth?: number;
-  /** The visible region changed: page in its cells. */
-  readonly onVisible?: (range: VisibleRange) => void;
+  /**
+   * The visible region changed: page in its cells, then those of `ahead`, the region the
+   * scroll is heading for (the visible one when it is not moving).
+   */
+  readonly onVisible?: (range: VisibleRange, ahead: VisibleRange) => void;
   readonly onSelection?: (sel: Selection) => void;
   /** A header with children was clicked. */
   readonly onToggle?: (axis: "rows" | "cols", level: number, memberId: number) => void;
@@ -77,6 +81,8 @@ export class GridView {
   private width = 0;
   private height = 0;
   private lastVisible = "";
+  /** Direction of the last scroll per axis (-1, 0, 1): where paging looks ahead. */
+  private motion = { rows: 0, cols: 0 };
   private dragging = false;
   private disposed = false;
   /**
@@ -177,11 +183,18 @@ export class GridView {
 
   /** Cells whose contents changed: only they are repainted. */
   damageCells(cells: Iterable<{ readonly row: number; readonly col: number }>): void {
+    // Only visible cells need repainting: the others are painted fresh when a scroll exposes
+    // them. A block arriving holds 2,048 cells, of which a strip may be on screen.
+    const v = visibleRange(this.geometry, this.scroll);
+    let any = false;
     for (const c of cells) {
-      this.damage.addCell(c.row, c.col);
       this.displayCache.delete(cellKey(c.row, c.col));
+      if (c.row >= v.firstRow && c.row < v.endRow && c.col >= v.firstCol && c.col < v.endCol) {
+        this.damage.addCell(c.row, c.col);
+        any = true;
+      }
     }
-    this.schedule();
+    if (any) this.schedule();
   }
 
   damageRange(r: CellRange): void {
@@ -200,10 +213,11 @@ export class GridView {
   setScroll(s: Scroll): void {
     const next = clampScroll(this.geometry, s);
     if (next.x === this.scroll.x && next.y === this.scroll.y) return;
+    this.noteMotion(next);
     this.scroll = next;
     this.host.scrollLeft = next.x;
     this.host.scrollTop = next.y;
-    this.damage.addAll();
+    this.damage.addScroll();
     this.schedule();
   }
 
@@ -264,7 +278,7 @@ export class GridView {
     const key = `${range.firstRow},${range.endRow},${range.firstCol},${range.endCol}`;
     if (key !== this.lastVisible) {
       this.lastVisible = key;
-      this.options.onVisible?.(range);
+      this.options.onVisible?.(range, lookahead(range, this.motion.rows, this.motion.cols, g.rowCount, g.colCount));
     }
     const m = this.model;
     this.frame = buildFrame({
@@ -301,9 +315,15 @@ export class GridView {
   private onScroll(): void {
     const next = { x: this.host.scrollLeft, y: this.host.scrollTop };
     if (next.x === this.scroll.x && next.y === this.scroll.y) return;
+    this.noteMotion(next);
     this.scroll = next;
-    this.damage.addAll();
+    this.damage.addScroll();
     this.schedule();
+  }
+
+  private noteMotion(next: Scroll): void {
+    this.motion.rows = Math.sign(next.y - this.scroll.y);
+    this.motion.cols = Math.sign(next.x - this.scroll.x);
   }
 
   private hit(e: MouseEvent) {

@@ -122,8 +122,8 @@ export function GridPanel(props: GridPanelProps): ReactElement {
   useEffect(() => {
     const grid = new GridView(hostRef.current as HTMLDivElement, {
       renderer: propsRef.current.renderer,
-      onVisible: (range) => {
-        cellsRef.current?.ensure(range);
+      onVisible: (range, ahead) => {
+        cellsRef.current?.ensure(range, ahead);
         setVisible(range);
       },
       onSelection: (sel) => {

@@ -1,38 +1,73 @@
 // Canvas2D renderer: fillRect and fillText. With a partial damage set it repaints only the
-// damaged cells, clipped to the body so nothing spills over the frozen headers.
+// damaged cells, clipped to the body so nothing spills over the frozen headers. A scroll moves
+// the pixels already drawn and paints only the strips it exposes (see scrollBody).
 
 import type { DamageSet } from "../damage";
-import { Mark, frameCell, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
+import { Mark, frameCell, sameLayout, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
 import { bodyViewport, cellRect, headerHeight, headerWidth } from "../geometry";
 import { rangeContains } from "../selection";
 import { kTheme, type GridRenderer } from "./renderer";
 
 export class Canvas2dRenderer implements GridRenderer {
   readonly kind = "canvas2d" as const;
-  private readonly ctx: CanvasRenderingContext2D;
+  /** The context drawn into: a back buffer's when there are back buffers, else the canvas's. */
+  private ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+  private readonly screen: CanvasRenderingContext2D;
+  /**
+   * Two back buffers, drawn in turn: a scroll copies the last frame from one into the other,
+   * shifted (copying a canvas onto itself makes Chromium snapshot it, which costs more than a
+   * frame). The finished buffer is copied to the canvas. Null where OffscreenCanvas is missing.
+   */
+  private readonly buffers: [OffscreenCanvas, OffscreenCanvas] | null = null;
+  private readonly bufferCtx: OffscreenCanvasRenderingContext2D[] = [];
+  private current = 0;
   private dpr = 1;
+  /** The frame whose pixels are on the canvas (null after a resize cleared them). */
+  private last: FrameSnapshot | null = null;
   /** Cells painted by the last draw (for tests and the benchmark). */
   lastPainted = 0;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d", { alpha: false });
     if (!ctx) throw new Error("no 2d context");
+    this.screen = ctx;
     this.ctx = ctx;
+    if (typeof OffscreenCanvas !== "undefined") {
+      this.buffers = [new OffscreenCanvas(1, 1), new OffscreenCanvas(1, 1)];
+      for (const b of this.buffers) {
+        const bctx = b.getContext("2d", { alpha: false });
+        if (!bctx) throw new Error("no 2d context for a back buffer");
+        this.bufferCtx.push(bctx);
+      }
+      this.ctx = this.bufferCtx[0];
+    }
   }
 
   resize(width: number, height: number, dpr: number): void {
     this.dpr = dpr;
     this.canvas.width = Math.round(width * dpr);
     this.canvas.height = Math.round(height * dpr);
+    if (this.buffers)
+      for (const b of this.buffers) {
+        b.width = this.canvas.width;
+        b.height = this.canvas.height;
+      }
+    this.last = null;
   }
 
   draw(frame: FrameSnapshot, damage: DamageSet): void {
-    const ctx = this.ctx;
-    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     const g = frame.geometry;
     const hw = headerWidth(g);
     const hh = headerHeight(g);
     const body = bodyViewport(g);
+    const last = this.last;
+    const dx = last ? frame.scroll.x - last.scroll.x : 0;
+    const dy = last ? frame.scroll.y - last.scroll.y : 0;
+    const moved = dx !== 0 || dy !== 0;
+    const full = damage.isFull || last === null || !sameLayout(last, frame) || (moved && !this.canBlit(dx, dy, body));
+    if (moved && !full) this.flip(dx, dy, hw, hh, body);
+    const ctx = this.ctx;
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.save();
     ctx.beginPath();
     ctx.rect(hw, hh, body.w, body.h);
@@ -40,16 +75,15 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.font = kTheme.font;
     ctx.textBaseline = "middle";
     let painted = 0;
-    if (damage.isFull) {
+    const r = frame.range;
+    if (full) {
       ctx.fillStyle = kTheme.gridLine;
       ctx.fillRect(hw, hh, body.w, body.h);
-      const r = frame.range;
-      for (let row = r.firstRow; row < r.endRow; row++)
-        for (let col = r.firstCol; col < r.endCol; col++) {
-          this.paintCell(frame, row, col);
-          painted++;
-        }
-    } else {
+      painted += this.paintCells(frame, r.firstRow, r.endRow, r.firstCol, r.endCol);
+    } else if (moved) {
+      painted += this.scrollBody(frame, dx, dy, hw, hh, body);
+    }
+    if (!full) {
       damage.forEach((row, col) => {
         if (frameCell(frame, row, col)) {
           this.paintCell(frame, row, col);
@@ -59,7 +93,82 @@ export class Canvas2dRenderer implements GridRenderer {
     }
     ctx.restore();
     this.lastPainted = painted;
-    if (damage.isFull) this.paintHeaders(frame);
+    if (full || moved) this.paintHeaders(frame);
+    this.last = frame;
+    if (this.buffers) {
+      this.screen.setTransform(1, 0, 0, 1, 0, 0);
+      this.screen.drawImage(this.buffers[this.current], 0, 0);
+    }
+  }
+
+  /**
+   * Whether the pixels on the canvas can be moved by (dx, dy) CSS pixels: some of the body stays
+   * visible and the shift is a whole number of device pixels (else the copy would be resampled).
+   */
+  private canBlit(dx: number, dy: number, body: { w: number; h: number }): boolean {
+    return this.buffers !== null && Math.abs(dx) < body.w && Math.abs(dy) < body.h && Number.isInteger(dx * this.dpr) && Number.isInteger(dy * this.dpr);
+  }
+
+  /** Copies the body pixels still visible after a scroll by (dx, dy) into the other buffer. */
+  private flip(dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): void {
+    const buffers = this.buffers as [OffscreenCanvas, OffscreenCanvas];
+    const from = buffers[this.current];
+    this.current = 1 - this.current;
+    const ctx = this.bufferCtx[this.current];
+    this.ctx = ctx;
+    const d = this.dpr;
+    const w = body.w - Math.abs(dx);
+    const h = body.h - Math.abs(dy);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(from, (hw + Math.max(dx, 0)) * d, (hh + Math.max(dy, 0)) * d, w * d, h * d,
+      (hw + Math.max(-dx, 0)) * d, (hh + Math.max(-dy, 0)) * d, w * d, h * d);
+  }
+
+  /**
+   * Scrolls by copying: the body pixels still visible are moved by the scroll offset (one
+   * drawImage of the canvas onto itself), then only the newly exposed strips are painted, each
+   * clipped to its strip. Scrolling one step costs a few rows and columns of cells instead of
+   * the whole body; fillText is what software rasterisation pays most for.
+   */
+  private scrollBody(frame: FrameSnapshot, dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): number {
+    const g = frame.geometry;
+    const s = frame.scroll;
+    const r = frame.range;
+    let painted = 0;
+    if (dy !== 0) {
+      // Rows newly exposed at the bottom (scrolled down) or at the top (scrolled up).
+      const y0 = dy > 0 ? hh + body.h - dy : hh;
+      const y1 = dy > 0 ? hh + body.h : hh - dy;
+      const row0 = Math.max(r.firstRow, Math.floor((y0 - hh + s.y) / g.rowHeight));
+      const row1 = Math.min(r.endRow, Math.ceil((y1 - hh + s.y) / g.rowHeight));
+      painted += this.paintStrip(frame, hw, y0, body.w, y1 - y0, row0, row1, r.firstCol, r.endCol);
+    }
+    if (dx !== 0) {
+      const x0 = dx > 0 ? hw + body.w - dx : hw;
+      const x1 = dx > 0 ? hw + body.w : hw - dx;
+      const col0 = Math.max(r.firstCol, Math.floor((x0 - hw + s.x) / g.colWidth));
+      const col1 = Math.min(r.endCol, Math.ceil((x1 - hw + s.x) / g.colWidth));
+      painted += this.paintStrip(frame, x0, hh, x1 - x0, body.h, r.firstRow, r.endRow, col0, col1);
+    }
+    return painted;
+  }
+
+  private paintStrip(frame: FrameSnapshot, x: number, y: number, w: number, h: number, row0: number, row1: number, col0: number, col1: number): number {
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x, y, w, h);
+    ctx.clip();
+    ctx.fillStyle = kTheme.gridLine;
+    ctx.fillRect(x, y, w, h);
+    const painted = this.paintCells(frame, row0, row1, col0, col1);
+    ctx.restore();
+    return painted;
+  }
+
+  private paintCells(frame: FrameSnapshot, row0: number, row1: number, col0: number, col1: number): number {
+    for (let row = row0; row < row1; row++) for (let col = col0; col < col1; col++) this.paintCell(frame, row, col);
+    return Math.max(0, row1 - row0) * Math.max(0, col1 - col0);
   }
 
   private paintCell(frame: FrameSnapshot, row: number, col: number): void {
