@@ -8,6 +8,8 @@ import { bodyViewport, cellRect, headerHeight, headerWidth } from "../geometry";
 import { rangeContains } from "../selection";
 import { kTheme, type GridRenderer } from "./renderer";
 
+const kNumeric = /^[-0-9.,]*$/;
+
 export class Canvas2dRenderer implements GridRenderer {
   readonly kind = "canvas2d" as const;
   /** The context drawn into: a back buffer's when there are back buffers, else the canvas's. */
@@ -93,7 +95,8 @@ export class Canvas2dRenderer implements GridRenderer {
     }
     ctx.restore();
     this.lastPainted = painted;
-    if (full || moved) this.paintHeaders(frame);
+    if (full) this.paintHeaders(frame);
+    else if (moved) this.scrollHeaders(frame, dx, dy, hw, hh, body);
     this.last = frame;
     if (this.buffers) {
       this.screen.setTransform(1, 0, 0, 1, 0, 0);
@@ -120,8 +123,13 @@ export class Canvas2dRenderer implements GridRenderer {
     const w = body.w - Math.abs(dx);
     const h = body.h - Math.abs(dy);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
+    // The corner stays; the body moves both ways, row headers vertically, column headers
+    // horizontally.
+    ctx.drawImage(from, 0, 0, hw * d, hh * d, 0, 0, hw * d, hh * d);
     ctx.drawImage(from, (hw + Math.max(dx, 0)) * d, (hh + Math.max(dy, 0)) * d, w * d, h * d,
       (hw + Math.max(-dx, 0)) * d, (hh + Math.max(-dy, 0)) * d, w * d, h * d);
+    ctx.drawImage(from, 0, (hh + Math.max(dy, 0)) * d, hw * d, h * d, 0, (hh + Math.max(-dy, 0)) * d, hw * d, h * d);
+    ctx.drawImage(from, (hw + Math.max(dx, 0)) * d, 0, w * d, hh * d, (hw + Math.max(-dx, 0)) * d, 0, w * d, hh * d);
   }
 
   /**
@@ -181,10 +189,10 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.fillStyle = selected ? kTheme.selectionBg : cell.bg;
     ctx.fillRect(rect.x, rect.y, rect.w - 1, rect.h - 1);
     if (cell.text) {
+      const x = cell.alignRight ? rect.x + rect.w - kTheme.padding - 1 : rect.x + kTheme.padding;
       ctx.fillStyle = cell.fg;
       ctx.textAlign = cell.alignRight ? "right" : "left";
-      const x = cell.alignRight ? rect.x + rect.w - kTheme.padding - 1 : rect.x + kTheme.padding;
-      ctx.fillText(this.fit(cell.text, rect.w - 2 * kTheme.padding), x, rect.y + rect.h / 2);
+      ctx.fillText(this.fitCell(cell.text, rect.w - 2 * kTheme.padding), x, rect.y + rect.h / 2);
     }
     const m = cell.marks;
     if (m & Mark.Comment) {
@@ -224,11 +232,50 @@ export class Canvas2dRenderer implements GridRenderer {
     }
   }
 
+  /**
+   * After flip() moved the header pixels: repaints the outer header levels whole (their labels
+   * are pinned, so they do not move with the scroll; there are few) and the innermost level
+   * only where the scroll exposed it.
+   */
+  private scrollHeaders(frame: FrameSnapshot, dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): void {
+    const g = frame.geometry;
+    const ctx = this.ctx;
+    ctx.font = kTheme.font;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "left";
+    const rw = g.rowHeaderWidth;
+    const rh = g.rowHeight;
+    if (dy !== 0) {
+      const inner = (g.rowHeaderLevels - 1) * rw;
+      if (inner > 0) this.paintHeaderRegion(frame.rowHeaders, 0, hh, inner, body.h, rh);
+      const y0 = dy > 0 ? hh + body.h - dy : hh;
+      this.paintHeaderRegion(frame.rowHeaders, inner, y0, rw, Math.abs(dy), rh);
+    }
+    if (dx !== 0) {
+      const inner = (g.colHeaderLevels - 1) * rh;
+      if (inner > 0) this.paintHeaderRegion(frame.colHeaders, hw, 0, body.w, inner, rh);
+      const x0 = dx > 0 ? hw + body.w - dx : hw;
+      this.paintHeaderRegion(frame.colHeaders, x0, inner, Math.abs(dx), rh, rh);
+    }
+  }
+
+  /** Fills a region of a header area and paints the labels that overlap it, clipped to it. */
+  private paintHeaderRegion(headers: readonly HeaderLabel[], x: number, y: number, w: number, h: number, lineHeight: number): void {
+    const ctx = this.ctx;
+    ctx.fillStyle = kTheme.headerBg;
+    ctx.fillRect(x, y, w, h);
+    for (const label of headers) {
+      const r = label.rect;
+      if (r.x < x + w && r.x + r.w > x && r.y < y + h && r.y + r.h > y) this.paintHeader(label, x, y, x + w, y + h, lineHeight);
+    }
+  }
+
   private paintHeaders(frame: FrameSnapshot): void {
     const ctx = this.ctx;
     const g = frame.geometry;
     const hw = headerWidth(g);
     const hh = headerHeight(g);
+    ctx.textBaseline = "middle";
     ctx.fillStyle = kTheme.headerBg;
     ctx.fillRect(0, hh, hw, g.viewportHeight - hh);
     ctx.fillRect(hw, 0, g.viewportWidth - hw, hh);
@@ -260,30 +307,64 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.fillStyle = kTheme.headerFg;
     const indent = kTheme.padding + h.depth * 12;
     const arrow = h.toggle === "open" ? "\u25BE " : h.toggle === "closed" ? "\u25B8 " : "";
-    ctx.fillText(this.fit(arrow + h.text, w - indent - kTheme.padding), x + indent, y + Math.min(hgt, lineHeight) / 2);
+    // A pinned label sits at the top of its span until the span's end pushes it out.
+    const ty = Math.min(y + lineHeight / 2, y + hgt - lineHeight / 2);
+    ctx.fillText(this.fit(arrow + h.text, w - indent - kTheme.padding), x + indent, ty);
     ctx.restore();
   }
 
-  private readonly fitted = new Map<string, string>();
+  private readonly cellFit = new Map<string, string>();
+  private cellFitWidth = -1;
+
+  /** fit() for body cells: one font and width, so the cache needs no composite key. */
+  private fitCell(text: string, maxW: number): string {
+    if (maxW !== this.cellFitWidth || this.cellFit.size > 50_000) {
+      this.cellFit.clear();
+      this.cellFitWidth = maxW;
+    }
+    let out = this.cellFit.get(text);
+    if (out === undefined) {
+      // Most cells are numbers short enough to fit by a bound on their glyphs' widths:
+      // measureText is then skipped (it costs as much as drawing the text).
+      if (this.digitWidth < 0) {
+        for (const ch of "0123456789,.-") this.digitWidth = Math.max(this.digitWidth, this.ctx.measureText(ch).width);
+      }
+      out = text.length * this.digitWidth <= maxW && kNumeric.test(text) ? text : this.fit(text, maxW);
+      this.cellFit.set(text, out);
+    }
+    return out;
+  }
+
+  /** The widest of the glyphs numbers are written with, in the cell font (-1: not measured). */
+  private digitWidth = -1;
+
+  /** Fitted texts per font and width (a few: the cell font and width, each header level's). */
+  private readonly fitted = new Map<string, Map<string, string>>();
 
   /** The text, cut with an ellipsis to fit `maxW` in the current font (cached per font and width). */
   private fit(text: string, maxW: number): string {
-    const key = `${this.ctx.font}|${maxW}|${text}`;
-    let out = this.fitted.get(key);
+    const ctx = this.ctx;
+    const fontKey = ctx.font + "|" + maxW;
+    let cache = this.fitted.get(fontKey);
+    if (cache === undefined) {
+      cache = new Map();
+      this.fitted.set(fontKey, cache);
+    }
+    let out = cache.get(text);
     if (out !== undefined) return out;
     out = text;
-    if (this.ctx.measureText(text).width > maxW) {
+    if (ctx.measureText(text).width > maxW) {
       let lo = 0;
       let hi = text.length;
       while (lo < hi) {
         const mid = (lo + hi + 1) >> 1;
-        if (this.ctx.measureText(text.slice(0, mid) + "\u2026").width <= maxW) lo = mid;
+        if (ctx.measureText(text.slice(0, mid) + "\u2026").width <= maxW) lo = mid;
         else hi = mid - 1;
       }
       out = lo === 0 ? "" : text.slice(0, lo) + "\u2026";
     }
-    if (this.fitted.size > 20_000) this.fitted.clear();
-    this.fitted.set(key, out);
+    if (cache.size > 20_000) cache.clear();
+    cache.set(text, out);
     return out;
   }
 
