@@ -6,7 +6,7 @@
 // the size of the view.
 
 import type { GridGeometry, Rect, Scroll, VisibleRange } from "./geometry";
-import { bodyViewport, headerHeight, headerWidth, visibleRange } from "./geometry";
+import { bodyViewport, colLeft, headerHeight, headerWidth, visibleRange } from "./geometry";
 import type { AxisLayout } from "./header-tree";
 import type { CellPos, CellRange } from "./selection";
 
@@ -110,10 +110,11 @@ export function buildFrame(input: FrameInput): FrameSnapshot {
   const colHeaders: HeaderLabel[] = [];
   for (let level = 0; level < input.cols.levels; level++) {
     for (const h of input.cols.headersInRange(level, range.firstCol, range.endCol)) {
-      const natural = hw + h.start * g.colWidth - input.scroll.x;
+      const natural = hw + colLeft(g, h.start) - input.scroll.x;
+      const end = hw + colLeft(g, h.start + h.span) - input.scroll.x;
       const pinned = h.span > 1;
       const left = pinned ? Math.max(hw, natural) : natural;
-      const right = pinned ? Math.min(hw + body.w, natural + h.span * g.colWidth) : natural + g.colWidth;
+      const right = pinned ? Math.min(hw + body.w, end) : end;
       colHeaders.push({
         rect: { x: left, y: level * g.rowHeight, w: right - left, h: g.rowHeight },
         text: input.colLabel(level, h.member.id),
@@ -146,6 +147,7 @@ export function sameLayout(a: FrameSnapshot, b: FrameSnapshot): boolean {
     ga.colCount === gb.colCount &&
     ga.rowHeight === gb.rowHeight &&
     ga.colWidth === gb.colWidth &&
+    ga.columns === gb.columns &&
     ga.rowHeaderWidth === gb.rowHeaderWidth &&
     ga.rowHeaderLevels === gb.rowHeaderLevels &&
     ga.colHeaderLevels === gb.colHeaderLevels
@@ -165,7 +167,8 @@ export function sameShape(a: FrameSnapshot | null, b: FrameSnapshot): boolean {
     ga.rowCount === gb.rowCount &&
     ga.colCount === gb.colCount &&
     ga.rowHeaderLevels === gb.rowHeaderLevels &&
-    ga.colHeaderLevels === gb.colHeaderLevels
+    ga.colHeaderLevels === gb.colHeaderLevels &&
+    ga.columns === gb.columns
   );
 }
 

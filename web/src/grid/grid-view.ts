@@ -7,10 +7,14 @@
 // browser provides native scrolling and scrollbars while the canvas stays put.
 
 import { DamageSet, cellKey } from "./damage";
+import { ColumnWidths } from "./geometry";
 import { buildFrame, type CellDisplay, type CellProvider, type FrameSnapshot, type LabelOf } from "./frame";
 import {
   cellRect,
   clampScroll,
+  colAt,
+  colLeft,
+  colWidthOf,
   contentSize,
   headerHeight,
   headerWidth,
@@ -42,6 +46,8 @@ export interface GridModel {
   readonly colLabel: LabelOf;
   readonly cornerLabels: readonly string[];
   readonly cell: CellProvider;
+  /** Body columns whose width is not the default, by index (the ones a user resized). */
+  readonly colWidths?: ReadonlyMap<number, number>;
 }
 
 export interface GridViewOptions {
@@ -65,7 +71,13 @@ export interface GridViewOptions {
   readonly onPaste?: (text: string, sel: Selection) => void;
   readonly onUndo?: () => void;
   readonly onRedo?: () => void;
+  /** A column's right border was dragged to a new width (on release). */
+  readonly onColumnResize?: (col: number, width: number) => void;
 }
+
+/** How close to a column header's right border (CSS px) a press starts a resize. */
+const kResizeGrip = 4;
+const kMinColWidth = 24;
 
 export class GridView {
   readonly host: HTMLDivElement;
@@ -84,6 +96,9 @@ export class GridView {
   /** Direction of the last scroll per axis (-1, 0, 1): where paging looks ahead. */
   private motion = { rows: 0, cols: 0 };
   private dragging = false;
+  /** Column widths of the model, with the width being dragged (null: all default). */
+  private columns: ColumnWidths | null = null;
+  private resizing: { col: number; startX: number; startWidth: number; width: number } | null = null;
   private disposed = false;
   /**
    * What the model said each cell shows, so scrolling does not format the same cells again
@@ -155,6 +170,7 @@ export class GridView {
       rowHeaderWidth: this.options.rowHeaderWidth ?? 180,
       viewportWidth: this.width,
       viewportHeight: this.height,
+      columns: this.columns ?? undefined,
     };
   }
 
@@ -170,6 +186,8 @@ export class GridView {
   setModel(model: GridModel, keepSelection = true): void {
     this.model = model;
     if (!keepSelection) this.selection = kOrigin;
+    this.resizing = null;
+    this.setColumns(model.colWidths);
     const g = this.geometry;
     const content = contentSize(g);
     this.spacer.style.width = `${headerWidth(g) + content.w}px`;
@@ -181,6 +199,20 @@ export class GridView {
       this.selection = reduceSelection(this.selection, { type: "click", cell: this.selection.focus, extend: false }, { rowCount: g.rowCount, colCount: g.colCount, pageRows: pageRows(g) });
       this.options.onSelection?.(this.selection);
     }
+  }
+
+  private setColumns(widths: ReadonlyMap<number, number> | undefined): void {
+    const count = this.model?.cols.count ?? 0;
+    this.columns = widths && widths.size > 0 ? new ColumnWidths(count, this.options.colWidth ?? 104, widths) : null;
+  }
+
+  /** Re-lays out after a column width changed: the content size and every pixel change. */
+  private relayoutColumns(): void {
+    const g = this.geometry;
+    this.spacer.style.width = `${headerWidth(g) + contentSize(g).w}px`;
+    this.scroll = clampScroll(g, this.scroll);
+    this.lastVisible = "";
+    this.invalidate();
   }
 
   /** Cells whose contents changed: only they are repainted. */
@@ -337,7 +369,31 @@ export class GridView {
     return hitTest(this.geometry, this.scroll, e.clientX - box.left, e.clientY - box.top);
   }
 
+  /** The column whose right border is under the pointer in the column headers, or -1. */
+  private resizeGripAt(e: MouseEvent): number {
+    const g = this.geometry;
+    const box = this.canvas.getBoundingClientRect();
+    const x = e.clientX - box.left;
+    const y = e.clientY - box.top;
+    const hw = headerWidth(g);
+    if (y < 0 || y >= headerHeight(g) || x < hw) return -1;
+    const content = x - hw + this.scroll.x;
+    // The border at the left of the column under the pointer is its left neighbour's.
+    const col = colAt(g, content);
+    const left = colLeft(g, col);
+    if (col > 0 && col <= g.colCount && content - left <= kResizeGrip) return col - 1;
+    if (col < g.colCount && left + colWidthOf(g, col) - content <= kResizeGrip) return col;
+    return -1;
+  }
+
   private onMouseDown(e: MouseEvent): void {
+    const grip = this.resizeGripAt(e);
+    if (grip >= 0) {
+      const width = colWidthOf(this.geometry, grip);
+      this.resizing = { col: grip, startX: e.clientX, startWidth: width, width };
+      e.preventDefault();
+      return;
+    }
     const hit = this.hit(e);
     this.canvas.focus();
     if (hit.kind === "cell") {
@@ -358,6 +414,19 @@ export class GridView {
   }
 
   private readonly onMouseMove = (e: MouseEvent): void => {
+    const rz = this.resizing;
+    if (rz) {
+      const width = Math.max(kMinColWidth, Math.round(rz.startWidth + e.clientX - rz.startX));
+      if (width !== rz.width) {
+        rz.width = width;
+        const widths = new Map(this.model?.colWidths ?? []);
+        widths.set(rz.col, width);
+        this.setColumns(widths);
+        this.relayoutColumns();
+      }
+      return;
+    }
+    if (e.target === this.canvas) this.canvas.style.cursor = this.resizeGripAt(e) >= 0 ? "col-resize" : "";
     if (!this.dragging) return;
     const hit = this.hit(e);
     if (hit.kind === "cell") {
@@ -368,6 +437,12 @@ export class GridView {
 
   private readonly onMouseUp = (): void => {
     this.dragging = false;
+    const rz = this.resizing;
+    if (rz) {
+      this.resizing = null;
+      // The owner keeps the width (view state) and hands it back in the next model.
+      if (rz.width !== rz.startWidth) this.options.onColumnResize?.(rz.col, rz.width);
+    }
   };
 
   private onKeyDown(e: KeyboardEvent): void {

@@ -4,7 +4,7 @@
 
 import type { DamageSet } from "../damage";
 import { Mark, frameCell, sameLayout, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
-import { bodyViewport, cellRect, headerHeight, headerWidth } from "../geometry";
+import { bodyViewport, cellRect, colAt, headerHeight, headerWidth } from "../geometry";
 import { rangeContains } from "../selection";
 import { kTheme, type GridRenderer } from "./renderer";
 
@@ -154,8 +154,8 @@ export class Canvas2dRenderer implements GridRenderer {
     if (dx !== 0) {
       const x0 = dx > 0 ? hw + body.w - dx : hw;
       const x1 = dx > 0 ? hw + body.w : hw - dx;
-      const col0 = Math.max(r.firstCol, Math.floor((x0 - hw + s.x) / g.colWidth));
-      const col1 = Math.min(r.endCol, Math.ceil((x1 - hw + s.x) / g.colWidth));
+      const col0 = Math.max(r.firstCol, colAt(g, x0 - hw + s.x));
+      const col1 = Math.min(r.endCol, colAt(g, x1 - hw + s.x) + 1);
       painted += this.paintStrip(frame, x0, hh, x1 - x0, body.h, r.firstRow, r.endRow, col0, col1);
     }
     return painted;
