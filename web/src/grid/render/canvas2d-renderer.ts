@@ -112,7 +112,7 @@ export class Canvas2dRenderer implements GridRenderer {
     return this.buffers !== null && Math.abs(dx) < body.w && Math.abs(dy) < body.h && Number.isInteger(dx * this.dpr) && Number.isInteger(dy * this.dpr);
   }
 
-  /** Copies the body pixels still visible after a scroll by (dx, dy) into the other buffer. */
+  /** Copies the pixels still visible after a scroll by (dx, dy) into the other buffer, moved. */
   private flip(dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): void {
     const buffers = this.buffers as [OffscreenCanvas, OffscreenCanvas];
     const from = buffers[this.current];
@@ -133,9 +133,8 @@ export class Canvas2dRenderer implements GridRenderer {
   }
 
   /**
-   * Scrolls by copying: the body pixels still visible are moved by the scroll offset (one
-   * drawImage of the canvas onto itself), then only the newly exposed strips are painted, each
-   * clipped to its strip. Scrolling one step costs a few rows and columns of cells instead of
+   * Scrolls by copying: flip() moved the body pixels still visible by the scroll offset; only
+   * the newly exposed strips are painted here, each clipped to its strip. Scrolling one step costs a few rows and columns of cells instead of
    * the whole body; fillText is what software rasterisation pays most for.
    */
   private scrollBody(frame: FrameSnapshot, dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): number {
