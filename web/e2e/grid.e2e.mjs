@@ -313,5 +313,17 @@ test("copy and paste through the clipboard: one change set, one undo; column res
   const m1again = await find(page, [a1], [months[0]]);
   const h2 = await page.evaluate((c) => window.__qa.headerRect("cols", c, 0), m1again.col);
   assert.equal(h2.w, h0.w + 60, "the width is kept across a new layout");
+  // Row headers: drag the corner's right border 40 px; the row headers widen, the body moves.
+  const rh0 = await page.evaluate(() => window.__qa.headerRect("rows", 0, 0));
+  const c0 = await page.evaluate((c) => window.__qa.headerRect("cols", c, 0), m1again.col);
+  await page.mouse.move(rh0.x + rh0.w - 1, c0.y + c0.h / 2);
+  await page.mouse.down();
+  await page.mouse.move(rh0.x + rh0.w + 39, c0.y + c0.h / 2, { steps: 4 });
+  await page.mouse.up();
+  const rh1 = await page.evaluate(() => window.__qa.headerRect("rows", 0, 0));
+  const c1 = await page.evaluate((c) => window.__qa.headerRect("cols", c, 0), m1again.col);
+  assert.equal(rh1.w, rh0.w + 40, "the row headers are 40 px wider");
+  assert.equal(c1.x, c0.x + 40, "the columns moved right by 40 px");
+  await shot(page, "14-row-headers-resized");
   await context.close();
 });

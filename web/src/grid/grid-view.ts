@@ -73,6 +73,8 @@ export interface GridViewOptions {
   readonly onRedo?: () => void;
   /** A column's right border was dragged to a new width (on release). */
   readonly onColumnResize?: (col: number, width: number) => void;
+  /** A row header level's right border was dragged: the new width of every level (on release). */
+  readonly onRowHeaderResize?: (width: number) => void;
 }
 
 /** How close to a column header's right border (CSS px) a press starts a resize. */
@@ -98,7 +100,9 @@ export class GridView {
   private dragging = false;
   /** Column widths of the model, with the width being dragged (null: all default). */
   private columns: ColumnWidths | null = null;
-  private resizing: { col: number; startX: number; startWidth: number; width: number } | null = null;
+  /** The column being resized, or -1 for the row header levels. */
+  private resizing: { col: number; startX: number; startWidth: number; width: number; levels: number } | null = null;
+  private rowHeaderWidth: number;
   private disposed = false;
   /**
    * What the model said each cell shows, so scrolling does not format the same cells again
@@ -123,6 +127,7 @@ export class GridView {
   readonly lastTimings = { snapshot: 0, draw: 0 };
 
   constructor(container: HTMLElement, private readonly options: GridViewOptions = {}) {
+    this.rowHeaderWidth = options.rowHeaderWidth ?? 180;
     this.host = document.createElement("div");
     this.host.className = "grid-host";
     Object.assign(this.host.style, { position: "absolute", inset: "0", overflow: "auto" });
@@ -167,7 +172,7 @@ export class GridView {
       colWidth: this.options.colWidth ?? 104,
       rowHeaderLevels: Math.max(1, this.model?.rows.levels ?? 1),
       colHeaderLevels: Math.max(1, this.model?.cols.levels ?? 1),
-      rowHeaderWidth: this.options.rowHeaderWidth ?? 180,
+      rowHeaderWidth: this.rowHeaderWidth,
       viewportWidth: this.width,
       viewportHeight: this.height,
       columns: this.columns ?? undefined,
@@ -199,6 +204,13 @@ export class GridView {
       this.selection = reduceSelection(this.selection, { type: "click", cell: this.selection.focus, extend: false }, { rowCount: g.rowCount, colCount: g.colCount, pageRows: pageRows(g) });
       this.options.onSelection?.(this.selection);
     }
+  }
+
+  /** Sets the width of each row header level (the owner's kept width). */
+  setRowHeaderWidth(width: number): void {
+    if (width === this.rowHeaderWidth) return;
+    this.rowHeaderWidth = width;
+    this.relayoutColumns();
   }
 
   private setColumns(widths: ReadonlyMap<number, number> | undefined): void {
@@ -369,14 +381,21 @@ export class GridView {
     return hitTest(this.geometry, this.scroll, e.clientX - box.left, e.clientY - box.top);
   }
 
-  /** The column whose right border is under the pointer in the column headers, or -1. */
+  /**
+   * The column whose right border is under the pointer in the column headers, -2 when it is a
+   * row header level's right border (in the corner), or -1.
+   */
   private resizeGripAt(e: MouseEvent): number {
     const g = this.geometry;
     const box = this.canvas.getBoundingClientRect();
     const x = e.clientX - box.left;
     const y = e.clientY - box.top;
     const hw = headerWidth(g);
-    if (y < 0 || y >= headerHeight(g) || x < hw) return -1;
+    if (y < 0 || y >= headerHeight(g)) return -1;
+    if (x <= hw + kResizeGrip) {
+      const nearest = Math.round(x / g.rowHeaderWidth) * g.rowHeaderWidth;
+      return nearest > 0 && Math.abs(x - nearest) <= kResizeGrip ? -2 : -1;
+    }
     const content = x - hw + this.scroll.x;
     // The border at the left of the column under the pointer is its left neighbour's.
     const col = colAt(g, content);
@@ -388,9 +407,11 @@ export class GridView {
 
   private onMouseDown(e: MouseEvent): void {
     const grip = this.resizeGripAt(e);
-    if (grip >= 0) {
-      const width = colWidthOf(this.geometry, grip);
-      this.resizing = { col: grip, startX: e.clientX, startWidth: width, width };
+    if (grip >= 0 || grip === -2) {
+      const width = grip >= 0 ? colWidthOf(this.geometry, grip) : this.rowHeaderWidth;
+      // A row header level's border moves by the drag divided among the levels left of it.
+      const levels = grip >= 0 ? 1 : Math.max(1, Math.round((e.clientX - this.canvas.getBoundingClientRect().left) / this.rowHeaderWidth));
+      this.resizing = { col: grip, startX: e.clientX, startWidth: width, width, levels };
       e.preventDefault();
       return;
     }
@@ -416,17 +437,21 @@ export class GridView {
   private readonly onMouseMove = (e: MouseEvent): void => {
     const rz = this.resizing;
     if (rz) {
-      const width = Math.max(kMinColWidth, Math.round(rz.startWidth + e.clientX - rz.startX));
+      const width = Math.max(kMinColWidth, Math.round(rz.startWidth + (e.clientX - rz.startX) / rz.levels));
       if (width !== rz.width) {
         rz.width = width;
-        const widths = new Map(this.model?.colWidths ?? []);
-        widths.set(rz.col, width);
-        this.setColumns(widths);
+        if (rz.col < 0) {
+          this.rowHeaderWidth = width;
+        } else {
+          const widths = new Map(this.model?.colWidths ?? []);
+          widths.set(rz.col, width);
+          this.setColumns(widths);
+        }
         this.relayoutColumns();
       }
       return;
     }
-    if (e.target === this.canvas) this.canvas.style.cursor = this.resizeGripAt(e) >= 0 ? "col-resize" : "";
+    if (e.target === this.canvas) this.canvas.style.cursor = this.resizeGripAt(e) !== -1 ? "col-resize" : "";
     if (!this.dragging) return;
     const hit = this.hit(e);
     if (hit.kind === "cell") {
@@ -441,7 +466,9 @@ export class GridView {
     if (rz) {
       this.resizing = null;
       // The owner keeps the width (view state) and hands it back in the next model.
-      if (rz.width !== rz.startWidth) this.options.onColumnResize?.(rz.col, rz.width);
+      if (rz.width === rz.startWidth) return;
+      if (rz.col < 0) this.options.onRowHeaderResize?.(rz.width);
+      else this.options.onColumnResize?.(rz.col, rz.width);
     }
   };
 

@@ -45,6 +45,8 @@ export interface ViewState {
    * expansion, pivots that keep the column, and compare mode.
    */
   colWidths: Record<string, number>;
+  /** Width of each row header level, CSS px (dragged in the corner). */
+  rowHeaderWidth: number;
 
   setApp(app: string): void;
   setLayout(rows: AxisDim[], cols: AxisDim[], pages: Record<string, string>): void;
@@ -60,6 +62,7 @@ export interface ViewState {
   dropEdit(key: string): void;
   setLive(text: string): void;
   setColWidth(key: string, width: number): void;
+  setRowHeaderWidth(width: number): void;
 }
 
 /** The key a column's width is kept under: its member codes per column dimension, and layer. */
@@ -84,6 +87,7 @@ export const useView = create<ViewState>()((set) => ({
   edits: {},
   live: "",
   colWidths: {},
+  rowHeaderWidth: 180,
 
   setApp: (app) => set({ app, rows: [], cols: [], pages: {}, expanded: {}, edits: {}, sandbox: "", colWidths: {} }),
   setLayout: (rows, cols, pages) => set({ rows, cols, pages }),
@@ -127,4 +131,5 @@ export const useView = create<ViewState>()((set) => ({
     }),
   setLive: (live) => set({ live }),
   setColWidth: (key, width) => set((s) => ({ colWidths: { ...s.colWidths, [key]: width } })),
+  setRowHeaderWidth: (rowHeaderWidth) => set({ rowHeaderWidth }),
 }));

@@ -69,6 +69,7 @@ export function GridPanel(props: GridPanelProps): ReactElement {
   propsRef.current = props;
   const edits = useView((s) => s.edits);
   const colWidthsByKey = useView((s) => s.colWidths);
+  const rowHeaderWidth = useView((s) => s.rowHeaderWidth);
   const editsRef = useRef(edits);
   editsRef.current = edits;
   const [editing, setEditing] = useState<Editing | null>(null);
@@ -184,6 +185,8 @@ export function GridPanel(props: GridPanelProps): ReactElement {
           },
         );
       },
+      rowHeaderWidth: useView.getState().rowHeaderWidth,
+      onRowHeaderResize: (width) => useView.getState().setRowHeaderWidth(width),
       onColumnResize: (col, width) => {
         const p = propsRef.current;
         useView.getState().setColWidth(colKeyOf(p.view, p.cols, col), width);
@@ -235,6 +238,8 @@ export function GridPanel(props: GridPanelProps): ReactElement {
     modelRef.current = model;
     grid.setModel(model);
   }, [api, view, rows, cols]);
+
+  useEffect(() => gridRef.current?.setRowHeaderWidth(rowHeaderWidth), [rowHeaderWidth]);
 
   // A resized column: the same model with the new widths (the cells stay loaded).
   useEffect(() => {
