@@ -10,7 +10,7 @@ BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 cd "$ROOT/web"
 step() { printf '== web: %s (%ss)\n' "$1" "$SECONDS"; }
 step "npm ci"
-npm ci --no-audit --no-fund --loglevel=error
+"$ROOT/scripts/web-npm-ci.sh"
 step "generate the client from proto/ (protoc + protoc-gen-es)"
 node scripts/gen.mjs
 step "type check"
