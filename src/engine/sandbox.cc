@@ -46,6 +46,14 @@ absl::Status Sandbox::CheckOpenLocked() const {
   return absl::OkStatus();
 }
 
+std::vector<uint64_t> Sandbox::Keys() const {
+  std::shared_lock lock(mu_);
+  std::vector<uint64_t> out;
+  out.reserve(cells_.size());
+  for (const auto& [key, cell] : cells_) out.push_back(key);
+  return out;
+}
+
 size_t Sandbox::size() const {
   std::shared_lock lock(mu_);
   return cells_.size();

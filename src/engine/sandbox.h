@@ -78,8 +78,9 @@ class Sandbox {
   // Drops the overlay.
   absl::Status Discard();
 
-  // How many leaf cells the sandbox holds.
+  // How many leaf cells the sandbox holds, and their packed keys (ascending).
   size_t size() const;
+  std::vector<uint64_t> Keys() const;
 
   // The open sandbox's overlay as bytes (key, value, version per cell), and a sandbox restored
   // from them over `cube`: so that a sandbox outlives one run of the command line. The app's

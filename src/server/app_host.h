@@ -15,10 +15,12 @@
 #include <memory>
 #include <mutex>
 
+#include "bridge/bridge.h"
 #include "commentary/comment_store.h"
 #include "durable/durable_app.h"
 #include "engine/data_folder.h"
 #include "security/rights.h"
+#include "engine/sandbox.h"
 #include "server/change_bus.h"
 #include "targets/targets.h"
 
@@ -30,15 +32,36 @@ struct HostedApp {
   std::unique_ptr<CommentStore> comments;
   std::unique_ptr<Targets> targets;  // null when the app has no scenario with Budget/Actual
   std::unique_ptr<AppSecurity> security;
-  std::mutex layers_mu;  // serialises changes of comments, targets, security
+  std::mutex layers_mu;  // serialises changes of comments, targets, security, sandboxes
+  // Open sandboxes by "user/name" (section "sandbox:user/name" each; the list in "sandboxes").
+  std::map<std::string, std::shared_ptr<Sandbox>> sandboxes;  // guarded by layers_mu
+  std::map<std::string, uint64_t> sandbox_base_seq;            // guarded by layers_mu
   const Cube& cube() const { return durable->cube(); }
 };
+
+struct SandboxSummary {
+  std::string owner, name;
+  uint64_t base_seq = 0;  // the app's seq when the sandbox was opened
+  size_t cells = 0;
+};
+
+// A bridge that fed an app (kept in the target app's "bridges" section).
+struct BridgeSummary {
+  std::string source_app, target_app, source_dimension, target_dimension;
+  uint32_t rules = 0;
+};
+
 
 struct Committed {
   uint64_t change_set = 0;
   uint64_t seq = 0;
   size_t cells = 0;
   std::vector<WriteConflict> conflicts;
+};
+
+struct BridgeRun {
+  Committed committed;
+  CoverageReport report;
 };
 
 class AppHost {
@@ -74,9 +97,34 @@ class AppHost {
   absl::Status SetRule(HostedApp& app, const std::string& user, const std::string& role, int dim, DimensionRule rule);
   absl::Status SetTotalsPolicy(HostedApp& app, const std::string& user, TotalsPolicy policy);
 
+  // ---- Sandboxes: a user's named copy-on-write layers (engine/sandbox.h), kept durable as
+  // log records of their sections, so that they outlive a restart.
+  absl::StatusOr<SandboxSummary> CreateSandbox(HostedApp& app, const std::string& user, const std::string& name);
+  // NotFound when the user has no open sandbox of that name (another user's is not found).
+  absl::StatusOr<std::shared_ptr<Sandbox>> FindSandbox(HostedApp& app, const std::string& user, const std::string& name);
+  std::vector<SandboxSummary> ListSandboxes(HostedApp& app, const std::string& user);
+  // Changes the sandbox by `fn` and makes it durable; on any error the sandbox is as before.
+  absl::Status ChangeSandbox(HostedApp& app, const std::string& user, const std::string& name,
+                             const std::function<absl::Status(Sandbox&)>& fn);
+  absl::StatusOr<Committed> CommitSandbox(HostedApp& app, const std::string& user, const std::string& name,
+                                          ConflictPolicy policy);
+  absl::StatusOr<SandboxSummary> DiscardSandbox(HostedApp& app, const std::string& user, const std::string& name);
+
+  // ---- Bridges (bridge/bridge.h): the source's numeric cells, mapped by `rules`, replace
+  // what the same source bridged into the target before, as one change set of the target.
+  // FailedPrecondition with the coverage problems (nothing changes) when the rules do not map
+  // every source leaf exactly once.
+  absl::StatusOr<BridgeRun> RunBridge(HostedApp& source, HostedApp& target, const std::string& user,
+                                      const std::string& source_dim, const std::string& target_dim,
+                                      const BridgeRules& rules);
+  // The bridges into `app` and out of it.
+  std::vector<BridgeSummary> ListBridges(const std::string& app) const;
+
  private:
   explicit AppHost(std::string data_dir) : folder_(std::move(data_dir)) {}
   absl::StatusOr<std::shared_ptr<HostedApp>> Bind(std::unique_ptr<durable::DurableApp> durable);
+  absl::Status LoadSandboxes(HostedApp& app);
+  std::string SandboxIndexLocked(const HostedApp& app) const;
   void Publish(HostedApp& app, const std::string& user, const std::string& action,
                std::shared_ptr<const LeafRegion> touched);
 

@@ -26,59 +26,27 @@ bool LeafRegion::Intersects(const LeafRegion& other) const {
   return true;
 }
 
-std::vector<ChangeEvent> ChangeBus::Subscription::Wait(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock lock(mu_);
-  cv_.wait_until(lock, deadline, [&] { return closed_ || !queue_.empty(); });
-  std::vector<ChangeEvent> out(queue_.begin(), queue_.end());
-  queue_.clear();
-  return out;
+ChangeBus::ListenerId ChangeBus::AddListener(std::function<void(const ChangeEvent&)> on_change,
+                                             std::function<void()> on_close) {
+  std::lock_guard lock(mu_);
+  const ListenerId id = next_++;
+  listeners_[id] = {std::move(on_change), std::move(on_close)};
+  return id;
 }
 
-bool ChangeBus::Subscription::closed() const {
+void ChangeBus::RemoveListener(ListenerId id) {
   std::lock_guard lock(mu_);
-  return closed_;
-}
-
-std::shared_ptr<ChangeBus::Subscription> ChangeBus::Subscribe(std::string app, LeafRegion region) {
-  auto sub = std::make_shared<Subscription>();
-  sub->app_ = std::move(app);
-  sub->region_ = std::move(region);
-  std::lock_guard lock(mu_);
-  subs_.push_back(sub);
-  return sub;
-}
-
-void ChangeBus::Unsubscribe(const std::shared_ptr<Subscription>& sub) {
-  std::lock_guard lock(mu_);
-  subs_.remove(sub);
+  listeners_.erase(id);
 }
 
 void ChangeBus::Publish(const ChangeEvent& event) {
   std::lock_guard lock(mu_);
-  for (const auto& sub : subs_) {
-    if (sub->app_ != event.app || !event.touched->Intersects(sub->region_)) continue;
-    {
-      std::lock_guard sub_lock(sub->mu_);
-      sub->queue_.push_back(event);
-    }
-    sub->cv_.notify_one();
-  }
+  for (const auto& [id, l] : listeners_) l.on_change(event);
 }
 
 void ChangeBus::CloseAll() {
   std::lock_guard lock(mu_);
-  for (const auto& sub : subs_) {
-    {
-      std::lock_guard sub_lock(sub->mu_);
-      sub->closed_ = true;
-    }
-    sub->cv_.notify_all();
-  }
-}
-
-size_t ChangeBus::subscribers() const {
-  std::lock_guard lock(mu_);
-  return subs_.size();
+  for (const auto& [id, l] : listeners_) l.on_close();
 }
 
 }  // namespace quantatom

@@ -1,17 +1,15 @@
 // Live updates: every committed change set is published once, with the leaves it may have
-// touched as one leaf bitmap per dimension; each subscriber keeps the same bitmaps for its
-// grid region (the leaves below its row, column and slicer members) and is woken only when,
-// in every dimension, the two intersect. The subscriber's own thread then re-reads its grid as
-// its user may see it and sends the cells that changed, so what is sent obeys the reader's
-// rights by construction (the bus itself carries no values).
+// touched as one leaf bitmap per dimension. Listeners (live_grids.h) keep the same bitmaps for
+// each grid region (the leaves below its row, column and slicer members) and act only when,
+// in every dimension, the two intersect. The bus itself carries no values: listeners re-read
+// grids as their users may see them.
 //
 // Thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <list>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,33 +41,23 @@ struct ChangeEvent {
 
 class ChangeBus {
  public:
-  class Subscription {
-   public:
-    // Waits for the next events until `deadline` or Close; returns them (empty on timeout or
-    // close).
-    std::vector<ChangeEvent> Wait(std::chrono::steady_clock::time_point deadline);
-    bool closed() const;
-
-   private:
-    friend class ChangeBus;
-    std::string app_;
-    LeafRegion region_;
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<ChangeEvent> queue_;  // guarded by mu_
-    bool closed_ = false;            // guarded by mu_
-  };
-
-  std::shared_ptr<Subscription> Subscribe(std::string app, LeafRegion region);
-  void Unsubscribe(const std::shared_ptr<Subscription>& sub);
+  using ListenerId = uint64_t;
+  // `on_change` runs on the committing thread, after the commit, for every event; it must be
+  // quick (hand the event to another thread). `on_close` runs on CloseAll.
+  ListenerId AddListener(std::function<void(const ChangeEvent&)> on_change, std::function<void()> on_close);
+  void RemoveListener(ListenerId id);
   void Publish(const ChangeEvent& event);
-  // Wakes and closes every subscription (server stop).
+  // Tells every listener that no more events come (server stop).
   void CloseAll();
-  size_t subscribers() const;
 
  private:
+  struct Listener {
+    std::function<void(const ChangeEvent&)> on_change;
+    std::function<void()> on_close;
+  };
   mutable std::mutex mu_;
-  std::list<std::shared_ptr<Subscription>> subs_;  // guarded by mu_
+  ListenerId next_ = 1;                      // guarded by mu_
+  std::map<ListenerId, Listener> listeners_;  // guarded by mu_
 };
 
 }  // namespace quantatom

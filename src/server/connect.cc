@@ -4,10 +4,19 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "api/quantatom/v1/options.pb.h"
+#include "base/status.h"
 #include "base/strings.h"
+#include "server/broadcaster.h"
 
 namespace quantatom {
 namespace {
@@ -147,7 +156,163 @@ class SinkWriter : public StreamWriter {
   bool failed_ = false;
 };
 
+// ---- Taking a connection away from cpp-httplib.
+//
+// httplib serves each connection on a pool thread in Server::process_and_close_socket (a
+// virtual member). HijackingServer overrides it with the same keep-alive loop over a socket
+// stream of our own, so that a handler running inside process_request can take the socket:
+// the handler marks the connection taken (thread-local, it runs on the same thread); from then
+// on the stream discards what httplib still writes (its own response to the request), and the
+// loop returns without shutting the socket down or closing it.
+
+struct Connection {
+  int fd = -1;
+  bool taken = false;
+};
+thread_local Connection* tls_connection = nullptr;
+
+std::string AddressOf(const sockaddr_storage& addr, int* port) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+    *port = ntohs(a->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+    *port = ntohs(a->sin6_port);
+  }
+  return buf;
+}
+
+// Blocking reads and writes with timeouts (poll), reads buffered (httplib reads header lines a
+// byte at a time).
+class SocketStream final : public httplib::Stream {
+ public:
+  SocketStream(Connection* conn, int read_timeout_ms, int write_timeout_ms)
+      : conn_(conn), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
+
+  bool is_readable() const override { return pos_ < end_ || Wait(POLLIN, read_timeout_ms_); }
+  bool is_writable() const override { return conn_->taken || Wait(POLLOUT, write_timeout_ms_); }
+  ssize_t read(char* ptr, size_t size) override {
+    if (pos_ == end_) {
+      if (size >= sizeof buf_) return Recv(ptr, size);
+      ssize_t n = Recv(buf_, sizeof buf_);
+      if (n <= 0) return n;
+      pos_ = 0;
+      end_ = static_cast<size_t>(n);
+    }
+    size_t n = std::min(size, end_ - pos_);
+    memcpy(ptr, buf_ + pos_, n);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (conn_->taken) return static_cast<ssize_t>(size);  // the taker answers on the socket
+    size_t done = 0;
+    while (done < size) {
+      if (!Wait(POLLOUT, write_timeout_ms_)) return -1;
+      ssize_t n = ::send(conn_->fd, ptr + done, size - done, MSG_NOSIGNAL);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) return -1;
+      done += static_cast<size_t>(n);
+    }
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (getpeername(conn_->fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) ip = AddressOf(addr, &port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (getsockname(conn_->fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) ip = AddressOf(addr, &port);
+  }
+  socket_t socket() const override { return conn_->fd; }
+
+ private:
+  bool Wait(short events, int timeout_ms) const {
+    pollfd p{conn_->fd, events, 0};
+    int r;
+    do {
+      r = ::poll(&p, 1, timeout_ms);
+    } while (r < 0 && errno == EINTR);
+    return r > 0 && (p.revents & (events | POLLHUP | POLLERR));
+  }
+  ssize_t Recv(char* ptr, size_t size) {
+    if (!Wait(POLLIN, read_timeout_ms_)) return -1;
+    ssize_t n;
+    do {
+      n = ::recv(conn_->fd, ptr, size, 0);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  Connection* conn_;
+  int read_timeout_ms_, write_timeout_ms_;
+  char buf_[16384];
+  size_t pos_ = 0, end_ = 0;
+};
+
+class HijackingServer final : public httplib::Server {
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    Connection conn{sock, false};
+    tls_connection = &conn;
+    SocketStream stream(&conn, static_cast<int>(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
+                        static_cast<int>(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000));
+    bool ok = true;
+    for (size_t left = keep_alive_max_count_; left > 0 && ok; --left) {
+      if (!WaitForRequest(sock)) break;
+      bool connection_closed = false;
+      ok = process_request(stream, left == 1, connection_closed, nullptr);
+      if (conn.taken) break;
+      if (connection_closed) break;
+    }
+    tls_connection = nullptr;
+    if (conn.taken) return true;  // the socket belongs to the taker now
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+  // Waits for the next request on a kept-alive connection, while the server runs.
+  bool WaitForRequest(int sock) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(keep_alive_timeout_sec_);
+    while (svr_sock_ != INVALID_SOCKET) {
+      pollfd p{sock, POLLIN, 0};
+      int r = ::poll(&p, 1, 50);
+      if (r > 0) return true;
+      if (r < 0 && errno != EINTR) return false;
+      if (std::chrono::steady_clock::now() >= until) return false;
+    }
+    return false;
+  }
+};
+
+class Takeover final : public StreamTakeover {
+ public:
+  explicit Takeover(DetachedStream proto) : proto_(std::move(proto)) {}
+  DetachedStream Take() override {
+    if (taken_ || tls_connection == nullptr || tls_connection->taken) std::abort();  // taken twice: a bug
+    taken_ = true;
+    tls_connection->taken = true;
+    DetachedStream out = std::move(proto_);
+    out.fd = tls_connection->fd;
+    int flags = fcntl(out.fd, F_GETFL, 0);
+    fcntl(out.fd, F_SETFL, flags | O_NONBLOCK);
+    return out;
+  }
+  bool taken() const { return taken_; }
+
+ private:
+  DetachedStream proto_;
+  bool taken_ = false;
+};
+
 }  // namespace
+
+std::string ConnectErrorJson(const absl::Status& st) { return ErrorJson(st); }
 
 std::string ConnectCodeName(absl::StatusCode code) {
   switch (code) {
@@ -194,7 +359,9 @@ int ConnectHttpStatus(absl::StatusCode code) {
 
 ConnectServer::ConnectServer(ConnectOptions options, Authorizer authorize, Metrics* metrics)
     : options_(std::move(options)), authorize_(std::move(authorize)), metrics_(metrics),
-      http_(std::make_unique<httplib::Server>()) {}
+      http_(std::make_unique<HijackingServer>()),
+      broadcaster_(std::make_unique<Broadcaster>(
+          metrics, Broadcaster::Options{options_.max_stream_queue_bytes, std::chrono::milliseconds(5000)})) {}
 
 ConnectServer::~ConnectServer() { Stop(); }
 
@@ -208,6 +375,13 @@ void ConnectServer::HandleStream(const MethodDescriptor* method, StreamHandler h
   Route& r = routes_[StrCat("/", method->service()->full_name(), "/", method->name())];
   r.method = method;
   r.stream = std::move(handler);
+}
+
+void ConnectServer::HandleDetachedStream(const MethodDescriptor* method, DetachedStreamHandler handler) {
+  Route& r = routes_[StrCat("/", method->service()->full_name(), "/", method->name())];
+  r.method = method;
+  r.stream = nullptr;
+  r.detached = std::move(handler);
 }
 
 void ConnectServer::Serve(const Route& route, const httplib::Request& req, void* res_ptr) {
@@ -327,6 +501,31 @@ void ConnectServer::Serve(const Route& route, const httplib::Request& req, void*
     return;
   }
 
+  if (route.detached) {
+    // The response head the taker sends: what httplib would send for a chunked stream, and
+    // Connection: close (the connection never comes back to httplib).
+    DetachedStream proto;
+    proto.json = json;
+    proto.method = method_name;
+    proto.user = user_name;
+    proto.start = start;
+    proto.deadline = ctx.deadline;
+    proto.head = StrCat("HTTP/1.1 200 OK\r\nContent-Type: ", json ? "application/connect+json" : "application/connect+proto",
+                        "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n");
+    for (const auto& [k, v] : res.headers) proto.head += StrCat(k, ": ", v, "\r\n");
+    proto.head += "\r\n";
+    Takeover takeover(std::move(proto));
+    absl::Status st;
+    try {
+      st = route.detached(ctx, *request, takeover);
+    } catch (const std::exception& e) {
+      spdlog::error("{{\"rpc\":\"{}\",\"exception\":\"{}\"}}", method_name, JsonEscape(e.what()));
+      st = absl::InternalError("internal error");
+    }
+    if (takeover.taken()) return;  // the broadcaster logs and records it when it ends
+    return fail(st.ok() ? absl::InternalError("the stream was not started") : st);
+  }
+
   // Streaming: the handler runs inside the content provider, after the headers are out.
   auto shared_request = std::shared_ptr<Message>(std::move(request));
   auto shared_ctx = std::make_shared<CallContext>(ctx);
@@ -358,6 +557,7 @@ void ConnectServer::Serve(const Route& route, const httplib::Request& req, void*
 }
 
 absl::StatusOr<int> ConnectServer::Start(const std::string& host, int port) {
+  QA_RETURN_IF_ERROR(broadcaster_->Start());
   const int threads = options_.threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(options_.max_request_bytes);
@@ -418,11 +618,15 @@ absl::StatusOr<int> ConnectServer::Start(const std::string& host, int port) {
   int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) return absl::UnavailableError(StrCat("cannot listen on ", host, ":", port));
   thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // httplib's stop() does nothing until the listening thread has marked itself running: wait
+  // for it, so that a Stop right after Start cannot leave that thread blocked in accept().
+  while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::microseconds(100));
   return bound;
 }
 
 void ConnectServer::Stop() {
   if (on_stop_) on_stop_();
+  if (broadcaster_) broadcaster_->Stop(absl::UnavailableError("the server is stopping"));
   if (http_) http_->stop();
   if (thread_.joinable()) thread_.join();
 }

@@ -14,7 +14,10 @@
 // the body is within the size limit and parses as the request message (unknown JSON fields are
 // refused, so a misspelt field is an error, not a silent default). Errors are JSON bodies
 // {"code","message"} with the HTTP status the protocol maps the code to; in a stream they are
-// the end-of-stream message. Every response carries CORS headers for allowed origins, and
+// the end-of-stream message. A detached stream (HandleDetachedStream) leaves the HTTP worker
+// once the request is checked: its handler takes the connection's socket and answers on it
+// from the broadcaster's event loop (broadcaster.h), so open streams hold no threads.
+// Every response carries CORS headers for allowed origins, and
 // OPTIONS answers the preflight. GET /metrics serves Prometheus metrics and everything else
 // under / the static folder (the browser app), if one is given.
 #pragma once
@@ -55,9 +58,30 @@ class StreamWriter {
   virtual bool Send(const google::protobuf::Message& message) = 0;
 };
 
+// A server stream's connection, taken over from the HTTP worker (HandleDetachedStream).
+struct DetachedStream {
+  int fd = -1;        // the connection, non-blocking; whoever holds the DetachedStream closes it
+  bool json = false;  // application/connect+json (else +proto)
+  std::string head;   // the HTTP response head to send first: 200, content type, chunked, CORS
+  std::string method;  // "GridService/Subscribe", for logs and metrics
+  std::string user;
+  std::chrono::steady_clock::time_point start, deadline;
+};
+// Given to a detached stream's handler: Take() hands it the connection (once). A handler that
+// returns an error without taking it gets the usual end-of-stream error response.
+class StreamTakeover {
+ public:
+  virtual ~StreamTakeover() = default;
+  virtual DetachedStream Take() = 0;
+};
+
+class Broadcaster;
+
 using UnaryHandler =
     std::function<absl::Status(CallContext&, const google::protobuf::Message&, google::protobuf::Message*)>;
 using StreamHandler = std::function<absl::Status(CallContext&, const google::protobuf::Message&, StreamWriter&)>;
+using DetachedStreamHandler =
+    std::function<absl::Status(CallContext&, const google::protobuf::Message&, StreamTakeover&)>;
 // Checks the `Authorization` header against the right `method` declares: Unauthenticated,
 // PermissionDenied, or the user.
 using Authorizer = std::function<absl::StatusOr<std::shared_ptr<const User>>(
@@ -71,7 +95,8 @@ struct ConnectOptions {
   // cookies, so a foreign page cannot act with a user's credentials).
   std::vector<std::string> cors_origins = {"*"};
   std::string static_dir;  // served at / when not empty
-  int threads = 256;       // HTTP worker threads; each open stream holds one
+  int threads = 256;       // HTTP worker threads; each open blocking (not detached) stream holds one
+  size_t max_stream_queue_bytes = size_t{4} << 20;  // a detached stream's unsent bytes (broadcaster.h)
 };
 
 class ConnectServer {
@@ -81,10 +106,14 @@ class ConnectServer {
 
   void HandleUnary(const google::protobuf::MethodDescriptor* method, UnaryHandler handler);
   void HandleStream(const google::protobuf::MethodDescriptor* method, StreamHandler handler);
+  void HandleDetachedStream(const google::protobuf::MethodDescriptor* method, DetachedStreamHandler handler);
+  // The event loop that owns detached streams; started by Start, stopped by Stop.
+  Broadcaster& broadcaster() { return *broadcaster_; }
 
   // Binds and serves on a background thread; returns the port (pass 0 for any free port).
   absl::StatusOr<int> Start(const std::string& host, int port);
-  // Stops accepting and waits for the serving thread; open streams are told by `on_stop`.
+  // Stops accepting and waits for the serving thread; open streams are told by `on_stop`, and
+  // detached ones end with unavailable.
   void Stop();
   void OnStop(std::function<void()> fn) { on_stop_ = std::move(fn); }
 
@@ -93,6 +122,7 @@ class ConnectServer {
     const google::protobuf::MethodDescriptor* method = nullptr;
     UnaryHandler unary;
     StreamHandler stream;
+    DetachedStreamHandler detached;
   };
   void Serve(const Route& route, const httplib::Request& req, void* res);
 
@@ -101,6 +131,7 @@ class ConnectServer {
   Metrics* metrics_;
   std::map<std::string, Route> routes_;  // by path "/pkg.Service/Method"
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<Broadcaster> broadcaster_;
   std::thread thread_;
   std::function<void()> on_stop_;
 };
@@ -108,5 +139,7 @@ class ConnectServer {
 // The Connect name of a status code ("invalid_argument") and its HTTP status.
 std::string ConnectCodeName(absl::StatusCode code);
 int ConnectHttpStatus(absl::StatusCode code);
+// A Connect error body: {"code":"...","message":"..."}.
+std::string ConnectErrorJson(const absl::Status& st);
 
 }  // namespace quantatom

@@ -397,17 +397,231 @@ TEST_P(ConnectEndToEnd, AdminCallsManageUsersTokensRightsAndPolicy) {
   EXPECT_EQ(r.status, 401);
 }
 
-TEST_P(ConnectEndToEnd, UnservedMethodsSayUnimplemented) {
+// Sets `leaf` to `v` in a reference cell list (adds it when absent).
+void SetReference(std::vector<std::pair<CellValue, Coordinate>>* cells, const Coordinate& leaf, double v) {
+  for (auto& [value, c] : *cells) {
+    if (c == leaf) {
+      value = CellValue::Number(v);
+      return;
+    }
+  }
+  cells->push_back({CellValue::Number(v), leaf});
+}
+
+TEST_P(ConnectEndToEnd, SandboxesWriteSpreadQueryCommitDiscardAndKeepToTheirOwner) {
+  auto call = [&](const std::string& m, const google::protobuf::Message& req, google::protobuf::Message* out,
+                  const std::string& token = testing::kAdminToken) { return server_.Call(m, req, out, json(), token); };
+  auto grid = [&](const std::string& sandbox, const std::string& token = testing::kAdminToken) {
+    v1::QueryGridRequest q;
+    *q.mutable_grid() = Spec();
+    q.set_sandbox(sandbox);
+    v1::QueryGridResponse g;
+    HttpReply r = call("quantatom.v1.GridService/QueryGrid", q, &g, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return g;
+  };
+  auto expect_grid = [&](const v1::QueryGridResponse& g, const std::vector<std::pair<CellValue, Coordinate>>& cells) {
+    ASSERT_EQ(g.rows() * g.cols(), 9u);
+    for (uint32_t r = 0; r < g.rows(); ++r) {
+      for (uint32_t c = 0; c < g.cols(); ++c) {
+        auto want = Reference(file_, cells, Coord({g.row_headers(r).members(0), g.col_headers(c).members(0), "Q1", "Budget"}));
+        const size_t i = r * g.cols() + c;
+        ASSERT_EQ(g.layers(0).kinds(i), want ? v1::CELL_KIND_NUMBER : v1::CELL_KIND_EMPTY) << i;
+        if (want) EXPECT_NEAR(g.layers(0).numbers(i), *want, 1e-6) << i;
+      }
+    }
+  };
   v1::SandboxRequest sb;
   sb.set_app("acme");
   sb.set_name("mine");
-  for (const char* m : {"quantatom.v1.SandboxService/CreateSandbox", "quantatom.v1.SandboxService/DiscardSandbox"}) {
-    HttpReply r = server_.Call(m, sb, nullptr, json());
-    EXPECT_EQ(r.status, 501) << m;
-    EXPECT_EQ(r.code(), "unimplemented");
+  v1::SandboxInfo info;
+  ASSERT_EQ(call("quantatom.v1.SandboxService/CreateSandbox", sb, &info).status, 200);
+  EXPECT_EQ(info.owner(), "admin");
+  EXPECT_EQ(info.name(), "mine");
+  EXPECT_EQ(call("quantatom.v1.SandboxService/CreateSandbox", sb, nullptr).code(), "already_exists");
+
+  // A write and a spread into the sandbox.
+  v1::WriteCellsRequest w;
+  w.set_app("acme");
+  w.set_sandbox("mine");
+  auto* cell = w.add_cells();
+  for (const char* m : {"Sales", "EMEA", "Jan", "Budget"}) cell->mutable_coordinate()->add_members(m);
+  cell->mutable_value()->set_number(5000);
+  ASSERT_EQ(call("quantatom.v1.WriteService/WriteCells", w, nullptr).status, 200);
+  v1::SpreadRequest sp;
+  sp.set_app("acme");
+  sp.set_sandbox("mine");
+  for (const char* m : {"Revenue", "AMER", "Q1", "Budget"}) sp.mutable_target()->add_members(m);
+  sp.set_method(v1::SPREAD_METHOD_PROPORTIONAL);
+  sp.set_value(5000);  // AMER revenue 2000 + 500 doubles: 4000 and 1000
+  v1::ChangeSummary spread;
+  ASSERT_EQ(call("quantatom.v1.WriteService/Spread", sp, &spread).status, 200);
+  EXPECT_EQ(spread.cells_changed(), 2u);
+  auto sandboxed = cells_;
+  SetReference(&sandboxed, Coord({"Sales", "EMEA", "Jan", "Budget"}), 5000);
+  SetReference(&sandboxed, Coord({"Sales", "AMER", "Jan", "Budget"}), 4000);
+  SetReference(&sandboxed, Coord({"Services", "AMER", "Mar", "Budget"}), 1000);
+  expect_grid(grid("mine"), sandboxed);
+  expect_grid(grid(""), cells_);  // the app is unchanged
+
+  v1::ListSandboxesRequest ls;
+  ls.set_app("acme");
+  v1::ListSandboxesResponse list;
+  ASSERT_EQ(call("quantatom.v1.SandboxService/ListSandboxes", ls, &list).status, 200);
+  ASSERT_EQ(list.sandboxes_size(), 1);
+  EXPECT_EQ(list.sandboxes(0).cells(), 3u);
+
+  // Another user sees neither the sandbox nor its cells.
+  ASSERT_TRUE(server_.tokens().CreateUser(User{"bob", {"all"}, false}).ok());
+  auto bob = server_.tokens().IssueToken("bob");
+  ASSERT_TRUE(bob.ok());
+  v1::SetMemberRightsRequest mr;
+  mr.set_app("acme");
+  mr.set_role("all");
+  mr.set_dimension("Region");
+  mr.set_default_access(v1::ACCESS_WRITE);
+  ASSERT_EQ(call("quantatom.v1.AdminService/SetMemberRights", mr, nullptr).status, 200);
+  ASSERT_EQ(call("quantatom.v1.SandboxService/ListSandboxes", ls, &list, bob->first).status, 200);
+  EXPECT_EQ(list.sandboxes_size(), 0);
+  v1::QueryGridRequest q;
+  *q.mutable_grid() = Spec();
+  q.set_sandbox("mine");
+  EXPECT_EQ(call("quantatom.v1.GridService/QueryGrid", q, nullptr, bob->first).code(), "not_found");
+
+  // Commit: the app now has the sandbox's cells, as one change set; the sandbox is gone.
+  v1::CommitSandboxRequest cs;
+  cs.set_app("acme");
+  cs.set_name("mine");
+  v1::ChangeSummary committed;
+  ASSERT_EQ(call("quantatom.v1.SandboxService/CommitSandbox", cs, &committed).status, 200);
+  EXPECT_EQ(committed.cells_changed(), 3u);
+  expect_grid(grid(""), sandboxed);
+  ASSERT_EQ(call("quantatom.v1.SandboxService/ListSandboxes", ls, &list).status, 200);
+  EXPECT_EQ(list.sandboxes_size(), 0);
+  EXPECT_EQ(call("quantatom.v1.SandboxService/DiscardSandbox", sb, nullptr).code(), "not_found");
+
+  // A conflicting change in the app aborts the commit; the sandbox stays open; discard drops it.
+  ASSERT_EQ(call("quantatom.v1.SandboxService/CreateSandbox", sb, nullptr).status, 200);
+  cell->mutable_value()->set_number(1);
+  ASSERT_EQ(call("quantatom.v1.WriteService/WriteCells", w, nullptr).status, 200);
+  w.clear_sandbox();
+  cell->mutable_value()->set_number(2);
+  ASSERT_EQ(call("quantatom.v1.WriteService/WriteCells", w, nullptr).status, 200);
+  EXPECT_EQ(call("quantatom.v1.SandboxService/CommitSandbox", cs, nullptr).code(), "aborted");
+  ASSERT_EQ(call("quantatom.v1.SandboxService/DiscardSandbox", sb, &info).status, 200);
+  EXPECT_EQ(info.cells(), 1u);
+  SetReference(&sandboxed, Coord({"Sales", "EMEA", "Jan", "Budget"}), 2);
+  expect_grid(grid(""), sandboxed);
+}
+
+TEST_P(ConnectEndToEnd, ASandboxHidesWhatTheUsersRightsHide) {
+  ASSERT_TRUE(server_.tokens().CreateUser(User{"ann", {"emea"}, false}).ok());
+  auto ann = server_.tokens().IssueToken("ann");
+  ASSERT_TRUE(ann.ok());
+  v1::SetMemberRightsRequest mr;
+  mr.set_app("acme");
+  mr.set_role("emea");
+  mr.set_dimension("Region");
+  mr.set_default_access(v1::ACCESS_NONE);
+  auto* right = mr.add_rights();
+  right->set_member("EMEA");
+  right->set_access(v1::ACCESS_WRITE);
+  ASSERT_EQ(server_.Call("quantatom.v1.AdminService/SetMemberRights", mr, nullptr, json()).status, 200);
+  v1::SandboxRequest sb;
+  sb.set_app("acme");
+  sb.set_name("s");
+  ASSERT_EQ(server_.Call("quantatom.v1.SandboxService/CreateSandbox", sb, nullptr, json(), ann->first).status, 200);
+  // ann may not write AMER in her sandbox either.
+  v1::WriteCellsRequest w;
+  w.set_app("acme");
+  w.set_sandbox("s");
+  auto* cell = w.add_cells();
+  for (const char* m : {"Sales", "AMER", "Jan", "Budget"}) cell->mutable_coordinate()->add_members(m);
+  cell->mutable_value()->set_number(1);
+  EXPECT_EQ(server_.Call("quantatom.v1.WriteService/WriteCells", w, nullptr, json(), ann->first).code(), "not_found");
+  cell->clear_coordinate();
+  for (const char* m : {"Sales", "EMEA", "Jan", "Budget"}) cell->mutable_coordinate()->add_members(m);
+  cell->mutable_value()->set_number(3000);
+  ASSERT_EQ(server_.Call("quantatom.v1.WriteService/WriteCells", w, nullptr, json(), ann->first).status, 200);
+  // Her sandbox grid (World and EMEA columns are what she may name): EMEA shows the sandbox's
+  // values; World, which has AMER leaves below it, is hidden (no value, no hint).
+  v1::QueryGridRequest q;
+  *q.mutable_grid() = Spec();
+  q.set_sandbox("s");
+  v1::QueryGridResponse g;
+  HttpReply r = server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json(), ann->first);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto sandboxed = cells_;
+  SetReference(&sandboxed, Coord({"Sales", "EMEA", "Jan", "Budget"}), 3000);
+  ASSERT_EQ(g.cols(), 2u);
+  for (uint32_t row = 0; row < g.rows(); ++row) {
+    EXPECT_EQ(g.layers(0).kinds(row * 2), v1::CELL_KIND_HIDDEN);
+    EXPECT_EQ(g.layers(0).numbers(row * 2), 0);
+    auto want = Reference(file_, sandboxed, Coord({g.row_headers(row).members(0), "EMEA", "Q1", "Budget"}));
+    ASSERT_TRUE(want);
+    EXPECT_NEAR(g.layers(0).numbers(row * 2 + 1), *want, 1e-6);
   }
-  HttpReply r = server_.Call("quantatom.v1.PlanningService/ListBridges", v1::ListBridgesRequest(), nullptr, json());
-  EXPECT_EQ(r.status, 501);
+}
+
+TEST_P(ConnectEndToEnd, RunBridgeMapsASourceAppIntoTheTargetAndListBridgesShowsIt) {
+  // A GL app whose fine accounts map onto acme's plan accounts; the other dimensions match by
+  // name and code.
+  const std::string gl = R"({"app": "gl", "planning_type": "corporate", "dimensions": [
+    {"name": "Account", "type": "account", "members": [
+      {"code": "GL"}, {"code": "G4000", "parent": "GL"}, {"code": "G4010", "parent": "GL"}, {"code": "G6500", "parent": "GL"}]},
+    {"name": "Region", "type": "entity", "members": [{"code": "World"}, {"code": "EMEA", "parent": "World"}, {"code": "AMER", "parent": "World"}]},
+    {"name": "Month", "type": "time", "members": [{"code": "Q1"}, {"code": "Jan", "parent": "Q1"}, {"code": "Feb", "parent": "Q1"}, {"code": "Mar", "parent": "Q1"}]},
+    {"name": "Scenario", "type": "scenario", "members": [{"code": "Actual"}, {"code": "Budget"}]}],
+   "cells": [
+    {"Account": "G4000", "Region": "EMEA", "Month": "Feb", "Scenario": "Budget", "value": 10},
+    {"Account": "G4010", "Region": "EMEA", "Month": "Feb", "Scenario": "Budget", "value": 20},
+    {"Account": "G6500", "Region": "AMER", "Month": "Mar", "Scenario": "Budget", "value": 40}]})";
+  v1::ImportModelRequest im;
+  im.set_model_json(gl);
+  ASSERT_EQ(server_.Call("quantatom.v1.AppService/ImportModel", im, nullptr, json()).status, 200);
+  v1::RunBridgeRequest rb;
+  rb.set_source_app("gl");
+  rb.set_target_app("acme");
+  rb.set_source_dimension("Account");
+  rb.set_target_dimension("Account");
+  rb.set_rules_csv("source,target,weight\nG4000,Sales,1\nG4010,Sales,0.5\nG4010,Services,0.5\nG6500,Rent\n");
+  v1::RunBridgeResponse run;
+  HttpReply r = server_.Call("quantatom.v1.PlanningService/RunBridge", rb, &run, json());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(run.unmapped_leaves(), 0u);
+  // Bridged cells replace the target's: Sales/EMEA/Feb = 10 + 0.5 * 20, Services/EMEA/Feb =
+  // 10, Rent/AMER/Mar = 40 (the bridge writes every cell it maps).
+  auto bridged = cells_;
+  SetReference(&bridged, Coord({"Sales", "EMEA", "Feb", "Budget"}), 20);
+  SetReference(&bridged, Coord({"Services", "EMEA", "Feb", "Budget"}), 10);
+  SetReference(&bridged, Coord({"Rent", "AMER", "Mar", "Budget"}), 40);
+  EXPECT_EQ(run.summary().cells_changed(), 3u);
+  v1::QueryGridRequest q;
+  *q.mutable_grid() = Spec();
+  v1::QueryGridResponse g;
+  ASSERT_EQ(server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json()).status, 200);
+  for (uint32_t row = 0; row < g.rows(); ++row) {
+    for (uint32_t col = 0; col < g.cols(); ++col) {
+      auto want = Reference(file_, bridged, Coord({g.row_headers(row).members(0), g.col_headers(col).members(0), "Q1", "Budget"}));
+      ASSERT_TRUE(want);
+      EXPECT_NEAR(g.layers(0).numbers(row * g.cols() + col), *want, 1e-6);
+    }
+  }
+  v1::ListBridgesRequest lb;
+  lb.set_app("acme");
+  v1::ListBridgesResponse bridges;
+  ASSERT_EQ(server_.Call("quantatom.v1.PlanningService/ListBridges", lb, &bridges, json()).status, 200);
+  ASSERT_EQ(bridges.bridges_size(), 1);
+  EXPECT_EQ(bridges.bridges(0).source_app(), "gl");
+  EXPECT_EQ(bridges.bridges(0).target_app(), "acme");
+  EXPECT_EQ(bridges.bridges(0).rules(), 4u);
+  // Rules that leave a source leaf unmapped change nothing and say which leaf.
+  rb.set_rules_csv("source,target\nG4000,Sales\n");
+  r = server_.Call("quantatom.v1.PlanningService/RunBridge", rb, nullptr, json());
+  EXPECT_EQ(r.code(), "failed_precondition");
+  EXPECT_NE(r.body.find("G4010"), std::string::npos) << r.body;
+  ASSERT_EQ(server_.Call("quantatom.v1.GridService/QueryGrid", q, &g, json()).status, 200);
+  EXPECT_NEAR(g.layers(0).numbers(0), *Reference(file_, bridged, Coord({"NetIncome", "World", "Q1", "Budget"})), 1e-6);
 }
 
 TEST_P(ConnectEndToEnd, SubscribeStreamsTheSnapshotThenEachChangeOfTheRegion) {

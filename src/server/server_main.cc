@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   cli.add_option("--port", port, "port (0: any free port)");
   cli.add_option("--web", web, "static folder served at / (the browser app)");
   cli.add_option("--max-body-bytes", max_body, "largest request body");
-  cli.add_option("--threads", threads, "HTTP worker threads (each open stream holds one)");
+  cli.add_option("--threads", threads, "HTTP worker threads (open Subscribe streams hold none)");
   cli.add_option("--cors-origin", origins, "origins allowed cross-origin ('*': any)");
   cli.add_option("--log-level", log_level, "debug, info, warn, error");
   CLI11_PARSE(cli, argc, argv);
@@ -60,9 +60,9 @@ int main(int argc, char** argv) {
   }
   Metrics metrics;
   AppHost* app_host = apps->get();
-  metrics.SetGauge("quantatom_subscribers", "Open Subscribe streams.",
-                   [app_host] { return static_cast<double>(app_host->bus().subscribers()); });
   ApiServices services(app_host, &tokens, &metrics);
+  metrics.SetGauge("quantatom_subscribers", "Open Subscribe streams.",
+                   [&services] { return static_cast<double>(services.subscribers()); });
   ConnectOptions options;
   options.static_dir = web;
   options.cors_origins = origins;

@@ -14,10 +14,12 @@
 #include "audit/audit_trail.h"
 #include "base/status.h"
 #include "base/strings.h"
+#include "bridge/bridge_rules.h"
 #include "model/model_json.h"
 #include "query/consolidate.h"
 #include "query/member_set.h"
 #include "security/secure_read.h"
+#include "server/live_grids.h"
 
 namespace quantatom {
 namespace {
@@ -222,26 +224,47 @@ void FromComment(const AppModel& model, const Comment& c, v1::Comment* out) {
   out->set_parent(c.parent);
 }
 
-// Reads shared by subscribers of one grid with the same rights (Subscribe).
-struct SharedGridRead {
-  std::mutex mu;
-  uint64_t seq = 0;
-  std::shared_ptr<const SecureGrid> grid;  // guarded by mu
-};
-class SharedGridReads {
- public:
-  std::shared_ptr<SharedGridRead> Get(const std::string& key) {
-    std::lock_guard lock(mu_);
-    if (reads_.size() > 10'000) reads_.clear();  // bounded; entries are recreated on demand
-    auto& e = reads_[key];
-    if (!e) e = std::make_shared<SharedGridRead>();
-    return e;
+// A sandbox's grid as the user may see it. Leaves and totals the user reads in full (or under
+// include_hidden) show the sandbox's values; any other cell is hidden, including totals that
+// visible_only would show as a sum of the readable leaves outside a sandbox (not computed
+// through a sandbox's overlay: hiding them reveals nothing).
+absl::StatusOr<SecureGrid> SandboxQueryAs(const Sandbox& box, const UserApp& ua, const GridQuery& q,
+                                          const Cube::ReadOptions& opts) {
+  SecureGrid out;
+  QA_ASSIGN_OR_RETURN(out.grid, box.Query(q, opts));
+  out.hidden.assign(out.grid.cells.size(), 0);
+  if (ua.rights->admin()) return out;
+  QA_ASSIGN_OR_RETURN(ResolvedGrid rg, ResolveGrid(ua.model(), q));
+  for (size_t r = 0; r < out.grid.rows; ++r) {
+    for (size_t c = 0; c < out.grid.cols; ++c) {
+      const size_t i = r * out.grid.cols + c;
+      const Coordinate coord = rg.CellCoordinate(q, r, c);
+      bool shown = ua.rights->CanRead(coord) &&
+                   (ua.model().IsLeaf(coord) || ua.policy == TotalsPolicy::kIncludeHidden || ua.rights->ReadsAllBelow(coord));
+      if (!shown) {
+        out.hidden[i] = 1;
+        out.grid.cells[i] = CellValue::Empty();
+      }
+    }
   }
+  return out;
+}
 
- private:
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<SharedGridRead>> reads_;
-};
+// Every cell the sandbox changed must be writable by the user now (rights may have changed
+// since the cells were written into it).
+absl::Status CheckSandboxWritable(const Sandbox& box, const UserApp& ua) {
+  if (ua.rights->admin()) return absl::OkStatus();
+  const KeyLayout& layout = ua.cube().layout();
+  for (uint64_t key : box.Keys()) {
+    Coordinate c(ua.model().dimensions.size());
+    for (size_t d = 0; d < c.size(); ++d) c[d] = ua.model().dimensions[d].leaf_member(layout.Get(key, d));
+    if (!ua.rights->CanWrite(c)) {
+      return absl::PermissionDeniedError(StrCat("the sandbox holds a cell you may no longer write (",
+                                                ua.model().FormatCoordinate(c), "); discard it"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -252,6 +275,10 @@ int64_t NowMs() {
 
 ApiServices::ApiServices(AppHost* host, TokenStore* tokens, Metrics* metrics, ServiceOptions options)
     : host_(host), tokens_(tokens), metrics_(metrics), options_(options) {}
+
+ApiServices::~ApiServices() = default;
+
+size_t ApiServices::subscribers() const { return live_ ? live_->streams() : 0; }
 
 Authorizer ApiServices::MakeAuthorizer() const {
   TokenStore* tokens = tokens_;
@@ -313,7 +340,6 @@ void ApiServices::Register(ConnectServer& server) {
   const ServiceOptions opts = options_;
   Metrics* metrics = metrics_;
   TokenStore* tokens = tokens_;
-  auto shared_reads = std::make_shared<SharedGridReads>();
 
   // The app as the caller may use it, or not found.
   auto open = [host, opts](const CallContext& ctx, const std::string& name) -> absl::StatusOr<UserApp> {
@@ -435,10 +461,15 @@ void ApiServices::Register(ConnectServer& server) {
   unary.operator()<v1::QueryGridRequest, v1::QueryGridResponse>(
       "quantatom.v1.GridService.QueryGrid",
       [=](CallContext& ctx, const v1::QueryGridRequest& req, v1::QueryGridResponse* resp) {
-        if (!req.sandbox().empty()) return absl::UnimplementedError("sandboxes are not served over the API yet");
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.grid().app()));
         QA_ASSIGN_OR_RETURN(GridQuery q, ToGridQuery(ua, req.grid()));
-        QA_ASSIGN_OR_RETURN(SecureGrid g, QueryAs(ua.cube(), q, *ua.rights, ua.policy, read_opts));
+        SecureGrid g;
+        if (req.sandbox().empty()) {
+          QA_ASSIGN_OR_RETURN(g, QueryAs(ua.cube(), q, *ua.rights, ua.policy, read_opts));
+        } else {
+          QA_ASSIGN_OR_RETURN(auto box, host->FindSandbox(*ua.app, ctx.user->name, req.sandbox()));
+          QA_ASSIGN_OR_RETURN(g, SandboxQueryAs(*box, ua, q, read_opts));
+        }
         resp->set_rows(g.grid.rows);
         resp->set_cols(g.grid.cols);
         resp->set_seq(ua.cube().CurrentSeq());
@@ -581,9 +612,11 @@ void ApiServices::Register(ConnectServer& server) {
         });
         return absl::OkStatus();
       });
-  server.HandleStream(
+  live_ = std::make_unique<LiveGrids>(host, &server.broadcaster(), metrics, opts.rights_cache, read_opts);
+  LiveGrids* live = live_.get();
+  server.HandleDetachedStream(
       method("quantatom.v1.GridService.Subscribe"),
-      [=](CallContext& ctx, const Message& msg, StreamWriter& out) -> absl::Status {
+      [=](CallContext& ctx, const Message& msg, StreamTakeover& takeover) -> absl::Status {
         const auto& req = static_cast<const v1::SubscribeRequest&>(msg);
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.grid().app()));
         QA_ASSIGN_OR_RETURN(GridQuery q, ToGridQuery(ua, req.grid()));
@@ -597,87 +630,15 @@ void ApiServices::Register(ConnectServer& server) {
           for (const auto& t : axis->tuples)
             for (size_t i = 0; i < t.size(); ++i) region.AddMember(ua.model(), axis->dims[i], t[i]);
         }
-        auto sub = host->bus().Subscribe(ua.app->name, std::move(region));
-        struct Unsub {
-          AppHost* h;
-          std::shared_ptr<ChangeBus::Subscription> s;
-          ~Unsub() { h->bus().Unsubscribe(s); }
-        } unsub{host, sub};
-        const std::string spec_key = req.grid().SerializeAsString();
-        auto read = [&]() -> absl::StatusOr<SecureGrid> {
-          // The rights are compiled again so that a change of rules applies to open streams.
-          auto rights = ua.app->security->Compile(ctx.user->roles, ctx.user->admin, opts.rights_cache);
-          const TotalsPolicy policy = ua.app->security->totals_policy();
-          if (!opts.rights_cache) return QueryAs(ua.cube(), q, *rights, policy, read_opts);
-          // Subscribers of the same grid with the same compiled rights share one read per
-          // change: the first to wake computes it, the others wait for it and copy it.
-          std::shared_ptr<SharedGridRead> shared =
-              shared_reads->Get(StrCat(spec_key, "|", reinterpret_cast<uintptr_t>(rights.get()), "|",
-                                       static_cast<int>(policy)));
-          std::lock_guard lock(shared->mu);
-          const uint64_t seq = ua.cube().CurrentSeq();
-          if (shared->grid && shared->seq == seq) return *shared->grid;
-          QA_ASSIGN_OR_RETURN(SecureGrid g, QueryAs(ua.cube(), q, *rights, policy, read_opts));
-          if (ua.cube().CurrentSeq() == seq) {
-            shared->grid = std::make_shared<const SecureGrid>(g);
-            shared->seq = seq;
-          }
-          return g;
-        };
-        QA_ASSIGN_OR_RETURN(SecureGrid last, read());
-        v1::GridChange first;
-        first.set_snapshot(true);
-        first.set_seq(ua.cube().CurrentSeq());
-        for (size_t i = 0; i < last.grid.cells.size(); ++i) {
-          v1::CellUpdate* u = first.add_cells();
-          u->set_row(static_cast<uint32_t>(i / last.grid.cols));
-          u->set_col(static_cast<uint32_t>(i % last.grid.cols));
-          const CellValue& v = last.grid.cells[i];
-          u->set_kind(KindOf(v, last.hidden[i]));
-          if (v.is_number() && !last.hidden[i]) u->set_number(v.number);
-          if (v.is_text() && !last.hidden[i]) u->set_text(v.text);
-        }
-        if (!out.Send(first)) return absl::CancelledError("client gone");
-        while (true) {
-          std::vector<ChangeEvent> events = sub->Wait(ctx.deadline);
-          if (sub->closed()) return absl::UnavailableError("the server is stopping");
-          if (events.empty()) {
-            if (ctx.expired()) return absl::OkStatus();  // the stream's deadline: a normal end
-            continue;
-          }
-          QA_ASSIGN_OR_RETURN(SecureGrid now, read());
-          v1::GridChange change;
-          const ChangeEvent& e = events.back();
-          change.set_seq(e.seq);
-          change.set_user(e.user);
-          change.set_action(e.action);
-          change.set_commit_unix_nanos(events.front().commit_unix_nanos);
-          for (size_t i = 0; i < now.grid.cells.size(); ++i) {
-            if (now.grid.cells[i] == last.grid.cells[i] && now.hidden[i] == last.hidden[i]) continue;
-            v1::CellUpdate* u = change.add_cells();
-            u->set_row(static_cast<uint32_t>(i / now.grid.cols));
-            u->set_col(static_cast<uint32_t>(i % now.grid.cols));
-            const CellValue& v = now.grid.cells[i];
-            u->set_kind(KindOf(v, now.hidden[i]));
-            if (v.is_number() && !now.hidden[i]) u->set_number(v.number);
-            if (v.is_text() && !now.hidden[i]) u->set_text(v.text);
-          }
-          last = std::move(now);
-          if (change.cells_size() == 0) continue;
-          if (!out.Send(change)) return absl::CancelledError("client gone");
-          double delay = (std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count() -
-                          events.front().commit_unix_nanos) * 1e-9;
-          metrics->Observe("quantatom_change_delivery_seconds", "Commit of a change set to its delivery on a stream.",
-                           delay);
-        }
+        LiveGrids::Spec spec{ua.app, std::move(q), std::move(region), ctx.user, req.grid().SerializeAsString()};
+        live->Add(std::move(spec), takeover.Take());
+        return absl::OkStatus();
       });
 
   // ---------------- WriteService
   unary.operator()<v1::WriteCellsRequest, v1::ChangeSummary>(
       "quantatom.v1.WriteService.WriteCells",
       [=](CallContext& ctx, const v1::WriteCellsRequest& req, v1::ChangeSummary* resp) {
-        if (!req.sandbox().empty()) return absl::UnimplementedError("sandboxes are not served over the API yet");
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
         if (req.cells_size() == 0) return absl::InvalidArgumentError("no cells to write");
         std::vector<VersionedWrite> batch;
@@ -693,6 +654,21 @@ void ApiServices::Register(ConnectServer& server) {
           QA_ASSIGN_OR_RETURN(CellValue v, ToValue(in.value(), what));
           batch.push_back({ua.cube().PackLeaf(c), std::move(v),
                            in.seen_version() == 0 ? std::numeric_limits<uint64_t>::max() : in.seen_version()});
+        }
+        if (!req.sandbox().empty()) {
+          // Into the caller's sandbox: the same checks, no versions (the commit checks them).
+          std::vector<CellWrite> writes;
+          for (int i = 0; i < req.cells_size(); ++i) {
+            Coordinate c(ua.model().dimensions.size());
+            const KeyLayout& layout = ua.cube().layout();
+            for (size_t d = 0; d < c.size(); ++d) c[d] = ua.model().dimensions[d].leaf_member(layout.Get(batch[i].key, d));
+            writes.push_back({std::move(c), std::move(batch[i].value)});
+          }
+          QA_RETURN_IF_ERROR(host->ChangeSandbox(*ua.app, ctx.user->name, req.sandbox(),
+                                                 [&](Sandbox& box) { return box.Write(writes); }));
+          resp->set_cells_changed(writes.size());
+          resp->set_seq(ua.cube().CurrentSeq());
+          return absl::OkStatus();
         }
         ConflictPolicy policy = req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_MINE     ? ConflictPolicy::kKeepMine
                                 : req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_THEIRS ? ConflictPolicy::kKeepTheirs
@@ -744,7 +720,6 @@ void ApiServices::Register(ConnectServer& server) {
       });
   unary.operator()<v1::SpreadRequest, v1::ChangeSummary>(
       "quantatom.v1.WriteService.Spread", [=](CallContext& ctx, const v1::SpreadRequest& req, v1::ChangeSummary* resp) {
-        if (!req.sandbox().empty()) return absl::UnimplementedError("sandboxes are not served over the API yet");
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
         QA_ASSIGN_OR_RETURN(Coordinate target, ToCoordinate(ua, req.target(), "target"));
         if (!ua.rights->CanWrite(target) || !ua.rights->WritesAllBelow(target)) {
@@ -768,6 +743,16 @@ void ApiServices::Register(ConnectServer& server) {
         for (int i = 0; i < req.holds_size(); ++i) {
           QA_ASSIGN_OR_RETURN(Coordinate h, ToCoordinate(ua, req.holds(i), StrCat("holds[", i, "]")));
           holds.push_back(std::move(h));
+        }
+        if (!req.sandbox().empty()) {
+          size_t changed = 0;
+          QA_RETURN_IF_ERROR(host->ChangeSandbox(*ua.app, ctx.user->name, req.sandbox(), [&](Sandbox& box) -> absl::Status {
+            QA_ASSIGN_OR_RETURN(changed, box.Spread(target, sr, holds));
+            return absl::OkStatus();
+          }));
+          resp->set_cells_changed(changed);
+          resp->set_seq(ua.cube().CurrentSeq());
+          return absl::OkStatus();
         }
         QA_ASSIGN_OR_RETURN(Committed c, host->Spread(*ua.app, ctx.user->name, target, sr, holds));
         FromCommitted(ua, c, resp);
@@ -921,6 +906,85 @@ void ApiServices::Register(ConnectServer& server) {
           if (!page.next) break;
           cursor = page.next;
         }
+        return absl::OkStatus();
+      });
+
+  // ---------------- SandboxService
+  auto sandbox_info = [](const std::string& app, const SandboxSummary& s, v1::SandboxInfo* out) {
+    out->set_app(app);
+    out->set_name(s.name);
+    out->set_owner(s.owner);
+    out->set_base_seq(s.base_seq);
+    out->set_cells(s.cells);
+  };
+  unary.operator()<v1::SandboxRequest, v1::SandboxInfo>(
+      "quantatom.v1.SandboxService.CreateSandbox", [=](CallContext& ctx, const v1::SandboxRequest& req, v1::SandboxInfo* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        QA_ASSIGN_OR_RETURN(SandboxSummary s, host->CreateSandbox(*ua.app, ctx.user->name, req.name()));
+        sandbox_info(req.app(), s, resp);
+        return absl::OkStatus();
+      });
+  unary.operator()<v1::ListSandboxesRequest, v1::ListSandboxesResponse>(
+      "quantatom.v1.SandboxService.ListSandboxes",
+      [=](CallContext& ctx, const v1::ListSandboxesRequest& req, v1::ListSandboxesResponse* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        for (const SandboxSummary& s : host->ListSandboxes(*ua.app, ctx.user->name)) {
+          sandbox_info(req.app(), s, resp->add_sandboxes());
+        }
+        return absl::OkStatus();
+      });
+  unary.operator()<v1::CommitSandboxRequest, v1::ChangeSummary>(
+      "quantatom.v1.SandboxService.CommitSandbox",
+      [=](CallContext& ctx, const v1::CommitSandboxRequest& req, v1::ChangeSummary* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        ConflictPolicy policy = req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_MINE     ? ConflictPolicy::kKeepMine
+                                : req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_THEIRS ? ConflictPolicy::kKeepTheirs
+                                                                                           : ConflictPolicy::kAbort;
+        // The rights now, not when the cells were written into the sandbox.
+        QA_ASSIGN_OR_RETURN(auto box, host->FindSandbox(*ua.app, ctx.user->name, req.name()));
+        QA_ASSIGN_OR_RETURN(std::vector<WriteConflict> preview, box->Conflicts());
+        (void)preview;
+        QA_RETURN_IF_ERROR(CheckSandboxWritable(*box, ua));
+        QA_ASSIGN_OR_RETURN(Committed c, host->CommitSandbox(*ua.app, ctx.user->name, req.name(), policy));
+        FromCommitted(ua, c, resp);
+        return absl::OkStatus();
+      });
+  unary.operator()<v1::SandboxRequest, v1::SandboxInfo>(
+      "quantatom.v1.SandboxService.DiscardSandbox", [=](CallContext& ctx, const v1::SandboxRequest& req, v1::SandboxInfo* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        QA_ASSIGN_OR_RETURN(SandboxSummary s, host->DiscardSandbox(*ua.app, ctx.user->name, req.name()));
+        sandbox_info(req.app(), s, resp);
+        return absl::OkStatus();
+      });
+
+  // ---------------- Bridges
+  unary.operator()<v1::ListBridgesRequest, v1::ListBridgesResponse>(
+      "quantatom.v1.PlanningService.ListBridges",
+      [=](CallContext& ctx, const v1::ListBridgesRequest& req, v1::ListBridgesResponse* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        for (const BridgeSummary& b : host->ListBridges(req.app())) {
+          // Only bridges between apps the caller may see.
+          if (!open(ctx, b.source_app).ok() || !open(ctx, b.target_app).ok()) continue;
+          v1::BridgeInfo* info = resp->add_bridges();
+          info->set_source_app(b.source_app);
+          info->set_target_app(b.target_app);
+          info->set_source_dimension(b.source_dimension);
+          info->set_target_dimension(b.target_dimension);
+          info->set_rules(b.rules);
+        }
+        return absl::OkStatus();
+      });
+  unary.operator()<v1::RunBridgeRequest, v1::RunBridgeResponse>(
+      "quantatom.v1.PlanningService.RunBridge",
+      [=](CallContext& ctx, const v1::RunBridgeRequest& req, v1::RunBridgeResponse* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp source, open(ctx, req.source_app()));
+        QA_ASSIGN_OR_RETURN(UserApp target, open(ctx, req.target_app()));
+        QA_ASSIGN_OR_RETURN(BridgeRules rules, ParseBridgeRules("rules_csv", req.rules_csv()));
+        QA_ASSIGN_OR_RETURN(BridgeRun run, host->RunBridge(*source.app, *target.app, ctx.user->name, req.source_dimension(),
+                                                            req.target_dimension(), rules));
+        FromCommitted(target, run.committed, resp->mutable_summary());
+        resp->set_unmapped_leaves(run.report.unmapped.size());
+        resp->set_overmapped_leaves(run.report.over_mapped.size());
         return absl::OkStatus();
       });
 

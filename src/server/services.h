@@ -11,6 +11,8 @@
 // name that does not exist.
 #pragma once
 
+#include <memory>
+
 #include "auth/token_store.h"
 #include "server/app_host.h"
 #include "server/connect.h"
@@ -23,17 +25,24 @@ struct ServiceOptions {
   bool grid_cache = true;    // the cube's consolidated cache
 };
 
+class LiveGrids;
+
 class ApiServices {
  public:
   ApiServices(AppHost* host, TokenStore* tokens, Metrics* metrics, ServiceOptions options = {});
+  ~ApiServices();
   Authorizer MakeAuthorizer() const;
+  // Binds every method to `server`; Subscribe streams go to server.broadcaster(). Once.
   void Register(ConnectServer& server);
+  // Open Subscribe streams.
+  size_t subscribers() const;
 
  private:
   AppHost* host_;
   TokenStore* tokens_;
   Metrics* metrics_;
   ServiceOptions options_;
+  std::unique_ptr<LiveGrids> live_;
 };
 
 }  // namespace quantatom

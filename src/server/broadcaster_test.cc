@@ -1,0 +1,191 @@
+#include "server/broadcaster.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+
+namespace quantatom {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A stream over one end of a socket pair; the test reads the other end.
+struct Pipe {
+  int server = -1, client = -1;
+  explicit Pipe(int sndbuf = 0) {
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) std::abort();
+    server = fds[0];
+    client = fds[1];
+    if (sndbuf > 0) setsockopt(server, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    fcntl(server, F_SETFL, fcntl(server, F_GETFL, 0) | O_NONBLOCK);
+  }
+  ~Pipe() {
+    if (client >= 0) close(client);
+  }
+  DetachedStream Stream(std::chrono::milliseconds timeout = std::chrono::minutes(1)) const {
+    DetachedStream s;
+    s.fd = server;
+    s.head = "HEAD\r\n\r\n";
+    s.method = "Test/Stream";
+    s.user = "test";
+    s.start = Clock::now();
+    s.deadline = s.start + timeout;
+    return s;
+  }
+  // Everything until the server closes its end (or 10 s pass).
+  std::string ReadAll() const {
+    std::string out;
+    char buf[65536];
+    const auto until = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < until) {
+      pollfd p{client, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      ssize_t n = read(client, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+};
+
+// Runs `fn` on the loop thread and waits for it.
+template <typename Fn>
+auto OnLoop(Broadcaster& b, Fn fn) {
+  std::promise<decltype(fn())> done;
+  auto f = done.get_future();
+  b.Post([&] { done.set_value(fn()); });
+  return f.get();
+}
+
+TEST(Broadcaster, FramesArriveInOrderAfterTheHeadAndTheStreamEndsWithTheEndMessage) {
+  Metrics metrics;
+  Broadcaster b(&metrics);
+  ASSERT_TRUE(b.Start().ok());
+  Pipe p;
+  auto frame = [](const std::string& s) { return std::make_shared<const std::string>(ConnectChunk(0, s)); };
+  OnLoop(b, [&] {
+    auto id = b.Add(p.Stream(), frame("first"), nullptr);
+    b.Send(id, frame("second"));
+    b.End(id, absl::OkStatus());
+    return 0;
+  });
+  const std::string expected = "HEAD\r\n\r\n" + ConnectChunk(0, "first") + ConnectChunk(0, "second") +
+                               ConnectChunk(2, "{}") + "0\r\n\r\n";
+  EXPECT_EQ(p.ReadAll(), expected);
+  // The chunk is hex length, CRLF, the 5-byte envelope header and the payload, CRLF.
+  EXPECT_EQ(ConnectChunk(2, "{}"), std::string("7\r\n\x02\0\0\0\x02{}\r\n", 12));
+}
+
+TEST(Broadcaster, ASlowSubscriberIsDroppedWithResourceExhaustedAndOthersGetEveryFrame) {
+  Metrics metrics;
+  Broadcaster::Options options;
+  options.max_queued_bytes = 64 << 10;
+  Broadcaster b(&metrics, options);
+  ASSERT_TRUE(b.Start().ok());
+  Pipe slow(4096), fast;
+  std::atomic<int> closed{0};
+  std::atomic<size_t> fast_received{0};
+  // The fast client reads as frames come; the slow one reads nothing until the end.
+  auto fast_reader = std::async(std::launch::async, [&] {
+    std::string out;
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fast.client, buf, sizeof buf)) > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      fast_received = out.size();
+    }
+    return out;
+  });
+  const std::string payload(1000, 'x');
+  auto frame = std::make_shared<const std::string>(ConnectChunk(0, payload));
+  constexpr int kRounds = 25, kPerRound = 20;  // 500 KB: far more than the slow socket and its queue hold
+  auto [s_id, f_id] = OnLoop(b, [&] {
+    return std::make_pair(b.Add(slow.Stream(), nullptr, [&] { closed++; }),
+                          b.Add(fast.Stream(), nullptr, [&] { closed++; }));
+  });
+  for (int round = 0; round < kRounds; ++round) {
+    OnLoop(b, [&] {
+      for (int i = 0; i < kPerRound; ++i) {
+        b.Send(s_id, frame);
+        b.Send(f_id, frame);
+      }
+      return 0;
+    });
+    // The fast client keeps up (so only the slow one can pass the bound).
+    const size_t want = 8 + static_cast<size_t>(round + 1) * kPerRound * frame->size();
+    for (int i = 0; i < 1000 && fast_received.load() < want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  OnLoop(b, [&] {
+    EXPECT_FALSE(b.alive(s_id)) << "dropped once its queue passed the bound";
+    EXPECT_TRUE(b.alive(f_id));
+    b.End(f_id, absl::OkStatus());
+    return 0;
+  });
+  constexpr int kFrames = kRounds * kPerRound;
+  const std::string slow_bytes = slow.ReadAll();
+  const std::string fast_bytes = fast_reader.get();
+  // Fast: head, every frame, the normal end.
+  std::string expected_fast = "HEAD\r\n\r\n";
+  for (int i = 0; i < kFrames; ++i) expected_fast += *frame;
+  expected_fast += ConnectChunk(2, "{}") + "0\r\n\r\n";
+  EXPECT_EQ(fast_bytes, expected_fast);
+  // Slow: whole frames only (the one in progress completed), then the error and the end.
+  const std::string end = ConnectChunk(2, "{\"error\":{\"code\":\"resource_exhausted\",\"message\":\"this subscriber fell "
+                                          "behind by more than 65536 bytes of updates and was dropped; subscribe again\"}}") +
+                          "0\r\n\r\n";
+  ASSERT_GT(slow_bytes.size(), end.size());
+  EXPECT_EQ(slow_bytes.substr(slow_bytes.size() - end.size()), end);
+  const size_t frames_bytes = slow_bytes.size() - end.size() - 8;  // minus the head
+  EXPECT_EQ(frames_bytes % frame->size(), 0u);
+  EXPECT_LT(frames_bytes / frame->size(), static_cast<size_t>(kFrames));
+  for (int i = 0; i < 100 && closed.load() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(closed.load(), 2);
+  EXPECT_EQ(b.open_streams(), 0u);
+}
+
+TEST(Broadcaster, AClientThatHangsUpEndsItsStreamAndTheDeadlineEndsOthersNormally) {
+  Metrics metrics;
+  Broadcaster b(&metrics);
+  ASSERT_TRUE(b.Start().ok());
+  auto gone = std::make_unique<Pipe>();
+  Pipe timed;
+  std::atomic<int> closed{0};
+  OnLoop(b, [&] {
+    b.Add(gone->Stream(), nullptr, [&] { closed++; });
+    b.Add(timed.Stream(std::chrono::milliseconds(200)), nullptr, [&] { closed++; });
+    return 0;
+  });
+  gone.reset();  // the client closes its end
+  for (int i = 0; i < 100 && closed.load() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(closed.load(), 1);
+  EXPECT_EQ(timed.ReadAll(), "HEAD\r\n\r\n" + ConnectChunk(2, "{}") + "0\r\n\r\n");
+  for (int i = 0; i < 100 && closed.load() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(closed.load(), 2);
+  EXPECT_NE(metrics.Render().find("code=\"canceled\""), std::string::npos);
+}
+
+TEST(Broadcaster, StopEndsOpenStreamsWithTheReason) {
+  Metrics metrics;
+  Pipe p;
+  {
+    Broadcaster b(&metrics);
+    ASSERT_TRUE(b.Start().ok());
+    OnLoop(b, [&] {
+      b.Add(p.Stream(), nullptr, nullptr);
+      return 0;
+    });
+    b.Stop(absl::UnavailableError("the server is stopping"));
+  }
+  EXPECT_EQ(p.ReadAll(), "HEAD\r\n\r\n" +
+                             ConnectChunk(2, "{\"error\":{\"code\":\"unavailable\",\"message\":\"the server is stopping\"}}") +
+                             "0\r\n\r\n");
+}
+
+}  // namespace
+}  // namespace quantatom
