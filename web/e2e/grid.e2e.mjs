@@ -327,3 +327,74 @@ test("copy and paste through the clipboard: one change set, one undo; column res
   await shot(page, "14-row-headers-resized");
   await context.close();
 });
+
+test("a sandbox: typed values stay in it, a conflict aborts its commit, keep mine commits, discard drops", async () => {
+  const view = async (page) => {
+    await pick(page, "cost_center", "EMEA-SALES-DUB");
+    await pick(page, "account", "OPEX_TRAVEL");
+    await pick(page, "month", "FY2026-Q1");
+    await page.waitForFunction(() => window.__qa.rowCount() === 1 && window.__qa.colCount() === 1);
+  };
+  const page = await openGrid(kAdminToken);
+  await view(page);
+  await expandRow(page, "OPEX_TRAVEL");
+  const acc = await page.evaluate(() => window.__qa.rowInfo(1).codes[0]);
+  const month = "FY2026-Q1"; // a total: typing into it spreads, in the sandbox
+  const base = (await waitCell(page, [acc], [month])).value;
+
+  await page.getByTestId("panel-sandbox").click();
+  await page.getByTestId("sandbox-name").fill("whatif");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "whatif" }).waitFor();
+  await typeInto(page, [acc], [month], "4321");
+  await waitCell(page, [acc], [month], (v) => v === 4321, "4,321 in the sandbox");
+  await shot(page, "15-sandbox-typed");
+  // The app itself is unchanged.
+  await page.getByRole("button", { name: "leave" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "no sandbox" }).waitFor();
+  await waitCell(page, [acc], [month], (v) => v === base, `the app's ${base} outside the sandbox`);
+
+  // Meanwhile another user changes the same cell in the app.
+  const alice = await openGrid(aliceToken);
+  await view(alice);
+  await expandRow(alice, "OPEX_TRAVEL");
+  await typeInto(alice, [acc], [month], "1234");
+  await waitCell(alice, [acc], [month], (v) => v === 1234, "alice's 1,234");
+  await alice.context().close();
+
+  // Back in the sandbox, its value is still there.
+  await page.getByRole("button", { name: "whatif" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "whatif" }).waitFor();
+  await waitCell(page, [acc], [month], (v) => v === 4321, "4,321 in the sandbox again");
+  // Commit, abort on conflict: refused with the server's message; the sandbox stays open.
+  await page.getByRole("button", { name: "Commit (abort on conflict)" }).click();
+  await page.getByTestId("sandbox-message").filter({ hasNotText: /^created/ }).waitFor();
+  assert.match(await page.getByTestId("sandbox-message").innerText(), /changed since you read them, nothing written.*alice/, "the server's refusal is shown, naming the conflicts");
+  assert.match(await page.getByTestId("sandbox-current").innerText(), /whatif/);
+  // Commit, keep mine: the conflicts are listed (theirs: alice's value), the app takes mine.
+  await page.getByRole("button", { name: "Commit, keep mine" }).click();
+  await page.getByTestId("conflicts").waitFor();
+  const table = await page.getByTestId("conflicts").innerText();
+  // One conflict per leaf month of the quarter both spread into: theirs are alice's leaves
+  // (they sum to her 1,234), mine the sandbox's (they sum to 4,321); each names alice.
+  const rows = table.split("\n").filter((l) => l.includes("EMEA-SALES-DUB")).map((l) => l.split("\t"));
+  assert.equal(rows.length, 3, table);
+  const sum = (i) => rows.reduce((t, r) => t + Number(r[i].replaceAll(",", "")), 0);
+  assert.ok(Math.abs(sum(1) - 1234) < 0.05, `theirs sum to 1,234: ${table}`);
+  assert.ok(Math.abs(sum(2) - 4321) < 2, `mine sum to 4,321: ${table}`);
+  for (const r of rows) assert.equal(r[3], "alice");
+  await shot(page, "16-sandbox-conflicts");
+  await page.getByTestId("sandbox-current").filter({ hasText: "no sandbox" }).waitFor();
+  await waitCell(page, [acc], [month], (v) => Math.abs(v - 4321) < 1e-6, "4,321 committed to the app");
+
+  // Discard: a value typed in a sandbox never reaches the app.
+  await page.getByTestId("sandbox-name").fill("scratch");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "scratch" }).waitFor();
+  await typeInto(page, [acc], [month], "999");
+  await waitCell(page, [acc], [month], (v) => v === 999, "999 in the scratch sandbox");
+  await page.getByRole("button", { name: "Discard" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "no sandbox" }).waitFor();
+  await waitCell(page, [acc], [month], (v) => Math.abs(v - 4321) < 1e-6, "the app keeps 4,321");
+  await page.context().close();
+});
