@@ -4,11 +4,11 @@
 # same frame snapshots drawn as recycled divs), in one run, and prints JSON lines with p50 / p99
 # frame times, the renderer used, and the ratios to the peer. Results: bench/results/.
 #
-#   bench/web_frames.sh [SECONDS=10] [RENDERERS=auto,webgpu,webgl2,canvas2d,dom]
+#   bench/web_frames.sh [SECONDS=10] [RENDERERS=auto,auto+uncapped,webgpu,webgl2,canvas2d,dom,dom+uncapped]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SECONDS_ARG="${1:-10}"
-RENDERERS="${2:-auto,webgpu,webgl2,canvas2d,dom}"
+RENDERERS="${2:-auto,auto+uncapped,webgpu,webgl2,canvas2d,dom,dom+uncapped}"
 "$ROOT/scripts/build-web.sh" >&2
 OUT="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)_web_frames.jsonl"
 mkdir -p "$(dirname "$OUT")"

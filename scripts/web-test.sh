@@ -10,7 +10,7 @@ BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 cd "$ROOT/web"
 step() { printf '== web: %s (%ss)\n' "$1" "$SECONDS"; }
 step "npm ci"
-npm ci --no-audit --no-fund --loglevel=error
+"$ROOT/scripts/web-npm-ci.sh"
 step "generate the client from proto/ (protoc + protoc-gen-es)"
 node scripts/gen.mjs
 step "type check"
@@ -20,5 +20,5 @@ npx --no-install vitest run
 step "vite build"
 npx --no-install vite build --logLevel warn
 step "end-to-end (chromium)"
-QA_BUILD_DIR="$BUILD" QA_ARTIFACTS="$BUILD/web-artifacts" node --test --test-concurrency=1 e2e/grid.e2e.mjs
+QA_BUILD_DIR="$BUILD" QA_ARTIFACTS="$BUILD/web-artifacts" node --test --test-concurrency=1 e2e/grid.e2e.mjs e2e/scroll.e2e.mjs
 step "done"

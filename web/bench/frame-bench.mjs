@@ -4,6 +4,8 @@
 // auto: the automatic choice with the default flags (no WebGPU adapter without
 // --enable-unsafe-webgpu, software WebGL2 skipped); webgpu: with --enable-unsafe-webgpu;
 // webgl2: forced even on SwiftShader; dom: the peer (the same snapshots drawn as divs).
+// A "+uncapped" suffix (auto+uncapped, dom+uncapped) launches chromium without vsync and frame
+// rate limit: rAF-to-rAF intervals then show how fast the whole pipeline can go, past 60 FPS.
 // Needs `npm run build` first (dist/bench.html).
 import { serveStatic } from "../scripts/static-server.mjs";
 import { launch } from "../scripts/browser.mjs";
@@ -12,20 +14,23 @@ import { dirname, join } from "node:path";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.argv[2] ?? 10);
-const renderers = (process.argv[3] ?? "auto,webgpu,webgl2,canvas2d,dom").split(",");
+const renderers = (process.argv[3] ?? "auto,auto+uncapped,webgpu,webgl2,canvas2d,dom,dom+uncapped").split(",");
 const results = [];
 const { server, port } = await serveStatic(join(here, "..", "dist"));
 try {
-  for (const renderer of renderers) {
+  for (const requested of renderers) {
+    const [renderer, mode] = requested.split("+");
     const webgpu = renderer === "webgpu";
-    const browser = await launch({ webgpu });
+    const uncapped = mode === "uncapped";
+    const browser = await launch({ webgpu, uncapped });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       const query = renderer === "auto" ? "" : `renderer=${renderer}&`;
       await page.goto(`http://127.0.0.1:${port}/bench.html?${query}seconds=${seconds}`);
       await page.waitForFunction(() => window.__frameBench, null, { timeout: (seconds + 60) * 1000, polling: 500 });
       const result = await page.evaluate(() => window.__frameBench);
-      const line = { bench: "grid_frame_time", requested: renderer, chromium_flags: webgpu ? "--enable-unsafe-webgpu" : "--disable-gpu", ...result };
+      const flags = (webgpu ? "--enable-unsafe-webgpu" : "--disable-gpu") + (uncapped ? " --disable-gpu-vsync --disable-frame-rate-limit" : "");
+      const line = { bench: "grid_frame_time", requested, chromium_flags: flags, ...result };
       results.push(line);
       console.log(JSON.stringify(line));
     } finally {
@@ -35,12 +40,13 @@ try {
 } finally {
   server.close();
 }
-const peer = results.find((r) => r.requested === "dom");
-if (peer) {
-  for (const r of results) {
-    if (r === peer || r.error) continue;
-    const ratio = (k) => Math.round((r[k] / peer[k]) * 1000) / 1000;
-    console.log(JSON.stringify({ bench: "grid_frame_time_ratio_to_dom", requested: r.requested, renderer: r.renderer,
-      work_p50: ratio("work_p50_ms"), work_p99: ratio("work_p99_ms"), frame_p50: ratio("frame_p50_ms"), frame_p99: ratio("frame_p99_ms") }));
-  }
+// Each run is compared with the DOM peer run under the same flags (capped or uncapped).
+for (const r of results) {
+  const uncapped = r.requested.endsWith("+uncapped");
+  const peer = results.find((p) => p.requested === (uncapped ? "dom+uncapped" : "dom"));
+  if (!peer || r === peer || r.error) continue;
+  const ratio = (k) => Math.round((r[k] / peer[k]) * 1000) / 1000;
+  console.log(JSON.stringify({ bench: "grid_frame_time_ratio_to_dom", requested: r.requested, renderer: r.renderer,
+    work_p50: ratio("work_p50_ms"), work_p99: ratio("work_p99_ms"), frame_p50: ratio("frame_p50_ms"), frame_p99: ratio("frame_p99_ms"),
+    interval_p50: ratio("interval_p50_ms"), interval_p99: ratio("interval_p99_ms") }));
 }

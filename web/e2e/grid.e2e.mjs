@@ -230,8 +230,13 @@ test("two users see each other's edits live", async () => {
   await b.context().close();
 });
 
-test("a pasted block is one change set: one undo takes it back", async () => {
-  const page = await openGrid(kAdminToken);
+test("copy and paste through the clipboard: one change set, one undo; column resize", async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 800 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  await page.goto(`${server.url}/?token=${kAdminToken}&app=plan&renderer=canvas2d`);
+  await page.waitForFunction(() => window.__qa && window.__qa.renderer() !== null && window.__qa.rowCount() > 0 && window.__qa.value(0, 0) !== null, null, { timeout: 60_000 });
   // Leaf cells in every dimension: a cost center, travel accounts, months.
   await pick(page, "cost_center", "EMEA-SALES-DUB");
   await pick(page, "account", "OPEX_TRAVEL");
@@ -242,28 +247,152 @@ test("a pasted block is one change set: one undo takes it back", async () => {
   await page.mouse.click(colHeader.x + 20, colHeader.y + colHeader.h / 2);
   await page.waitForFunction(() => window.__qa.colCount() === 4);
   const [a1, a2] = await page.evaluate(() => [1, 2].map((i) => window.__qa.rowInfo(i).codes[0]));
-  const months = ["FY2026-M01", "FY2026-M02"];
-  const before = [];
-  for (const acc of [a1, a2]) for (const m of months) before.push((await waitCell(page, [acc], [m])).value);
+  const months = ["FY2026-M01", "FY2026-M02", "FY2026-M03"];
+  // Every source cell holds a value (the demo leaves some accounts empty).
+  for (const m of months.slice(0, 2)) {
+    await typeInto(page, [a2], [m], m.endsWith("1") ? "500" : "600.25");
+    await waitCell(page, [a2], [m], (v) => v === (m.endsWith("1") ? 500 : 600.25), "typed");
+  }
+  const before = {};
+  for (const acc of [a1, a2]) for (const m of months) before[`${acc}/${m}`] = (await waitCell(page, [acc], [m])).value;
 
+  // Copy: select M01..M02 of both accounts (click, shift-click), Ctrl+C; the system clipboard
+  // holds the block as TSV (as spreadsheets write it).
   await clickCell(page, [a1], [months[0]]);
-  await page.evaluate(() => {
-    const data = new DataTransfer();
-    data.setData("text/plain", "1,111\t2222\n3333\t4444\n");
-    window.__qa.grid.canvas.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
-  });
-  const pasted = [1111, 2222, 3333, 4444];
-  let k = 0;
-  for (const acc of [a1, a2]) for (const m of months) {
-    const want = pasted[k++];
-    await waitCell(page, [acc], [m], (v) => v === want, `${want}`);
-  }
+  const far = await find(page, [a2], [months[1]]);
+  const farRect = await page.evaluate(([r, c]) => window.__qa.rect(r, c), [far.row, far.col]);
+  await page.keyboard.down("Shift");
+  await page.mouse.click(farRect.x + farRect.w / 2, farRect.y + farRect.h / 2);
+  await page.keyboard.up("Shift");
+  await page.keyboard.press("Control+c");
+  const clip = await page.evaluate(() => navigator.clipboard.readText());
+  const tsv = [a1, a2].map((acc) => months.slice(0, 2).map((m) => String(before[`${acc}/${m}`])).join("\t")).join("\n");
+  assert.equal(clip.replace(/\r?\n$/, ""), tsv, "the clipboard holds the copied block");
+
+  // Paste at M02 of the first account: the block lands on M02..M03, overlapping its source.
+  await clickCell(page, [a1], [months[1]]);
+  await page.keyboard.press("Control+v");
+  for (const acc of [a1, a2])
+    for (const [from, to] of [[months[0], months[1]], [months[1], months[2]]]) {
+      const want = before[`${acc}/${from}`];
+      await waitCell(page, [acc], [to], (v) => v === want, `${acc} ${to} = ${want} (pasted from ${from})`);
+    }
   await shot(page, "12-paste");
+  // One change set: one undo restores all four cells.
   await page.getByTestId("undo").click();
-  k = 0;
-  for (const acc of [a1, a2]) for (const m of months) {
-    const want = before[k++];
-    await waitCell(page, [acc], [m], (v) => v === want, `back at ${want}`);
-  }
+  for (const acc of [a1, a2])
+    for (const m of months.slice(1)) {
+      const want = before[`${acc}/${m}`];
+      await waitCell(page, [acc], [m], (v) => v === want, `${acc} ${m} back at ${want}`);
+    }
+
+  // Column resize: drag the right border of the M01 column header 60 px to the right.
+  const m1 = await find(page, [a1], [months[0]]);
+  const h0 = await page.evaluate((c) => window.__qa.headerRect("cols", c, 0), m1.col);
+  const next0 = await page.evaluate((c) => window.__qa.headerRect("cols", c + 1, 0), m1.col);
+  await page.mouse.move(h0.x + h0.w - 1, h0.y + h0.h / 2);
+  await page.mouse.down();
+  await page.mouse.move(h0.x + h0.w + 30, h0.y + h0.h / 2, { steps: 3 });
+  await page.mouse.move(h0.x + h0.w + 59, h0.y + h0.h / 2, { steps: 3 });
+  await page.mouse.up();
+  const h1 = await page.evaluate((c) => window.__qa.headerRect("cols", c, 0), m1.col);
+  const next1 = await page.evaluate((c) => window.__qa.headerRect("cols", c + 1, 0), m1.col);
+  assert.equal(h1.w, h0.w + 60, "the dragged column is 60 px wider");
+  assert.equal(next1.x, next0.x + 60, "the next column moved right by 60 px");
+  assert.equal(next1.w, next0.w, "the next column kept its width");
+  // A click in the widened part of a cell hits that cell.
+  const r1 = await page.evaluate(([r, c]) => window.__qa.rect(r, c), [m1.row, m1.col]);
+  await page.mouse.click(r1.x + r1.w - 10, r1.y + r1.h / 2);
+  assert.deepEqual(await page.evaluate(() => window.__qa.grid.currentSelection.focus), { row: m1.row, col: m1.col });
+  await shot(page, "13-column-resized");
+  // The width is view state: it survives a new layout (collapse and expand the rows again).
+  const top = await page.evaluate(() => window.__qa.headerRect("rows", 0, 0));
+  await page.mouse.click(top.x + 20, top.y + top.h / 2);
+  await page.waitForFunction(() => window.__qa.rowCount() === 1);
+  await expandRow(page, "OPEX_TRAVEL");
+  const m1again = await find(page, [a1], [months[0]]);
+  const h2 = await page.evaluate((c) => window.__qa.headerRect("cols", c, 0), m1again.col);
+  assert.equal(h2.w, h0.w + 60, "the width is kept across a new layout");
+  // Row headers: drag the corner's right border 40 px; the row headers widen, the body moves.
+  const rh0 = await page.evaluate(() => window.__qa.headerRect("rows", 0, 0));
+  const c0 = await page.evaluate((c) => window.__qa.headerRect("cols", c, 0), m1again.col);
+  await page.mouse.move(rh0.x + rh0.w - 1, c0.y + c0.h / 2);
+  await page.mouse.down();
+  await page.mouse.move(rh0.x + rh0.w + 39, c0.y + c0.h / 2, { steps: 4 });
+  await page.mouse.up();
+  const rh1 = await page.evaluate(() => window.__qa.headerRect("rows", 0, 0));
+  const c1 = await page.evaluate((c) => window.__qa.headerRect("cols", c, 0), m1again.col);
+  assert.equal(rh1.w, rh0.w + 40, "the row headers are 40 px wider");
+  assert.equal(c1.x, c0.x + 40, "the columns moved right by 40 px");
+  await shot(page, "14-row-headers-resized");
+  await context.close();
+});
+
+test("a sandbox: typed values stay in it, a conflict aborts its commit, keep mine commits, discard drops", async () => {
+  const view = async (page) => {
+    await pick(page, "cost_center", "EMEA-SALES-DUB");
+    await pick(page, "account", "OPEX_TRAVEL");
+    await pick(page, "month", "FY2026-Q1");
+    await page.waitForFunction(() => window.__qa.rowCount() === 1 && window.__qa.colCount() === 1);
+  };
+  const page = await openGrid(kAdminToken);
+  await view(page);
+  await expandRow(page, "OPEX_TRAVEL");
+  const acc = await page.evaluate(() => window.__qa.rowInfo(1).codes[0]);
+  const month = "FY2026-Q1"; // a total: typing into it spreads, in the sandbox
+  const base = (await waitCell(page, [acc], [month])).value;
+
+  await page.getByTestId("panel-sandbox").click();
+  await page.getByTestId("sandbox-name").fill("whatif");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "whatif" }).waitFor();
+  await typeInto(page, [acc], [month], "4321");
+  await waitCell(page, [acc], [month], (v) => v === 4321, "4,321 in the sandbox");
+  await shot(page, "15-sandbox-typed");
+  // The app itself is unchanged.
+  await page.getByRole("button", { name: "leave" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "no sandbox" }).waitFor();
+  await waitCell(page, [acc], [month], (v) => v === base, `the app's ${base} outside the sandbox`);
+
+  // Meanwhile another user spreads 1,234 into the same quarter in the app (over the API).
+  await callJson(server.url, aliceToken, "WriteService/Spread", {
+    app: "plan", target: { members: [acc, "EMEA-SALES-DUB", month, "Budget"] }, method: "SPREAD_METHOD_PROPORTIONAL", value: 1234,
+  });
+  await waitCell(page, [acc], [month], (v) => Math.abs(v - 1234) < 1e-6, "alice's 1,234 in the app (live)");
+
+  // Back in the sandbox, its value is still there.
+  await page.getByRole("button", { name: "whatif" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "whatif" }).waitFor();
+  await waitCell(page, [acc], [month], (v) => v === 4321, "4,321 in the sandbox again");
+  // Commit, abort on conflict: refused with the server's message; the sandbox stays open.
+  await page.getByRole("button", { name: "Commit (abort on conflict)" }).click();
+  await page.getByTestId("sandbox-message").filter({ hasNotText: /^created/ }).waitFor();
+  assert.match(await page.getByTestId("sandbox-message").innerText(), /changed since you read them, nothing written.*alice/, "the server's refusal is shown, naming the conflicts");
+  assert.match(await page.getByTestId("sandbox-current").innerText(), /whatif/);
+  // Commit, keep mine: the conflicts are listed (theirs: alice's value), the app takes mine.
+  await page.getByRole("button", { name: "Commit, keep mine" }).click();
+  await page.getByTestId("conflicts").waitFor();
+  const table = await page.getByTestId("conflicts").innerText();
+  // One conflict per leaf month of the quarter both spread into: theirs are alice's leaves
+  // (they sum to her 1,234), mine the sandbox's (they sum to 4,321); each names alice.
+  const rows = table.split("\n").filter((l) => l.includes("EMEA-SALES-DUB")).map((l) => l.split("\t"));
+  assert.equal(rows.length, 3, table);
+  const sum = (i) => rows.reduce((t, r) => t + Number(r[i].replaceAll(",", "")), 0);
+  assert.ok(Math.abs(sum(1) - 1234) < 0.05, `theirs sum to 1,234: ${table}`);
+  assert.ok(Math.abs(sum(2) - 4321) < 2, `mine sum to 4,321: ${table}`);
+  for (const r of rows) assert.equal(r[3], "alice");
+  await shot(page, "16-sandbox-conflicts");
+  await page.getByTestId("sandbox-current").filter({ hasText: "no sandbox" }).waitFor();
+  await waitCell(page, [acc], [month], (v) => Math.abs(v - 4321) < 1e-6, "4,321 committed to the app");
+
+  // Discard: a value typed in a sandbox never reaches the app.
+  await page.getByTestId("sandbox-name").fill("scratch");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "scratch" }).waitFor();
+  await typeInto(page, [acc], [month], "999");
+  await waitCell(page, [acc], [month], (v) => v === 999, "999 in the scratch sandbox");
+  await page.getByRole("button", { name: "Discard" }).click();
+  await page.getByTestId("sandbox-current").filter({ hasText: "no sandbox" }).waitFor();
+  await waitCell(page, [acc], [month], (v) => Math.abs(v - 4321) < 1e-6, "the app keeps 4,321");
   await page.context().close();
 });

@@ -21,6 +21,7 @@ export function keyCol(key: number): number {
 export class DamageSet {
   private cells = new Set<number>();
   private everything = true;
+  private moved = false;
 
   get isFull(): boolean {
     return this.everything;
@@ -31,7 +32,19 @@ export class DamageSet {
   }
 
   get isEmpty(): boolean {
-    return !this.everything && this.cells.size === 0;
+    return !this.everything && !this.moved && this.cells.size === 0;
+  }
+
+  /**
+   * The scroll position changed. No cell's contents did, so a renderer that keeps its last
+   * frame's pixels may move them and paint only what the scroll exposed; the others repaint all.
+   */
+  get scrolled(): boolean {
+    return this.moved;
+  }
+
+  addScroll(): void {
+    this.moved = true;
   }
 
   addCell(row: number, col: number): void {
@@ -64,6 +77,7 @@ export class DamageSet {
 
   clear(): void {
     this.everything = false;
+    this.moved = false;
     this.cells.clear();
   }
 }

@@ -6,7 +6,7 @@
 // the size of the view.
 
 import type { GridGeometry, Rect, Scroll, VisibleRange } from "./geometry";
-import { bodyViewport, headerHeight, headerWidth, visibleRange } from "./geometry";
+import { bodyViewport, colLeft, headerHeight, headerWidth, visibleRange } from "./geometry";
 import type { AxisLayout } from "./header-tree";
 import type { CellPos, CellRange } from "./selection";
 
@@ -29,7 +29,11 @@ export interface CellDisplay {
 }
 
 export interface HeaderLabel {
-  /** Screen rectangle, clipped to the header area. */
+  /**
+   * Screen rectangle. A header spanning several tuples is clipped to the header area, so its
+   * label stays readable while the span scrolls; a single tuple's is not: it moves exactly as
+   * its cells do (renderers clip to the header area).
+   */
   readonly rect: Rect;
   readonly text: string;
   readonly depth: number;
@@ -91,8 +95,10 @@ export function buildFrame(input: FrameInput): FrameSnapshot {
   const rowHeaders: HeaderLabel[] = [];
   for (let level = 0; level < input.rows.levels; level++) {
     for (const h of input.rows.headersInRange(level, range.firstRow, range.endRow)) {
-      const top = Math.max(hh, hh + h.start * g.rowHeight - input.scroll.y);
-      const bottom = Math.min(hh + body.h, hh + (h.start + h.span) * g.rowHeight - input.scroll.y);
+      const natural = hh + h.start * g.rowHeight - input.scroll.y;
+      const pinned = h.span > 1;
+      const top = pinned ? Math.max(hh, natural) : natural;
+      const bottom = pinned ? Math.min(hh + body.h, natural + h.span * g.rowHeight) : natural + g.rowHeight;
       rowHeaders.push({
         rect: { x: level * g.rowHeaderWidth, y: top, w: g.rowHeaderWidth, h: bottom - top },
         text: input.rowLabel(level, h.member.id),
@@ -104,8 +110,11 @@ export function buildFrame(input: FrameInput): FrameSnapshot {
   const colHeaders: HeaderLabel[] = [];
   for (let level = 0; level < input.cols.levels; level++) {
     for (const h of input.cols.headersInRange(level, range.firstCol, range.endCol)) {
-      const left = Math.max(hw, hw + h.start * g.colWidth - input.scroll.x);
-      const right = Math.min(hw + body.w, hw + (h.start + h.span) * g.colWidth - input.scroll.x);
+      const natural = hw + colLeft(g, h.start) - input.scroll.x;
+      const end = hw + colLeft(g, h.start + h.span) - input.scroll.x;
+      const pinned = h.span > 1;
+      const left = pinned ? Math.max(hw, natural) : natural;
+      const right = pinned ? Math.min(hw + body.w, end) : end;
       colHeaders.push({
         rect: { x: left, y: level * g.rowHeight, w: right - left, h: g.rowHeight },
         text: input.colLabel(level, h.member.id),
@@ -127,6 +136,24 @@ export function buildFrame(input: FrameInput): FrameSnapshot {
   };
 }
 
+/** True when two frames differ only in scroll, cell contents and selection (same shape). */
+export function sameLayout(a: FrameSnapshot, b: FrameSnapshot): boolean {
+  const ga = a.geometry;
+  const gb = b.geometry;
+  return (
+    ga.viewportWidth === gb.viewportWidth &&
+    ga.viewportHeight === gb.viewportHeight &&
+    ga.rowCount === gb.rowCount &&
+    ga.colCount === gb.colCount &&
+    ga.rowHeight === gb.rowHeight &&
+    ga.colWidth === gb.colWidth &&
+    ga.columns === gb.columns &&
+    ga.rowHeaderWidth === gb.rowHeaderWidth &&
+    ga.rowHeaderLevels === gb.rowHeaderLevels &&
+    ga.colHeaderLevels === gb.colHeaderLevels
+  );
+}
+
 /** True when two frames differ only in cell contents and selection (same scroll and shape). */
 export function sameShape(a: FrameSnapshot | null, b: FrameSnapshot): boolean {
   if (!a) return false;
@@ -140,7 +167,8 @@ export function sameShape(a: FrameSnapshot | null, b: FrameSnapshot): boolean {
     ga.rowCount === gb.rowCount &&
     ga.colCount === gb.colCount &&
     ga.rowHeaderLevels === gb.rowHeaderLevels &&
-    ga.colHeaderLevels === gb.colHeaderLevels
+    ga.colHeaderLevels === gb.colHeaderLevels &&
+    ga.columns === gb.columns
   );
 }
 

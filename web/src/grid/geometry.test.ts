@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cellRect, clampScroll, hitTest, maxScroll, pageRows, scrollToReveal, visibleRange, type GridGeometry } from "./geometry";
+import { ColumnWidths, cellRect, clampScroll, contentSize, hitTest, maxScroll, pageRows, scrollToReveal, visibleRange, type GridGeometry } from "./geometry";
 
 // 10,000 x 1,000 cells of 100 x 20 px; two row-header levels of 120 px, one column-header level.
 const g: GridGeometry = {
@@ -46,5 +46,41 @@ describe("geometry", () => {
     expect(scrollToReveal(g, { x: 500, y: 500 }, 0, 2)).toEqual({ x: 200, y: 0 });
     expect(scrollToReveal(g, { x: 0, y: 0 }, 3, 3)).toEqual({ x: 0, y: 0 });
     expect(pageRows(g)).toBe(20);
+  });
+});
+
+describe("resized columns", () => {
+  // 1,000 columns of 100 px except five; positions checked against a brute-force running sum.
+  const widths = new Map([[0, 40], [3, 250], [4, 24], [500, 300], [999, 61]]);
+  const columns = new ColumnWidths(1_000, 100, widths);
+  const rg: GridGeometry = { ...g, columns };
+  const lefts: number[] = [0];
+  for (let c = 0; c < 1_000; c++) lefts.push(lefts[c] + (widths.get(c) ?? 100));
+
+  it("left edges, widths and the total are the running sums", () => {
+    for (let c = 0; c <= 1_000; c++) expect(columns.left(c)).toBe(lefts[c]);
+    expect(columns.width(3)).toBe(250);
+    expect(columns.width(5)).toBe(100);
+    expect(contentSize(rg).w).toBe(lefts[1_000]);
+  });
+
+  it("the column under every x is the one whose span holds it", () => {
+    for (let x = 0; x < lefts[1_000]; x += 7) {
+      const col = columns.at(x);
+      expect(lefts[col] <= x && x < lefts[col + 1]).toBe(true);
+    }
+    expect(columns.at(lefts[1_000] + 5)).toBe(1_000);
+  });
+
+  it("visible ranges, hit tests and cell rectangles use the widths", () => {
+    // body 800 px wide from x = 240 + 150: cols 3 (390..640 holds 390), 4, 5.., up to x 1190
+    const v = visibleRange(rg, { x: 390, y: 0 });
+    expect(v.firstCol).toBe(3);
+    let end = 3;
+    while (lefts[end] < 390 + 800) end++;
+    expect(v.endCol).toBe(end);
+    expect(cellRect(rg, { x: 390, y: 0 }, 0, 4)).toEqual({ x: 240 + lefts[4] - 390, y: 20, w: 24, h: 20 });
+    expect(hitTest(rg, { x: 390, y: 0 }, 240 + lefts[4] - 390 + 10, 30)).toEqual({ kind: "cell", row: 0, col: 4 });
+    expect(scrollToReveal(rg, { x: 0, y: 0 }, 0, 500).x).toBe(lefts[501] - 800);
   });
 });

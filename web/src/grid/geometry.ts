@@ -12,8 +12,9 @@
 //     headerWidth = rowHeaderLevels * rowHeaderWidth
 //
 // The body scrolls under the frozen headers: row headers scroll only vertically, column headers
-// only horizontally. Rows share one height and body columns one width, so every lookup is O(1)
-// whatever the size of the view (10,000 x 1,000 cells and more).
+// only horizontally. Rows share one height, so row lookups are O(1) whatever the size of the
+// view (10,000 x 1,000 cells and more). Body columns share one width too, except the few a user
+// resized (ColumnWidths): a lookup then costs a binary search over those few.
 
 export interface GridGeometry {
   readonly rowCount: number;
@@ -26,6 +27,8 @@ export interface GridGeometry {
   readonly colHeaderLevels: number;
   /** Width of one level of row headers. */
   readonly rowHeaderWidth: number;
+  /** Columns whose width differs from colWidth; absent: every column is colWidth wide. */
+  readonly columns?: ColumnWidths;
   readonly viewportWidth: number;
   readonly viewportHeight: number;
 }
@@ -57,6 +60,82 @@ export type Hit =
   | { readonly kind: "corner" }
   | { readonly kind: "none" };
 
+/**
+ * Column widths as a default plus a few exceptions (the columns a user resized), so a view of a
+ * million columns needs no array of widths. left() is the default times the index plus the
+ * exceptions' differences before it (a binary search); at() inverts left() by binary search.
+ */
+export class ColumnWidths {
+  private readonly cols: number[];
+  private readonly widths: number[];
+  /** deltaBefore[i]: sum of (width - default) over the first i exceptions. */
+  private readonly deltaBefore: number[];
+
+  constructor(
+    readonly count: number,
+    readonly defaultWidth: number,
+    exceptions: ReadonlyMap<number, number>,
+  ) {
+    this.cols = [...exceptions.keys()].filter((c) => c >= 0 && c < count).sort((a, b) => a - b);
+    this.widths = this.cols.map((c) => exceptions.get(c) as number);
+    this.deltaBefore = [0];
+    for (let i = 0; i < this.cols.length; i++) this.deltaBefore.push(this.deltaBefore[i] + this.widths[i] - defaultWidth);
+  }
+
+  /** Number of exceptions at columns below `col`. */
+  private rank(col: number): number {
+    let lo = 0;
+    let hi = this.cols.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.cols[mid] < col) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  width(col: number): number {
+    const i = this.rank(col);
+    return i < this.cols.length && this.cols[i] === col ? this.widths[i] : this.defaultWidth;
+  }
+
+  /** Left edge of a column in content coordinates (col may be count: the total width). */
+  left(col: number): number {
+    return col * this.defaultWidth + this.deltaBefore[this.rank(col)];
+  }
+
+  get total(): number {
+    return this.left(this.count);
+  }
+
+  /** The column under content x, clamped to [0, count]. */
+  at(x: number): number {
+    if (x < 0) return 0;
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.left(mid) <= x) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+/** Left edge of a body column in content coordinates. */
+export function colLeft(g: GridGeometry, col: number): number {
+  return g.columns ? g.columns.left(col) : col * g.colWidth;
+}
+
+export function colWidthOf(g: GridGeometry, col: number): number {
+  return g.columns ? g.columns.width(col) : g.colWidth;
+}
+
+/** The column under content x (may be colCount past the end). */
+export function colAt(g: GridGeometry, x: number): number {
+  return g.columns ? g.columns.at(x) : Math.floor(x / g.colWidth);
+}
+
 export function headerWidth(g: GridGeometry): number {
   return g.rowHeaderLevels * g.rowHeaderWidth;
 }
@@ -74,7 +153,7 @@ export function bodyViewport(g: GridGeometry): { readonly w: number; readonly h:
 }
 
 export function contentSize(g: GridGeometry): { readonly w: number; readonly h: number } {
-  return { w: g.colCount * g.colWidth, h: g.rowCount * g.rowHeight };
+  return { w: colLeft(g, g.colCount), h: g.rowCount * g.rowHeight };
 }
 
 export function maxScroll(g: GridGeometry): Scroll {
@@ -95,17 +174,19 @@ export function visibleRange(g: GridGeometry, s: Scroll): VisibleRange {
   const body = bodyViewport(g);
   const firstRow = Math.min(g.rowCount, Math.max(0, Math.floor(s.y / g.rowHeight)));
   const endRow = Math.min(g.rowCount, Math.max(firstRow, Math.ceil((s.y + body.h) / g.rowHeight)));
-  const firstCol = Math.min(g.colCount, Math.max(0, Math.floor(s.x / g.colWidth)));
-  const endCol = Math.min(g.colCount, Math.max(firstCol, Math.ceil((s.x + body.w) / g.colWidth)));
+  const firstCol = Math.min(g.colCount, Math.max(0, colAt(g, s.x)));
+  const right = s.x + body.w;
+  const last = colAt(g, right);
+  const endCol = Math.min(g.colCount, Math.max(firstCol, colLeft(g, last) < right ? last + 1 : last));
   return { firstRow, endRow, firstCol, endCol };
 }
 
 /** Screen rectangle of a body cell (it may lie partly or wholly under the headers). */
 export function cellRect(g: GridGeometry, s: Scroll, row: number, col: number): Rect {
   return {
-    x: headerWidth(g) + col * g.colWidth - s.x,
+    x: headerWidth(g) + colLeft(g, col) - s.x,
     y: headerHeight(g) + row * g.rowHeight - s.y,
-    w: g.colWidth,
+    w: colWidthOf(g, col),
     h: g.rowHeight,
   };
 }
@@ -116,14 +197,14 @@ export function hitTest(g: GridGeometry, s: Scroll, x: number, y: number): Hit {
   const hh = headerHeight(g);
   if (x < hw && y < hh) return { kind: "corner" };
   if (y < hh) {
-    const col = Math.floor((x - hw + s.x) / g.colWidth);
+    const col = colAt(g, x - hw + s.x);
     if (col >= g.colCount) return { kind: "none" };
     return { kind: "colHeader", col, level: Math.floor(y / g.rowHeight) };
   }
   const row = Math.floor((y - hh + s.y) / g.rowHeight);
   if (row >= g.rowCount) return { kind: "none" };
   if (x < hw) return { kind: "rowHeader", row, level: Math.floor(x / g.rowHeaderWidth) };
-  const col = Math.floor((x - hw + s.x) / g.colWidth);
+  const col = colAt(g, x - hw + s.x);
   if (col >= g.colCount) return { kind: "none" };
   return { kind: "cell", row, col };
 }
@@ -133,11 +214,12 @@ export function scrollToReveal(g: GridGeometry, s: Scroll, row: number, col: num
   const body = bodyViewport(g);
   let { x, y } = s;
   const top = row * g.rowHeight;
-  const left = col * g.colWidth;
+  const left = colLeft(g, col);
+  const width = colWidthOf(g, col);
   if (top < y) y = top;
   else if (top + g.rowHeight > y + body.h) y = top + g.rowHeight - body.h;
   if (left < x) x = left;
-  else if (left + g.colWidth > x + body.w) x = left + g.colWidth - body.w;
+  else if (left + width > x + body.w) x = left + width - body.w;
   return clampScroll(g, { x, y });
 }
 

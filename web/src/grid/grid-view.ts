@@ -7,10 +7,14 @@
 // browser provides native scrolling and scrollbars while the canvas stays put.
 
 import { DamageSet, cellKey } from "./damage";
+import { ColumnWidths } from "./geometry";
 import { buildFrame, type CellDisplay, type CellProvider, type FrameSnapshot, type LabelOf } from "./frame";
 import {
   cellRect,
   clampScroll,
+  colAt,
+  colLeft,
+  colWidthOf,
   contentSize,
   headerHeight,
   headerWidth,
@@ -24,6 +28,7 @@ import {
   type VisibleRange,
 } from "./geometry";
 import type { AxisLayout } from "./header-tree";
+import { lookahead } from "./paging";
 import { createRenderer, type GridRenderer, type RendererKind } from "./render/renderer";
 import {
   kOrigin,
@@ -41,6 +46,8 @@ export interface GridModel {
   readonly colLabel: LabelOf;
   readonly cornerLabels: readonly string[];
   readonly cell: CellProvider;
+  /** Body columns whose width is not the default, by index (the ones a user resized). */
+  readonly colWidths?: ReadonlyMap<number, number>;
 }
 
 export interface GridViewOptions {
@@ -48,8 +55,11 @@ export interface GridViewOptions {
   readonly rowHeight?: number;
   readonly colWidth?: number;
   readonly rowHeaderWidth?: number;
-  /** The visible region changed: page in its cells. */
-  readonly onVisible?: (range: VisibleRange) => void;
+  /**
+   * The visible region changed: page in its cells, then those of `ahead`, the region the
+   * scroll is heading for (the visible one when it is not moving).
+   */
+  readonly onVisible?: (range: VisibleRange, ahead: VisibleRange) => void;
   readonly onSelection?: (sel: Selection) => void;
   /** A header with children was clicked. */
   readonly onToggle?: (axis: "rows" | "cols", level: number, memberId: number) => void;
@@ -61,7 +71,15 @@ export interface GridViewOptions {
   readonly onPaste?: (text: string, sel: Selection) => void;
   readonly onUndo?: () => void;
   readonly onRedo?: () => void;
+  /** A column's right border was dragged to a new width (on release). */
+  readonly onColumnResize?: (col: number, width: number) => void;
+  /** A row header level's right border was dragged: the new width of every level (on release). */
+  readonly onRowHeaderResize?: (width: number) => void;
 }
+
+/** How close to a column header's right border (CSS px) a press starts a resize. */
+const kResizeGrip = 4;
+const kMinColWidth = 24;
 
 export class GridView {
   readonly host: HTMLDivElement;
@@ -77,7 +95,14 @@ export class GridView {
   private width = 0;
   private height = 0;
   private lastVisible = "";
+  /** Direction of the last scroll per axis (-1, 0, 1): where paging looks ahead. */
+  private motion = { rows: 0, cols: 0 };
   private dragging = false;
+  /** Column widths of the model, with the width being dragged (null: all default). */
+  private columns: ColumnWidths | null = null;
+  /** The column being resized, or -1 for the row header levels. */
+  private resizing: { col: number; startX: number; startWidth: number; width: number; levels: number } | null = null;
+  private rowHeaderWidth: number;
   private disposed = false;
   /**
    * What the model said each cell shows, so scrolling does not format the same cells again
@@ -98,8 +123,11 @@ export class GridView {
   readonly ready: Promise<RendererKind>;
   /** Frames painted so far and cells painted by the last one (status bar, tests). */
   framesPainted = 0;
+  /** Milliseconds the last painted frame spent building its snapshot and drawing (benchmark). */
+  readonly lastTimings = { snapshot: 0, draw: 0 };
 
   constructor(container: HTMLElement, private readonly options: GridViewOptions = {}) {
+    this.rowHeaderWidth = options.rowHeaderWidth ?? 180;
     this.host = document.createElement("div");
     this.host.className = "grid-host";
     Object.assign(this.host.style, { position: "absolute", inset: "0", overflow: "auto" });
@@ -144,9 +172,10 @@ export class GridView {
       colWidth: this.options.colWidth ?? 104,
       rowHeaderLevels: Math.max(1, this.model?.rows.levels ?? 1),
       colHeaderLevels: Math.max(1, this.model?.cols.levels ?? 1),
-      rowHeaderWidth: this.options.rowHeaderWidth ?? 180,
+      rowHeaderWidth: this.rowHeaderWidth,
       viewportWidth: this.width,
       viewportHeight: this.height,
+      columns: this.columns ?? undefined,
     };
   }
 
@@ -162,6 +191,8 @@ export class GridView {
   setModel(model: GridModel, keepSelection = true): void {
     this.model = model;
     if (!keepSelection) this.selection = kOrigin;
+    this.resizing = null;
+    this.setColumns(model.colWidths);
     const g = this.geometry;
     const content = contentSize(g);
     this.spacer.style.width = `${headerWidth(g) + content.w}px`;
@@ -175,13 +206,41 @@ export class GridView {
     }
   }
 
+  /** Sets the width of each row header level (the owner's kept width). */
+  setRowHeaderWidth(width: number): void {
+    if (width === this.rowHeaderWidth) return;
+    this.rowHeaderWidth = width;
+    this.relayoutColumns();
+  }
+
+  private setColumns(widths: ReadonlyMap<number, number> | undefined): void {
+    const count = this.model?.cols.count ?? 0;
+    this.columns = widths && widths.size > 0 ? new ColumnWidths(count, this.options.colWidth ?? 104, widths) : null;
+  }
+
+  /** Re-lays out after a column width changed: the content size and every pixel change. */
+  private relayoutColumns(): void {
+    const g = this.geometry;
+    this.spacer.style.width = `${headerWidth(g) + contentSize(g).w}px`;
+    this.scroll = clampScroll(g, this.scroll);
+    this.lastVisible = "";
+    this.invalidate();
+  }
+
   /** Cells whose contents changed: only they are repainted. */
   damageCells(cells: Iterable<{ readonly row: number; readonly col: number }>): void {
+    // Only visible cells need repainting: the others are painted fresh when a scroll exposes
+    // them. A block arriving holds 2,048 cells, of which a strip may be on screen.
+    const v = visibleRange(this.geometry, this.scroll);
+    let any = false;
     for (const c of cells) {
-      this.damage.addCell(c.row, c.col);
       this.displayCache.delete(cellKey(c.row, c.col));
+      if (c.row >= v.firstRow && c.row < v.endRow && c.col >= v.firstCol && c.col < v.endCol) {
+        this.damage.addCell(c.row, c.col);
+        any = true;
+      }
     }
-    this.schedule();
+    if (any) this.schedule();
   }
 
   damageRange(r: CellRange): void {
@@ -200,10 +259,11 @@ export class GridView {
   setScroll(s: Scroll): void {
     const next = clampScroll(this.geometry, s);
     if (next.x === this.scroll.x && next.y === this.scroll.y) return;
+    this.noteMotion(next);
     this.scroll = next;
     this.host.scrollLeft = next.x;
     this.host.scrollTop = next.y;
-    this.damage.addAll();
+    this.damage.addScroll();
     this.schedule();
   }
 
@@ -264,9 +324,10 @@ export class GridView {
     const key = `${range.firstRow},${range.endRow},${range.firstCol},${range.endCol}`;
     if (key !== this.lastVisible) {
       this.lastVisible = key;
-      this.options.onVisible?.(range);
+      this.options.onVisible?.(range, lookahead(range, this.motion.rows, this.motion.cols, g.rowCount, g.colCount));
     }
     const m = this.model;
+    const t0 = performance.now();
     this.frame = buildFrame({
       geometry: g,
       scroll: this.scroll,
@@ -280,8 +341,11 @@ export class GridView {
       focus: this.selection.focus,
     });
     if (this.displayCache.size > 50_000) this.displayCache.clear();
+    const t1 = performance.now();
     this.renderer.draw(this.frame, this.damage);
     this.damage.clear();
+    this.lastTimings.snapshot = t1 - t0;
+    this.lastTimings.draw = performance.now() - t1;
     this.framesPainted++;
   }
 
@@ -301,9 +365,15 @@ export class GridView {
   private onScroll(): void {
     const next = { x: this.host.scrollLeft, y: this.host.scrollTop };
     if (next.x === this.scroll.x && next.y === this.scroll.y) return;
+    this.noteMotion(next);
     this.scroll = next;
-    this.damage.addAll();
+    this.damage.addScroll();
     this.schedule();
+  }
+
+  private noteMotion(next: Scroll): void {
+    this.motion.rows = Math.sign(next.y - this.scroll.y);
+    this.motion.cols = Math.sign(next.x - this.scroll.x);
   }
 
   private hit(e: MouseEvent) {
@@ -311,7 +381,40 @@ export class GridView {
     return hitTest(this.geometry, this.scroll, e.clientX - box.left, e.clientY - box.top);
   }
 
+  /**
+   * The column whose right border is under the pointer in the column headers, -2 when it is a
+   * row header level's right border (in the corner), or -1.
+   */
+  private resizeGripAt(e: MouseEvent): number {
+    const g = this.geometry;
+    const box = this.canvas.getBoundingClientRect();
+    const x = e.clientX - box.left;
+    const y = e.clientY - box.top;
+    const hw = headerWidth(g);
+    if (y < 0 || y >= headerHeight(g)) return -1;
+    if (x <= hw + kResizeGrip) {
+      const nearest = Math.round(x / g.rowHeaderWidth) * g.rowHeaderWidth;
+      return nearest > 0 && Math.abs(x - nearest) <= kResizeGrip ? -2 : -1;
+    }
+    const content = x - hw + this.scroll.x;
+    // The border at the left of the column under the pointer is its left neighbour's.
+    const col = colAt(g, content);
+    const left = colLeft(g, col);
+    if (col > 0 && col <= g.colCount && content - left <= kResizeGrip) return col - 1;
+    if (col < g.colCount && left + colWidthOf(g, col) - content <= kResizeGrip) return col;
+    return -1;
+  }
+
   private onMouseDown(e: MouseEvent): void {
+    const grip = this.resizeGripAt(e);
+    if (grip >= 0 || grip === -2) {
+      const width = grip >= 0 ? colWidthOf(this.geometry, grip) : this.rowHeaderWidth;
+      // A row header level's border moves by the drag divided among the levels left of it.
+      const levels = grip >= 0 ? 1 : Math.max(1, Math.round((e.clientX - this.canvas.getBoundingClientRect().left) / this.rowHeaderWidth));
+      this.resizing = { col: grip, startX: e.clientX, startWidth: width, width, levels };
+      e.preventDefault();
+      return;
+    }
     const hit = this.hit(e);
     this.canvas.focus();
     if (hit.kind === "cell") {
@@ -332,6 +435,23 @@ export class GridView {
   }
 
   private readonly onMouseMove = (e: MouseEvent): void => {
+    const rz = this.resizing;
+    if (rz) {
+      const width = Math.max(kMinColWidth, Math.round(rz.startWidth + (e.clientX - rz.startX) / rz.levels));
+      if (width !== rz.width) {
+        rz.width = width;
+        if (rz.col < 0) {
+          this.rowHeaderWidth = width;
+        } else {
+          const widths = new Map(this.model?.colWidths ?? []);
+          widths.set(rz.col, width);
+          this.setColumns(widths);
+        }
+        this.relayoutColumns();
+      }
+      return;
+    }
+    if (e.target === this.canvas) this.canvas.style.cursor = this.resizeGripAt(e) !== -1 ? "col-resize" : "";
     if (!this.dragging) return;
     const hit = this.hit(e);
     if (hit.kind === "cell") {
@@ -342,6 +462,14 @@ export class GridView {
 
   private readonly onMouseUp = (): void => {
     this.dragging = false;
+    const rz = this.resizing;
+    if (rz) {
+      this.resizing = null;
+      // The owner keeps the width (view state) and hands it back in the next model.
+      if (rz.width === rz.startWidth) return;
+      if (rz.col < 0) this.options.onRowHeaderResize?.(rz.width);
+      else this.options.onColumnResize?.(rz.col, rz.width);
+    }
   };
 
   private onKeyDown(e: KeyboardEvent): void {

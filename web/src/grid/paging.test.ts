@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PagedCells, kBlockCols, kBlockRows, type BlockRequest, type CellBlock } from "./paging";
+import { PagedCells, kBlockCols, kBlockRows, lookahead, type BlockRequest, type CellBlock } from "./paging";
 
 // A fake server: cell (r, c) = r * 1000 + c; each fetch waits until the test resolves it.
 function fakeServer() {
@@ -34,6 +34,23 @@ describe("viewport paging", () => {
     ]);
     const edge = new PagedCells(s.fetcher, { rowCount: 70, colCount: 40 });
     expect(edge.blocksFor({ firstRow: 65, endRow: 70, firstCol: 35, endCol: 40 })).toEqual([{ r0: 64, r1: 70, c0: 32, c1: 40 }]);
+  });
+
+  it("looks ahead in the direction of the scroll, after the visible blocks", () => {
+    const v = { firstRow: 100, endRow: 140, firstCol: 50, endCol: 62 };
+    // Scrolling down and left: 40 more rows below, 12 more columns to the left.
+    expect(lookahead(v, 1, -1, 10_000, 1_000)).toEqual({ firstRow: 100, endRow: 180, firstCol: 38, endCol: 62 });
+    // Still: the visible range; clipped at the edges of the view.
+    expect(lookahead(v, 0, 0, 10_000, 1_000)).toEqual(v);
+    expect(lookahead(v, -1, 1, 10_000, 60)).toEqual({ firstRow: 60, endRow: 140, firstCol: 50, endCol: 60 });
+    const s = fakeServer();
+    const cells = new PagedCells(s.fetcher, { rowCount: 10_000, colCount: 1_000 });
+    // Visible: rows 70..109 in block row 1 (rows 64..127), cols 40..51 in block col 1; scrolling
+    // down, the lookahead (rows 110..149) adds block row 2, fetched second.
+    const w = { firstRow: 70, endRow: 110, firstCol: 40, endCol: 52 };
+    expect(cells.ensure(w, lookahead(w, 1, 0, 10_000, 1_000))).toBe(2);
+    expect(s.pending.map((p) => p.req.r0)).toEqual([64, 128]);
+    expect(s.pending[0].req.c0).toBe(kBlockCols);
   });
 
   it("does not refetch loaded or in-flight blocks, and answers from loaded ones", async () => {

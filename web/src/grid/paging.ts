@@ -120,12 +120,17 @@ export class PagedCells {
     };
   }
 
-  /** Starts the fetches the visible range needs; returns how many it started. */
-  ensure(range: VisibleRange): number {
+  /**
+   * Starts the fetches the visible range needs, then those of `ahead` (where the view is
+   * heading: see lookahead), so a scroll finds its cells loaded; returns how many it started.
+   */
+  ensure(range: VisibleRange, ahead?: VisibleRange): number {
     const now = ++this.clock;
     const wanted = new Set<number>();
     let started = 0;
-    for (const req of this.blocksFor(range)) {
+    const reqs = this.blocksFor(range);
+    if (ahead) reqs.push(...this.blocksFor(ahead));
+    for (const req of reqs) {
       const key = PagedCells.blockKey(req.r0 / kBlockRows, req.c0 / kBlockCols);
       wanted.add(key);
       let entry = this.blocks.get(key);
@@ -207,6 +212,21 @@ export class PagedCells {
     this.generation++;
     this.blocks.clear();
   }
+}
+
+/**
+ * The range a scroll moving by (dRow, dCol) cells a frame is heading for: the visible range
+ * stretched by its own size in the direction of motion on each moving axis, clipped to the view.
+ */
+export function lookahead(range: VisibleRange, dRow: number, dCol: number, rowCount: number, colCount: number): VisibleRange {
+  const h = range.endRow - range.firstRow;
+  const w = range.endCol - range.firstCol;
+  return {
+    firstRow: dRow < 0 ? Math.max(0, range.firstRow - h) : range.firstRow,
+    endRow: dRow > 0 ? Math.min(rowCount, range.endRow + h) : range.endRow,
+    firstCol: dCol < 0 ? Math.max(0, range.firstCol - w) : range.firstCol,
+    endCol: dCol > 0 ? Math.min(colCount, range.endCol + w) : range.endCol,
+  };
 }
 
 /** Cells of a block whose contents differ between two loads (all of them if there was none). */

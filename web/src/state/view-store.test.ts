@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { useView } from "./view-store";
+import { columnKey, useView } from "./view-store";
 
 describe("view store", () => {
   beforeEach(() => {
@@ -43,5 +43,18 @@ describe("view store", () => {
     expect(useView.getState().edits.k.status).toBe("failed");
     useView.getState().dropEdit("k");
     expect(useView.getState().edits).toEqual({});
+  });
+});
+
+describe("column widths in the view state", () => {
+  it("keeps a width per column key and forgets them with the app", () => {
+    useView.getState().setApp("plan");
+    const key = columnKey(["FY2026", "Q1"], null);
+    useView.getState().setColWidth(key, 180);
+    useView.getState().setColWidth(columnKey(["FY2026", "Q1"], 2), 90);
+    expect(useView.getState().colWidths).toEqual({ [key]: 180, [columnKey(["FY2026", "Q1"], 2)]: 90 });
+    expect(key).not.toBe(columnKey(["FY2026", "Q1"], 2));
+    useView.getState().setApp("opex");
+    expect(useView.getState().colWidths).toEqual({});
   });
 });

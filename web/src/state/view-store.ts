@@ -39,6 +39,14 @@ export interface ViewState {
   edits: Record<string, Edit>;
   /** Last live update from another user (status bar). */
   live: string;
+  /**
+   * Widths of the columns the user resized, CSS px, by column key (the column's member codes,
+   * and its layer in compare mode: see columnKey), so a width follows its column across
+   * expansion, pivots that keep the column, and compare mode.
+   */
+  colWidths: Record<string, number>;
+  /** Width of each row header level, CSS px (dragged in the corner). */
+  rowHeaderWidth: number;
 
   setApp(app: string): void;
   setLayout(rows: AxisDim[], cols: AxisDim[], pages: Record<string, string>): void;
@@ -53,6 +61,13 @@ export interface ViewState {
   putEdit(key: string, edit: Edit): void;
   dropEdit(key: string): void;
   setLive(text: string): void;
+  setColWidth(key: string, width: number): void;
+  setRowHeaderWidth(width: number): void;
+}
+
+/** The key a column's width is kept under: its member codes per column dimension, and layer. */
+export function columnKey(codes: readonly (string | undefined)[], layer: number | null): string {
+  return codes.join("\u0001") + (layer === null ? "" : `\u0002${layer}`);
 }
 
 function without(list: AxisDim[], dim: string): AxisDim[] {
@@ -71,8 +86,10 @@ export const useView = create<ViewState>()((set) => ({
   panel: null,
   edits: {},
   live: "",
+  colWidths: {},
+  rowHeaderWidth: 180,
 
-  setApp: (app) => set({ app, rows: [], cols: [], pages: {}, expanded: {}, edits: {}, sandbox: "" }),
+  setApp: (app) => set({ app, rows: [], cols: [], pages: {}, expanded: {}, edits: {}, sandbox: "", colWidths: {} }),
   setLayout: (rows, cols, pages) => set({ rows, cols, pages }),
   moveDim: (dim, to, defaultMember) =>
     set((s) => {
@@ -113,4 +130,6 @@ export const useView = create<ViewState>()((set) => ({
       return { edits };
     }),
   setLive: (live) => set({ live }),
+  setColWidth: (key, width) => set((s) => ({ colWidths: { ...s.colWidths, [key]: width } })),
+  setRowHeaderWidth: (rowHeaderWidth) => set({ rowHeaderWidth }),
 }));

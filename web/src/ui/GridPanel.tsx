@@ -10,13 +10,13 @@ import { blockQuery, cellCoordinate, coordinateKey, distinctCodes, gridSpec, kLa
 import { errorMessage, writeBlock, writeTyped, type CellTarget } from "../data/writes";
 import { formatTsv, parseTsv, pasteCells } from "../grid/clipboard";
 import { Mark, formatNumber, type CellDisplay } from "../grid/frame";
-import { scrollToReveal, type VisibleRange } from "../grid/geometry";
+import { colAt, colLeft, colWidthOf, scrollToReveal, type VisibleRange } from "../grid/geometry";
 import { GridView, type GridModel } from "../grid/grid-view";
 import type { AxisLayout } from "../grid/header-tree";
 import { CellFlag, PagedCells } from "../grid/paging";
 import type { RendererKind } from "../grid/render/renderer";
 import { selectionRange, type CellPos } from "../grid/selection";
-import { useView, type Edit } from "../state/view-store";
+import { columnKey, useView, type Edit } from "../state/view-store";
 
 export interface FocusInfo {
   readonly row: number;
@@ -64,9 +64,12 @@ export function GridPanel(props: GridPanelProps): ReactElement {
   const hostRef = useRef<HTMLDivElement>(null);
   const gridRef = useRef<GridView | null>(null);
   const cellsRef = useRef<PagedCells | null>(null);
+  const modelRef = useRef<GridModel | null>(null);
   const propsRef = useRef(props);
   propsRef.current = props;
   const edits = useView((s) => s.edits);
+  const colWidthsByKey = useView((s) => s.colWidths);
+  const rowHeaderWidth = useView((s) => s.rowHeaderWidth);
   const editsRef = useRef(edits);
   editsRef.current = edits;
   const [editing, setEditing] = useState<Editing | null>(null);
@@ -120,11 +123,15 @@ export function GridPanel(props: GridPanelProps): ReactElement {
 
   // The GridView lives as long as the component.
   useEffect(() => {
+    let visibleTimer = 0;
     const grid = new GridView(hostRef.current as HTMLDivElement, {
       renderer: propsRef.current.renderer,
-      onVisible: (range) => {
-        cellsRef.current?.ensure(range);
-        setVisible(range);
+      onVisible: (range, ahead) => {
+        cellsRef.current?.ensure(range, ahead);
+        // The live subscription follows the visible region once the scroll settles: a React
+        // render per new row or column would cost scrolling frames.
+        clearTimeout(visibleTimer);
+        visibleTimer = window.setTimeout(() => setVisible(range), 150);
       },
       onSelection: (sel) => {
         setTick((t) => t + 1);
@@ -178,14 +185,27 @@ export function GridPanel(props: GridPanelProps): ReactElement {
           },
         );
       },
+      rowHeaderWidth: useView.getState().rowHeaderWidth,
+      onRowHeaderResize: (width) => useView.getState().setRowHeaderWidth(width),
+      onColumnResize: (col, width) => {
+        const p = propsRef.current;
+        useView.getState().setColWidth(colKeyOf(p.view, p.cols, col), width);
+      },
       onUndo: () => void propsRef.current.api.write.undo({ app: propsRef.current.view.app }).then(refreshCells),
       onRedo: () => void propsRef.current.api.write.redo({ app: propsRef.current.view.app }).then(refreshCells),
     });
     gridRef.current = grid;
     grid.ready.then(setRenderer);
-    grid.host.addEventListener("scroll", () => setTick((t) => t + 1));
+    // Overlays (the editor, failed-write bubbles) follow their cells; without any, a scroll
+    // needs no React render.
+    grid.host.addEventListener("scroll", () => {
+      if (editingRef.current || Object.values(editsRef.current).some((e) => e.status === "failed")) setTick((t) => t + 1);
+    });
     installTestHooks(grid, cellsRef, propsRef);
-    return () => grid.dispose();
+    return () => {
+      clearTimeout(visibleTimer);
+      grid.dispose();
+    };
   }, []);
 
   // A new layout or view: new paged cells (old ones mean other coordinates).
@@ -213,9 +233,24 @@ export function GridPanel(props: GridPanelProps): ReactElement {
       colLabel: (level, id) => (level < view.colDims.length ? labelOf(view.colDims[level], id) : kLayerNames[id] ?? String(id)),
       cornerLabels: view.rowDims.map((d) => d.name),
       cell: (row, col) => displayCell(cells, editsRef.current, view, rows, cols, row, col),
+      colWidths: colWidthsOf(view, cols, useView.getState().colWidths),
     };
+    modelRef.current = model;
     grid.setModel(model);
   }, [api, view, rows, cols]);
+
+  useEffect(() => gridRef.current?.setRowHeaderWidth(rowHeaderWidth), [rowHeaderWidth]);
+
+  // A resized column: the same model with the new widths (the cells stay loaded).
+  useEffect(() => {
+    const grid = gridRef.current;
+    const model = modelRef.current;
+    if (!grid || !model) return;
+    const colWidths = colWidthsOf(view, cols, colWidthsByKey);
+    if (sameWidths(colWidths, model.colWidths)) return;
+    modelRef.current = { ...model, colWidths };
+    grid.setModel(modelRef.current);
+  }, [colWidthsByKey]);
 
   // Typed values show at once (pending, failed); repaint when they change.
   useEffect(() => gridRef.current?.invalidate(), [edits]);
@@ -347,10 +382,40 @@ function visibleRangeOf(grid: GridView): VisibleRange | null {
   if (g.rowCount === 0) return null;
   const s = grid.currentScroll;
   const rows = Math.ceil(g.viewportHeight / g.rowHeight) + 1;
-  const colsN = Math.ceil(g.viewportWidth / g.colWidth) + 1;
   const firstRow = Math.floor(s.y / g.rowHeight);
-  const firstCol = Math.floor(s.x / g.colWidth);
-  return { firstRow, endRow: Math.min(g.rowCount, firstRow + rows), firstCol, endCol: Math.min(g.colCount, firstCol + colsN) };
+  const firstCol = colAt(g, s.x);
+  return { firstRow, endRow: Math.min(g.rowCount, firstRow + rows), firstCol, endCol: Math.min(g.colCount, colAt(g, s.x + g.viewportWidth) + 1) };
+}
+
+/** The view-state key of a column (see columnKey). */
+function colKeyOf(view: ViewSpec, cols: AxisLayout, col: number): string {
+  const codes = view.colDims.map((d, level) => d.memberInfo.get(cols.memberAt(level, col).id)?.code);
+  return columnKey(codes, view.layers.length > 0 ? cols.memberAt(view.colDims.length, col).id : null);
+}
+
+/** The kept widths of the columns this layout shows, by column index. */
+function colWidthsOf(view: ViewSpec, cols: AxisLayout, byKey: Record<string, number>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [key, width] of Object.entries(byKey)) {
+    const [codePart, layerPart] = key.split("\u0002");
+    const codes = codePart.split("\u0001");
+    if (codes.length !== view.colDims.length) continue;
+    const ids = view.colDims.map((d, i) => d.byCode.get(codes[i]) ?? -1);
+    if (ids.includes(-1)) continue;
+    if (view.layers.length > 0) {
+      if (layerPart === undefined) continue;
+      ids.push(Number(layerPart));
+    } else if (layerPart !== undefined) continue;
+    const col = cols.indexOf(ids);
+    if (col >= 0) out.set(col, width);
+  }
+  return out;
+}
+
+function sameWidths(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number> | undefined): boolean {
+  if (!b || a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 function idsOf(view: ViewSpec, dims: ViewSpec["rowDims"], codes: readonly string[]): number[] {
@@ -461,7 +526,7 @@ function installTestHooks(
       const hw = g.rowHeaderLevels * g.rowHeaderWidth;
       return axis === "rows"
         ? { x: box.left + level * g.rowHeaderWidth, y: box.top + hh + index * g.rowHeight - sc.y, w: g.rowHeaderWidth, h: g.rowHeight }
-        : { x: box.left + hw + index * g.colWidth - sc.x, y: box.top + level * g.rowHeight, w: g.colWidth, h: g.rowHeight };
+        : { x: box.left + hw + colLeft(g, index) - sc.x, y: box.top + level * g.rowHeight, w: colWidthOf(g, index), h: g.rowHeight };
     },
     framesPainted: () => grid.framesPainted,
     rowInfo: (row: number) => {

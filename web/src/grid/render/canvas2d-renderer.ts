@@ -1,38 +1,75 @@
 // Canvas2D renderer: fillRect and fillText. With a partial damage set it repaints only the
-// damaged cells, clipped to the body so nothing spills over the frozen headers.
+// damaged cells, clipped to the body so nothing spills over the frozen headers. A scroll moves
+// the pixels already drawn and paints only the strips it exposes (see scrollBody).
 
 import type { DamageSet } from "../damage";
-import { Mark, frameCell, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
-import { bodyViewport, cellRect, headerHeight, headerWidth } from "../geometry";
+import { Mark, frameCell, sameLayout, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
+import { bodyViewport, cellRect, colAt, headerHeight, headerWidth } from "../geometry";
 import { rangeContains } from "../selection";
 import { kTheme, type GridRenderer } from "./renderer";
 
+const kNumeric = /^[-0-9.,]*$/;
+
 export class Canvas2dRenderer implements GridRenderer {
   readonly kind = "canvas2d" as const;
-  private readonly ctx: CanvasRenderingContext2D;
+  /** The context drawn into: a back buffer's when there are back buffers, else the canvas's. */
+  private ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+  private readonly screen: CanvasRenderingContext2D;
+  /**
+   * Two back buffers, drawn in turn: a scroll copies the last frame from one into the other,
+   * shifted (copying a canvas onto itself makes Chromium snapshot it, which costs more than a
+   * frame). The finished buffer is copied to the canvas. Null where OffscreenCanvas is missing.
+   */
+  private readonly buffers: [OffscreenCanvas, OffscreenCanvas] | null = null;
+  private readonly bufferCtx: OffscreenCanvasRenderingContext2D[] = [];
+  private current = 0;
   private dpr = 1;
+  /** The frame whose pixels are on the canvas (null after a resize cleared them). */
+  private last: FrameSnapshot | null = null;
   /** Cells painted by the last draw (for tests and the benchmark). */
   lastPainted = 0;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d", { alpha: false });
     if (!ctx) throw new Error("no 2d context");
+    this.screen = ctx;
     this.ctx = ctx;
+    if (typeof OffscreenCanvas !== "undefined") {
+      this.buffers = [new OffscreenCanvas(1, 1), new OffscreenCanvas(1, 1)];
+      for (const b of this.buffers) {
+        const bctx = b.getContext("2d", { alpha: false });
+        if (!bctx) throw new Error("no 2d context for a back buffer");
+        this.bufferCtx.push(bctx);
+      }
+      this.ctx = this.bufferCtx[0];
+    }
   }
 
   resize(width: number, height: number, dpr: number): void {
     this.dpr = dpr;
     this.canvas.width = Math.round(width * dpr);
     this.canvas.height = Math.round(height * dpr);
+    if (this.buffers)
+      for (const b of this.buffers) {
+        b.width = this.canvas.width;
+        b.height = this.canvas.height;
+      }
+    this.last = null;
   }
 
   draw(frame: FrameSnapshot, damage: DamageSet): void {
-    const ctx = this.ctx;
-    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     const g = frame.geometry;
     const hw = headerWidth(g);
     const hh = headerHeight(g);
     const body = bodyViewport(g);
+    const last = this.last;
+    const dx = last ? frame.scroll.x - last.scroll.x : 0;
+    const dy = last ? frame.scroll.y - last.scroll.y : 0;
+    const moved = dx !== 0 || dy !== 0;
+    const full = damage.isFull || last === null || !sameLayout(last, frame) || (moved && !this.canBlit(dx, dy, body));
+    if (moved && !full) this.flip(dx, dy, hw, hh, body);
+    const ctx = this.ctx;
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.save();
     ctx.beginPath();
     ctx.rect(hw, hh, body.w, body.h);
@@ -40,16 +77,15 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.font = kTheme.font;
     ctx.textBaseline = "middle";
     let painted = 0;
-    if (damage.isFull) {
+    const r = frame.range;
+    if (full) {
       ctx.fillStyle = kTheme.gridLine;
       ctx.fillRect(hw, hh, body.w, body.h);
-      const r = frame.range;
-      for (let row = r.firstRow; row < r.endRow; row++)
-        for (let col = r.firstCol; col < r.endCol; col++) {
-          this.paintCell(frame, row, col);
-          painted++;
-        }
-    } else {
+      painted += this.paintCells(frame, r.firstRow, r.endRow, r.firstCol, r.endCol);
+    } else if (moved) {
+      painted += this.scrollBody(frame, dx, dy, hw, hh, body);
+    }
+    if (!full) {
       damage.forEach((row, col) => {
         if (frameCell(frame, row, col)) {
           this.paintCell(frame, row, col);
@@ -59,7 +95,87 @@ export class Canvas2dRenderer implements GridRenderer {
     }
     ctx.restore();
     this.lastPainted = painted;
-    if (damage.isFull) this.paintHeaders(frame);
+    if (full) this.paintHeaders(frame);
+    else if (moved) this.scrollHeaders(frame, dx, dy, hw, hh, body);
+    this.last = frame;
+    if (this.buffers) {
+      this.screen.setTransform(1, 0, 0, 1, 0, 0);
+      this.screen.drawImage(this.buffers[this.current], 0, 0);
+    }
+  }
+
+  /**
+   * Whether the pixels on the canvas can be moved by (dx, dy) CSS pixels: some of the body stays
+   * visible and the shift is a whole number of device pixels (else the copy would be resampled).
+   */
+  private canBlit(dx: number, dy: number, body: { w: number; h: number }): boolean {
+    return this.buffers !== null && Math.abs(dx) < body.w && Math.abs(dy) < body.h && Number.isInteger(dx * this.dpr) && Number.isInteger(dy * this.dpr);
+  }
+
+  /** Copies the pixels still visible after a scroll by (dx, dy) into the other buffer, moved. */
+  private flip(dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): void {
+    const buffers = this.buffers as [OffscreenCanvas, OffscreenCanvas];
+    const from = buffers[this.current];
+    this.current = 1 - this.current;
+    const ctx = this.bufferCtx[this.current];
+    this.ctx = ctx;
+    const d = this.dpr;
+    const w = body.w - Math.abs(dx);
+    const h = body.h - Math.abs(dy);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    // The corner stays; the body moves both ways, row headers vertically, column headers
+    // horizontally.
+    ctx.drawImage(from, 0, 0, hw * d, hh * d, 0, 0, hw * d, hh * d);
+    ctx.drawImage(from, (hw + Math.max(dx, 0)) * d, (hh + Math.max(dy, 0)) * d, w * d, h * d,
+      (hw + Math.max(-dx, 0)) * d, (hh + Math.max(-dy, 0)) * d, w * d, h * d);
+    ctx.drawImage(from, 0, (hh + Math.max(dy, 0)) * d, hw * d, h * d, 0, (hh + Math.max(-dy, 0)) * d, hw * d, h * d);
+    ctx.drawImage(from, (hw + Math.max(dx, 0)) * d, 0, w * d, hh * d, (hw + Math.max(-dx, 0)) * d, 0, w * d, hh * d);
+  }
+
+  /**
+   * Scrolls by copying: flip() moved the body pixels still visible by the scroll offset; only
+   * the newly exposed strips are painted here, each clipped to its strip. Scrolling one step costs a few rows and columns of cells instead of
+   * the whole body; fillText is what software rasterisation pays most for.
+   */
+  private scrollBody(frame: FrameSnapshot, dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): number {
+    const g = frame.geometry;
+    const s = frame.scroll;
+    const r = frame.range;
+    let painted = 0;
+    if (dy !== 0) {
+      // Rows newly exposed at the bottom (scrolled down) or at the top (scrolled up).
+      const y0 = dy > 0 ? hh + body.h - dy : hh;
+      const y1 = dy > 0 ? hh + body.h : hh - dy;
+      const row0 = Math.max(r.firstRow, Math.floor((y0 - hh + s.y) / g.rowHeight));
+      const row1 = Math.min(r.endRow, Math.ceil((y1 - hh + s.y) / g.rowHeight));
+      painted += this.paintStrip(frame, hw, y0, body.w, y1 - y0, row0, row1, r.firstCol, r.endCol);
+    }
+    if (dx !== 0) {
+      const x0 = dx > 0 ? hw + body.w - dx : hw;
+      const x1 = dx > 0 ? hw + body.w : hw - dx;
+      const col0 = Math.max(r.firstCol, colAt(g, x0 - hw + s.x));
+      const col1 = Math.min(r.endCol, colAt(g, x1 - hw + s.x) + 1);
+      painted += this.paintStrip(frame, x0, hh, x1 - x0, body.h, r.firstRow, r.endRow, col0, col1);
+    }
+    return painted;
+  }
+
+  private paintStrip(frame: FrameSnapshot, x: number, y: number, w: number, h: number, row0: number, row1: number, col0: number, col1: number): number {
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x, y, w, h);
+    ctx.clip();
+    ctx.fillStyle = kTheme.gridLine;
+    ctx.fillRect(x, y, w, h);
+    const painted = this.paintCells(frame, row0, row1, col0, col1);
+    ctx.restore();
+    return painted;
+  }
+
+  private paintCells(frame: FrameSnapshot, row0: number, row1: number, col0: number, col1: number): number {
+    for (let row = row0; row < row1; row++) for (let col = col0; col < col1; col++) this.paintCell(frame, row, col);
+    return Math.max(0, row1 - row0) * Math.max(0, col1 - col0);
   }
 
   private paintCell(frame: FrameSnapshot, row: number, col: number): void {
@@ -72,10 +188,10 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.fillStyle = selected ? kTheme.selectionBg : cell.bg;
     ctx.fillRect(rect.x, rect.y, rect.w - 1, rect.h - 1);
     if (cell.text) {
+      const x = cell.alignRight ? rect.x + rect.w - kTheme.padding - 1 : rect.x + kTheme.padding;
       ctx.fillStyle = cell.fg;
       ctx.textAlign = cell.alignRight ? "right" : "left";
-      const x = cell.alignRight ? rect.x + rect.w - kTheme.padding - 1 : rect.x + kTheme.padding;
-      ctx.fillText(this.fit(cell.text, rect.w - 2 * kTheme.padding), x, rect.y + rect.h / 2);
+      ctx.fillText(this.fitCell(cell.text, rect.w - 2 * kTheme.padding), x, rect.y + rect.h / 2);
     }
     const m = cell.marks;
     if (m & Mark.Comment) {
@@ -115,11 +231,50 @@ export class Canvas2dRenderer implements GridRenderer {
     }
   }
 
+  /**
+   * After flip() moved the header pixels: repaints the outer header levels whole (their labels
+   * are pinned, so they do not move with the scroll; there are few) and the innermost level
+   * only where the scroll exposed it.
+   */
+  private scrollHeaders(frame: FrameSnapshot, dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): void {
+    const g = frame.geometry;
+    const ctx = this.ctx;
+    ctx.font = kTheme.font;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "left";
+    const rw = g.rowHeaderWidth;
+    const rh = g.rowHeight;
+    if (dy !== 0) {
+      const inner = (g.rowHeaderLevels - 1) * rw;
+      if (inner > 0) this.paintHeaderRegion(frame.rowHeaders, 0, hh, inner, body.h, rh);
+      const y0 = dy > 0 ? hh + body.h - dy : hh;
+      this.paintHeaderRegion(frame.rowHeaders, inner, y0, rw, Math.abs(dy), rh);
+    }
+    if (dx !== 0) {
+      const inner = (g.colHeaderLevels - 1) * rh;
+      if (inner > 0) this.paintHeaderRegion(frame.colHeaders, hw, 0, body.w, inner, rh);
+      const x0 = dx > 0 ? hw + body.w - dx : hw;
+      this.paintHeaderRegion(frame.colHeaders, x0, inner, Math.abs(dx), rh, rh);
+    }
+  }
+
+  /** Fills a region of a header area and paints the labels that overlap it, clipped to it. */
+  private paintHeaderRegion(headers: readonly HeaderLabel[], x: number, y: number, w: number, h: number, lineHeight: number): void {
+    const ctx = this.ctx;
+    ctx.fillStyle = kTheme.headerBg;
+    ctx.fillRect(x, y, w, h);
+    for (const label of headers) {
+      const r = label.rect;
+      if (r.x < x + w && r.x + r.w > x && r.y < y + h && r.y + r.h > y) this.paintHeader(label, x, y, x + w, y + h, lineHeight);
+    }
+  }
+
   private paintHeaders(frame: FrameSnapshot): void {
     const ctx = this.ctx;
     const g = frame.geometry;
     const hw = headerWidth(g);
     const hh = headerHeight(g);
+    ctx.textBaseline = "middle";
     ctx.fillStyle = kTheme.headerBg;
     ctx.fillRect(0, hh, hw, g.viewportHeight - hh);
     ctx.fillRect(hw, 0, g.viewportWidth - hw, hh);
@@ -151,30 +306,64 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.fillStyle = kTheme.headerFg;
     const indent = kTheme.padding + h.depth * 12;
     const arrow = h.toggle === "open" ? "\u25BE " : h.toggle === "closed" ? "\u25B8 " : "";
-    ctx.fillText(this.fit(arrow + h.text, w - indent - kTheme.padding), x + indent, y + Math.min(hgt, lineHeight) / 2);
+    // A pinned label sits at the top of its span until the span's end pushes it out.
+    const ty = Math.min(y + lineHeight / 2, y + hgt - lineHeight / 2);
+    ctx.fillText(this.fit(arrow + h.text, w - indent - kTheme.padding), x + indent, ty);
     ctx.restore();
   }
 
-  private readonly fitted = new Map<string, string>();
+  private readonly cellFit = new Map<string, string>();
+  private cellFitWidth = -1;
+
+  /** fit() for body cells: one font and width, so the cache needs no composite key. */
+  private fitCell(text: string, maxW: number): string {
+    if (maxW !== this.cellFitWidth || this.cellFit.size > 50_000) {
+      this.cellFit.clear();
+      this.cellFitWidth = maxW;
+    }
+    let out = this.cellFit.get(text);
+    if (out === undefined) {
+      // Most cells are numbers short enough to fit by a bound on their glyphs' widths:
+      // measureText is then skipped (it costs as much as drawing the text).
+      if (this.digitWidth < 0) {
+        for (const ch of "0123456789,.-") this.digitWidth = Math.max(this.digitWidth, this.ctx.measureText(ch).width);
+      }
+      out = text.length * this.digitWidth <= maxW && kNumeric.test(text) ? text : this.fit(text, maxW);
+      this.cellFit.set(text, out);
+    }
+    return out;
+  }
+
+  /** The widest of the glyphs numbers are written with, in the cell font (-1: not measured). */
+  private digitWidth = -1;
+
+  /** Fitted texts per font and width (a few: the cell font and width, each header level's). */
+  private readonly fitted = new Map<string, Map<string, string>>();
 
   /** The text, cut with an ellipsis to fit `maxW` in the current font (cached per font and width). */
   private fit(text: string, maxW: number): string {
-    const key = `${this.ctx.font}|${maxW}|${text}`;
-    let out = this.fitted.get(key);
+    const ctx = this.ctx;
+    const fontKey = ctx.font + "|" + maxW;
+    let cache = this.fitted.get(fontKey);
+    if (cache === undefined) {
+      cache = new Map();
+      this.fitted.set(fontKey, cache);
+    }
+    let out = cache.get(text);
     if (out !== undefined) return out;
     out = text;
-    if (this.ctx.measureText(text).width > maxW) {
+    if (ctx.measureText(text).width > maxW) {
       let lo = 0;
       let hi = text.length;
       while (lo < hi) {
         const mid = (lo + hi + 1) >> 1;
-        if (this.ctx.measureText(text.slice(0, mid) + "\u2026").width <= maxW) lo = mid;
+        if (ctx.measureText(text.slice(0, mid) + "\u2026").width <= maxW) lo = mid;
         else hi = mid - 1;
       }
       out = lo === 0 ? "" : text.slice(0, lo) + "\u2026";
     }
-    if (this.fitted.size > 20_000) this.fitted.clear();
-    this.fitted.set(key, out);
+    if (cache.size > 20_000) cache.clear();
+    cache.set(text, out);
     return out;
   }
 
