@@ -155,6 +155,64 @@ void CellStore::Compact() {
   BuildMain(all);
 }
 
+void CellStore::ApplySorted(std::span<const SortedUpdate> updates) {
+  KeyValues inserts;
+  const size_t runs = run_prefix_.size();
+  size_t run = 0;
+  for (const SortedUpdate& u : updates) {
+    if (!text_.empty()) text_.erase(u.key);
+    // The run of the key: galloping forward from the previous one (updates are sorted).
+    const uint64_t prefix = layout_.Prefix(u.key);
+    if (run < runs && run_prefix_[run] < prefix) {
+      size_t step = 1;
+      while (run + step < runs && run_prefix_[run + step] < prefix) step *= 2;
+      run = static_cast<size_t>(std::lower_bound(run_prefix_.begin() + static_cast<std::ptrdiff_t>(run + step / 2 + 1),
+                                                 run_prefix_.begin() + static_cast<std::ptrdiff_t>(std::min(run + step, runs)),
+                                                 prefix) -
+                                run_prefix_.begin());
+    }
+    int64_t pos = -1;
+    if (run < runs && run_prefix_[run] == prefix) {
+      const uint32_t inner = layout_.Get(u.key, layout_.inner_dim());
+      pos = VisitInner([&](const auto* ordinals) -> int64_t {
+        const auto* first = ordinals + run_start_[run];
+        const auto* last = ordinals + run_start_[run + 1];
+        const auto* at = std::lower_bound(first, last, inner);
+        return at != last && *at == inner ? at - ordinals : -1;
+      });
+    }
+    if (pos >= 0) {
+      if (u.erase) {
+        values_[pos] = 0;
+        deleted_.insert(u.key);
+      } else {
+        values_[pos] = u.value + 0.0;  // -0.0 becomes +0.0 (see header)
+        if (!deleted_.empty()) deleted_.erase(u.key);
+      }
+    } else if (u.erase) {
+      delta_.erase(u.key);
+    } else if (auto it = delta_.find(u.key); it != delta_.end()) {
+      it->second = u.value + 0.0;
+    } else {
+      inserts.push_back({u.key, u.value + 0.0});
+    }
+  }
+  const size_t limit = std::max<size_t>(65536, values_.size() / 32);
+  if (delta_.size() + deleted_.size() + inserts.size() <= limit) {
+    for (const KeyValue& kv : inserts) delta_[kv.key] = kv.value;
+    return;
+  }
+  // Many new cells: one rebuild of main with everything merged in.
+  KeyValues all = SortedCells();
+  KeyValues merged(all.size() + inserts.size());
+  std::merge(all.begin(), all.end(), inserts.begin(), inserts.end(), merged.begin(),
+             [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
+  all = KeyValues();
+  deleted_.clear();
+  delta_.clear();
+  BuildMain(merged);
+}
+
 size_t CellStore::MemoryBytes() const {
   size_t bytes = run_prefix_.capacity() * sizeof(uint64_t) + run_start_.capacity() * sizeof(uint32_t) +
                  inner16_.capacity() * sizeof(uint16_t) + inner32_.capacity() * sizeof(uint32_t) +

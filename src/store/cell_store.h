@@ -61,6 +61,17 @@ class CellStore {
   // Heap bytes held by the store (capacity, not size).
   size_t MemoryBytes() const;
 
+  // Applies a batch sorted by key, each key at most once: a number sets the cell, `erase`
+  // removes it; a text cell at such a key is removed. One ordered pass finds the main slots
+  // (no lookup per cell), and when many cells are new they are merged into main in one rebuild
+  // instead of going through the delta. For bulk results (formula recalculation).
+  struct SortedUpdate {
+    uint64_t key;
+    double value;
+    bool erase;
+  };
+  void ApplySorted(std::span<const SortedUpdate> updates);
+
   // Merges the delta and the deleted set into main. Called automatically by Set when they grow
   // past max(64k, main/32) entries.
   void Compact();
