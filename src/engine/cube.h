@@ -283,9 +283,16 @@ class Cube {
   std::function<const Cube*(std::string_view)> app_resolver_;  // guarded by mu_
   FormulaTier formula_tier_ = FormulaTier::kVm;                 // guarded by mu_
   void RecalcAfterChangeLocked(std::span<const uint64_t> keys);
-  void RecalcAllLocked();
+  // Recomputes the leaf-level formulas, all or those with `only[formula index]` set (with
+  // their whole recurrence component), in graph order.
+  void RecalcAllLocked(const std::vector<bool>* only = nullptr);
+  // The formulas that must be recomputed when the cells of these leaves of the formula
+  // dimension change: their readers, and the readers of those, transitively.
+  std::vector<bool> ReadersOfLocked(const std::vector<uint32_t>& ordinals, std::vector<bool> seed) const;
   // Applies computed cells to the store and the cache, outside the history.
   void SetDerivedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
+  // The same for a batch sorted by key (bulk recalculation): one ordered pass over the store.
+  void SetDerivedSortedLocked(const std::vector<CellStore::SortedUpdate>& batch);
   absl::Status InstallFormulasLocked(std::vector<FormulaDefinition> definitions);
   // Replaces cells of the grid computed by consolidated-level formulas. Requires mu_ shared.
   void ApplyReadFormulasLocked(const GridQuery& query, Grid* grid) const;
