@@ -253,6 +253,8 @@ class Cube {
   void RollBackLocked(ChangeList changes);
 
   void InvalidateRegionLocked(const Coordinate& region);
+  // ReadOnlyReason with mu_ held (shared or exclusive).
+  std::string ReadOnlyReasonLocked(const Coordinate& coord) const;
   absl::StatusOr<uint64_t> UndoOrRedo(const std::string& user, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoLocked(const ChangeSet& set, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoScaledLocked(const ChangeSet& set, bool undo);
@@ -270,6 +272,7 @@ class Cube {
   quantatom::History history_;  // guarded by mu_
   std::vector<std::pair<std::string, std::vector<Coordinate>>> holds_;  // per user; guarded by mu_
   // One hold per read-only member: that member in its dimension, kNoMember (any) elsewhere.
+  // Guarded by mu_: formulas add and remove theirs.
   std::vector<Coordinate> read_only_holds_;
   mutable std::mutex cache_mu_;  // guards cache_ (readers fill it)
   mutable ConsolidatedCache cache_;

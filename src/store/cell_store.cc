@@ -157,6 +157,7 @@ void CellStore::Compact() {
 
 void CellStore::ApplySorted(std::span<const SortedUpdate> updates) {
   KeyValues inserts;
+  std::vector<std::pair<size_t, uint64_t>> erased;  // main position, key
   const size_t runs = run_prefix_.size();
   size_t run = 0;
   for (const SortedUpdate& u : updates) {
@@ -183,8 +184,7 @@ void CellStore::ApplySorted(std::span<const SortedUpdate> updates) {
     }
     if (pos >= 0) {
       if (u.erase) {
-        values_[pos] = 0;
-        deleted_.insert(u.key);
+        erased.emplace_back(static_cast<size_t>(pos), u.key);
       } else {
         values_[pos] = u.value + 0.0;  // -0.0 becomes +0.0 (see header)
         if (!deleted_.empty()) deleted_.erase(u.key);
@@ -198,19 +198,40 @@ void CellStore::ApplySorted(std::span<const SortedUpdate> updates) {
     }
   }
   const size_t limit = std::max<size_t>(65536, values_.size() / 32);
-  if (delta_.size() + deleted_.size() + inserts.size() <= limit) {
+  if (delta_.size() + deleted_.size() + inserts.size() + erased.size() <= limit) {
     for (const KeyValue& kv : inserts) delta_[kv.key] = kv.value;
+    for (auto [pos, key] : erased) {
+      values_[pos] = 0;
+      deleted_.insert(key);
+    }
     return;
   }
-  // Many new cells: one rebuild of main with everything merged in.
-  KeyValues all = SortedCells();
-  KeyValues merged(all.size() + inserts.size());
-  std::merge(all.begin(), all.end(), inserts.begin(), inserts.end(), merged.begin(),
-             [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
-  all = KeyValues();
+  // Many cells come or go: one rebuild of main with everything merged in (merged into large
+  // buffers, not in place: std::inplace_merge's buffer would be faulted in 4 KiB at a time).
+  std::vector<bool> drop(values_.size(), false);
+  for (auto [pos, key] : erased) drop[pos] = true;
+  KeyValues kept, extra;
+  kept.reserve(values_.size() - erased.size());
+  for (size_t r = 0; r < runs; ++r)
+    for (uint32_t p = run_start_[r]; p < run_start_[r + 1]; ++p) {
+      if (drop[p]) continue;
+      const uint64_t key = layout_.Join(run_prefix_[r], inner_at(p));
+      if (!deleted_.empty() && values_[p] == 0 && deleted_.contains(key)) continue;
+      kept.push_back({key, values_[p]});
+    }
+  extra.reserve(delta_.size() + inserts.size());
+  for (const auto& [k, v] : delta_) extra.push_back({k, v});
+  extra.insert(extra.end(), inserts.begin(), inserts.end());
+  auto by_key = [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; };
+  if (!delta_.empty()) std::sort(extra.begin(), extra.end(), by_key);
+  inserts = KeyValues();
+  KeyValues all(kept.size() + extra.size());
+  std::merge(kept.begin(), kept.end(), extra.begin(), extra.end(), all.begin(), by_key);
+  kept = KeyValues();
+  extra = KeyValues();
   deleted_.clear();
   delta_.clear();
-  BuildMain(merged);
+  BuildMain(all);
 }
 
 size_t CellStore::MemoryBytes() const {
