@@ -295,7 +295,7 @@ class Cube {
   // Applies computed cells to the store and the cache, outside the history.
   void SetDerivedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
   // The same for a batch sorted by key (bulk recalculation): one ordered pass over the store.
-  void SetDerivedSortedLocked(const std::vector<CellStore::SortedUpdate>& batch);
+  void SetDerivedSortedLocked(std::span<const CellStore::SortedUpdate> batch);
   absl::Status InstallFormulasLocked(std::vector<FormulaDefinition> definitions);
   // Replaces cells of the grid computed by consolidated-level formulas. Requires mu_ shared.
   void ApplyReadFormulasLocked(const GridQuery& query, Grid* grid) const;

@@ -234,7 +234,7 @@ absl::Status Cube::InstallFormulasLocked(std::vector<FormulaDefinition> defs) {
       if (formulas_ && formulas_->by_output.contains(ordinal)) continue;
       gone.push_back(ordinal);
       std::vector<SliceExtra> extras = SliceExtras(store_, old->dim, ordinal);
-      std::vector<CellStore::SortedUpdate> cleared;
+      CellStore::SortedUpdates cleared;
       for (SliceCursor c(store_, old->dim, ordinal, &extras); c.residual() != SliceCursor::kEnd; c.Next())
         cleared.push_back({SliceCursor::WithOrdinal(store_.layout(), old->dim, c.residual(), ordinal), 0.0, true});
       SetDerivedSortedLocked(cleared);
@@ -461,7 +461,7 @@ std::vector<bool> Cube::ReadersOfLocked(const std::vector<uint32_t>& ordinals, s
   return seed;
 }
 
-void Cube::SetDerivedSortedLocked(const std::vector<CellStore::SortedUpdate>& batch) {
+void Cube::SetDerivedSortedLocked(std::span<const CellStore::SortedUpdate> batch) {
   if (batch.empty()) return;
   if (batch.size() <= 256) {  // few: exact cache updates, cell by cell
     std::vector<std::pair<uint64_t, CellValue>> cells;
@@ -474,7 +474,7 @@ void Cube::SetDerivedSortedLocked(const std::vector<CellStore::SortedUpdate>& ba
   // The cached totals over any touched leaf are dropped: per dimension, the touched ordinals.
   const KeyLayout& layout = store_.layout();
   std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
-  for (size_t d = 0; d < touched.size(); ++d) {
+  for (size_t d = 0; d < touched.size() && cache_.size() > 0; ++d) {
     std::vector<bool> seen(layout.leaf_count(static_cast<int>(d)), false);
     for (const auto& u : batch) {
       const uint32_t o = layout.Get(u.key, static_cast<int>(d));
@@ -492,14 +492,14 @@ namespace {
 
 // The changes that bring `f`'s cells up to date, cell by cell (formulas the bulk path does not
 // take: time windows over driving inputs, sums over many members).
-std::vector<CellStore::SortedUpdate> CellwiseFormulaUpdates(const AppModel& model, const CellStore& store,
+CellStore::SortedUpdates CellwiseFormulaUpdates(const AppModel& model, const CellStore& store,
                                                             const FormulaState& st, const CompiledFormula& f) {
   std::vector<uint64_t> keys = Candidates(model, store, st, f);
   std::vector<CellValue> values = EvaluateAt(model, store, st, f, keys);
   const KeyLayout& layout = store.layout();
   std::vector<SliceExtra> own_extras = SliceExtras(store, st.dim, f.member_ordinal);
   SliceCursor own(store, st.dim, f.member_ordinal, &own_extras);
-  std::vector<CellStore::SortedUpdate> out;
+  CellStore::SortedUpdates out;
   auto key_of = [&](uint64_t residual) { return SliceCursor::WithOrdinal(layout, st.dim, residual, f.member_ordinal); };
   for (size_t k = 0; k < keys.size(); ++k) {
     const uint64_t residual = SliceCursor::Residual(layout, st.dim, keys[k]);

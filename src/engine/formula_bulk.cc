@@ -1,6 +1,7 @@
 #include "engine/formula_bulk.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 
 #include <tbb/parallel_for.h>
@@ -16,6 +17,7 @@ using formula::TimeMode;
 namespace {
 
 constexpr size_t kMaxWalks = 32;
+std::atomic<size_t> chunk_cells{50000};
 
 // One slice walked for one input: the cells of leaf `ordinal` of the formula dimension, added
 // with `weight` into input `input` of the cell `shift` periods before them.
@@ -72,7 +74,7 @@ class Chunk {
     }
   }
 
-  void Run(uint64_t lo, uint64_t hi, std::vector<CellStore::SortedUpdate>* out) {
+  void Run(uint64_t lo, uint64_t hi, CellStore::SortedUpdates* out) {
     std::vector<SliceCursor> cursors;
     cursors.reserve(walks_.size());
     heads_.assign(walks_.size(), SliceCursor::kEnd);
@@ -206,6 +208,8 @@ std::vector<uint64_t> ChunkBounds(const CellStore& store, int dim, size_t chunks
 
 }  // namespace
 
+void SetBulkChunkCellsForTesting(size_t cells) { chunk_cells = std::max<size_t>(1, cells); }
+
 bool BulkEligible(const AppModel& model, const FormulaState& st, const CompiledFormula& f) {
   bool driven = false;
   for (const Input& in : f.bound.inputs) {
@@ -216,7 +220,7 @@ bool BulkEligible(const AppModel& model, const FormulaState& st, const CompiledF
   return driven && Walks(model, st, f).size() <= kMaxWalks;
 }
 
-std::vector<CellStore::SortedUpdate> BulkFormulaUpdates(const AppModel& model, const CellStore& store,
+CellStore::SortedUpdates BulkFormulaUpdates(const AppModel& model, const CellStore& store,
                                                         const FormulaState& st, const CompiledFormula& f) {
   std::vector<Walk> walks = Walks(model, st, f);
   std::vector<std::vector<SliceExtra>> extras;
@@ -225,9 +229,10 @@ std::vector<CellStore::SortedUpdate> BulkFormulaUpdates(const AppModel& model, c
   const bool other_app = std::any_of(f.bound.inputs.begin(), f.bound.inputs.end(),
                                      [](const Input& in) { return in.kind == Input::Kind::kOtherApp; });
   const size_t cells = store.numeric_cells();
-  const size_t chunks = other_app || cells < 100000 ? 1 : std::min<size_t>(64, cells / 50000);
+  const size_t per_chunk = chunk_cells.load();
+  const size_t chunks = other_app || cells < 2 * per_chunk ? 1 : std::min<size_t>(64, cells / per_chunk);
   const std::vector<uint64_t> bounds = ChunkBounds(store, st.dim, chunks);
-  std::vector<std::vector<CellStore::SortedUpdate>> parts(bounds.size() - 1);
+  std::vector<CellStore::SortedUpdates> parts(bounds.size() - 1);
   auto run = [&](size_t c) {
     Chunk chunk(model, store, st, f, walks, extras, own_extras);
     chunk.Run(bounds[c], bounds[c + 1], &parts[c]);
@@ -240,7 +245,7 @@ std::vector<CellStore::SortedUpdate> BulkFormulaUpdates(const AppModel& model, c
   if (parts.size() == 1) return std::move(parts[0]);
   size_t total = 0;
   for (auto& p : parts) total += p.size();
-  std::vector<CellStore::SortedUpdate> out;
+  CellStore::SortedUpdates out;
   out.reserve(total);
   for (auto& p : parts) out.insert(out.end(), p.begin(), p.end());
   return out;

@@ -30,7 +30,11 @@ bool BulkEligible(const AppModel& model, const FormulaState& st, const CompiledF
 
 // The changes, sorted by key, that bring `f`'s cells to their values computed from `store`
 // now: a number for a new or changed cell, an erase for a cell the formula no longer has.
-std::vector<CellStore::SortedUpdate> BulkFormulaUpdates(const AppModel& model, const CellStore& store,
+CellStore::SortedUpdates BulkFormulaUpdates(const AppModel& model, const CellStore& store,
                                                         const FormulaState& st, const CompiledFormula& f);
+
+// Tests: cut the key range into chunks of about this many store cells (default 50,000; a
+// store of fewer than two chunks' cells is one chunk), so that small models cross chunk bounds.
+void SetBulkChunkCellsForTesting(size_t cells);
 
 }  // namespace quantatom

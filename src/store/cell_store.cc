@@ -206,32 +206,67 @@ void CellStore::ApplySorted(std::span<const SortedUpdate> updates) {
     }
     return;
   }
-  // Many cells come or go: one rebuild of main with everything merged in (merged into large
-  // buffers, not in place: std::inplace_merge's buffer would be faulted in 4 KiB at a time).
+  // Many cells come or go: one rebuild of main with everything merged in.
   std::vector<bool> drop(values_.size(), false);
   for (auto [pos, key] : erased) drop[pos] = true;
-  KeyValues kept, extra;
-  kept.reserve(values_.size() - erased.size());
-  for (size_t r = 0; r < runs; ++r)
+  if (!deleted_.empty())
+    for (size_t r = 0; r < runs; ++r)
+      for (uint32_t p = run_start_[r]; p < run_start_[r + 1]; ++p)
+        if (values_[p] == 0 && deleted_.contains(layout_.Join(run_prefix_[r], inner_at(p)))) drop[p] = true;
+  KeyValues extra;
+  extra.reserve(delta_.size() + inserts.size());
+  for (const auto& [k, v] : delta_) extra.push_back({k, v});
+  auto by_key = [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; };
+  std::sort(extra.begin(), extra.end(), by_key);
+  const size_t from_delta = extra.size();
+  extra.insert(extra.end(), inserts.begin(), inserts.end());
+  if (from_delta > 0) std::inplace_merge(extra.begin(), extra.begin() + static_cast<std::ptrdiff_t>(from_delta), extra.end(), by_key);
+  inserts = KeyValues();
+  deleted_.clear();
+  delta_.clear();
+  RebuildMain(drop, extra);
+}
+
+void CellStore::RebuildMain(const std::vector<bool>& drop, const KeyValues& extra) {
+  size_t kept = 0;
+  for (size_t p = 0; p < values_.size(); ++p) kept += !drop[p];
+  const size_t n = kept + extra.size();
+  LargeVector<uint64_t> prefixes;
+  LargeVector<uint32_t> starts;
+  LargeVector<uint16_t> inner16;
+  LargeVector<uint32_t> inner32;
+  LargeVector<double> values(n);
+  if (narrow_) inner16.resize(n);
+  else inner32.resize(n);
+  const uint64_t inner_mask = (uint64_t{1} << layout_.inner_bits()) - 1;
+  size_t i = 0;
+  auto emit = [&](uint64_t key, double v) {
+    const uint64_t prefix = layout_.Prefix(key);
+    if (prefixes.empty() || prefixes.back() != prefix) {
+      prefixes.push_back(prefix);
+      starts.push_back(static_cast<uint32_t>(i));
+    }
+    if (narrow_) inner16[i] = static_cast<uint16_t>(key & inner_mask);
+    else inner32[i] = static_cast<uint32_t>(key & inner_mask);
+    values[i++] = v;
+  };
+  size_t e = 0;
+  for (size_t r = 0; r + 1 < run_start_.size(); ++r)
     for (uint32_t p = run_start_[r]; p < run_start_[r + 1]; ++p) {
       if (drop[p]) continue;
       const uint64_t key = layout_.Join(run_prefix_[r], inner_at(p));
-      if (!deleted_.empty() && values_[p] == 0 && deleted_.contains(key)) continue;
-      kept.push_back({key, values_[p]});
+      for (; e < extra.size() && extra[e].key < key; ++e) emit(extra[e].key, extra[e].value);
+      emit(key, values_[p]);
     }
-  extra.reserve(delta_.size() + inserts.size());
-  for (const auto& [k, v] : delta_) extra.push_back({k, v});
-  extra.insert(extra.end(), inserts.begin(), inserts.end());
-  auto by_key = [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; };
-  if (!delta_.empty()) std::sort(extra.begin(), extra.end(), by_key);
-  inserts = KeyValues();
-  KeyValues all(kept.size() + extra.size());
-  std::merge(kept.begin(), kept.end(), extra.begin(), extra.end(), all.begin(), by_key);
-  kept = KeyValues();
-  extra = KeyValues();
-  deleted_.clear();
-  delta_.clear();
-  BuildMain(all);
+  for (; e < extra.size(); ++e) emit(extra[e].key, extra[e].value);
+  starts.push_back(static_cast<uint32_t>(n));
+  prefixes.shrink_to_fit();
+  starts.shrink_to_fit();
+  run_prefix_.swap(prefixes);
+  run_start_.swap(starts);
+  inner16_.swap(inner16);
+  inner32_.swap(inner32);
+  values_.swap(values);
 }
 
 size_t CellStore::MemoryBytes() const {

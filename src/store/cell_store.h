@@ -70,6 +70,8 @@ class CellStore {
     double value;
     bool erase;
   };
+  // Large batches are best kept in lazily mapped huge pages (base/large_allocator.h).
+  using SortedUpdates = std::vector<SortedUpdate, LazyAllocator<SortedUpdate>>;
   void ApplySorted(std::span<const SortedUpdate> updates);
 
   // Merges the delta and the deleted set into main. Called automatically by Set when they grow
@@ -107,6 +109,9 @@ class CellStore {
 
  private:
   void BuildMain(const KeyValues& sorted);
+  // Rebuilds main from its live cells except the positions in `drop`, merged with `extra`
+  // (sorted, keys not in main), in one pass without an intermediate copy of the cells.
+  void RebuildMain(const std::vector<bool>& drop, const KeyValues& extra);
 
   KeyLayout layout_;
   LargeVector<uint64_t> run_prefix_;
