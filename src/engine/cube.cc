@@ -234,7 +234,7 @@ void Cube::InvalidateRegionLocked(const Coordinate& region) {
       for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(region[d])) touched[d].push_back(ordinal);
     cache_.InvalidateRegion(touched);
   }
-  if (formulas_) RecalcAllLocked();  // formula hook: a region changed in place
+  if (formulas_) RecalcRegionLocked(region);  // formula hook: a region changed in place
 }
 
 namespace {

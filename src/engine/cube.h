@@ -291,6 +291,9 @@ class Cube {
   void RecalcAllLocked(const std::vector<bool>* only = nullptr);
   // The formulas that must be recomputed when the cells of these leaves of the formula
   // dimension change: their readers, and the readers of those, transitively.
+  // After the cells under `region` changed in place: RecalcAllLocked of the formulas with cells
+  // there and of their readers.
+  void RecalcRegionLocked(const Coordinate& region);
   std::vector<bool> ReadersOfLocked(const std::vector<uint32_t>& ordinals, std::vector<bool> seed) const;
   // Applies computed cells to the store and the cache, outside the history.
   void SetDerivedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);

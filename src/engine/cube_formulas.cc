@@ -461,6 +461,19 @@ std::vector<bool> Cube::ReadersOfLocked(const std::vector<uint32_t>& ordinals, s
   return seed;
 }
 
+void Cube::RecalcRegionLocked(const Coordinate& region) {
+  // The formulas whose cells lie in the region (they were changed too) or that read its cells.
+  const FormulaState& st = *formulas_;
+  std::vector<uint32_t> ordinals;
+  std::vector<bool> seed(st.formulas.size(), false);
+  for (auto [ordinal, weight] : model_.dimensions[st.dim].LeavesUnder(region[st.dim])) {
+    ordinals.push_back(ordinal);
+    if (auto it = st.by_output.find(ordinal); it != st.by_output.end()) seed[it->second] = true;
+  }
+  const std::vector<bool> only = ReadersOfLocked(ordinals, std::move(seed));
+  RecalcAllLocked(&only);
+}
+
 void Cube::SetDerivedSortedLocked(std::span<const CellStore::SortedUpdate> batch) {
   if (batch.empty()) return;
   if (batch.size() <= 256) {  // few: exact cache updates, cell by cell

@@ -103,6 +103,30 @@ TEST_F(CubeFormulas, FormulaCellsAreReadOnlyAndHeldBySpreads) {
   EXPECT_EQ(Num("COGS", "EMEA", "Jan"), 50);
 }
 
+// An in-place rescale recomputes only the formulas whose cells it scaled or that read what it
+// scaled; the others keep their cells, and every formula cell is right afterwards.
+TEST_F(CubeFormulas, RescaleRecomputesTheFormulasItTouches) {
+  Put("Sales", "EMEA", "Jan", 100);
+  Put("Services", "EMEA", "Jan", 40);
+  Put("Rent", "AMER", "Feb", 7);
+  ASSERT_TRUE(Define("COGS", "Sales * 0.5").ok());
+  ASSERT_TRUE(Define("GM", "Sales - COGS").ok());
+  ASSERT_TRUE(Define("Amount", "Rent * 3").ok());
+  // Scaling everything under Revenue (Sales, Services) by 2: COGS and GM follow Sales.
+  ASSERT_TRUE(cube_->ScaleLeaves(C("Account=Revenue,Region=World,Month=FY,Scenario=Budget"), 2).ok());
+  EXPECT_EQ(Num("Sales", "EMEA", "Jan"), 200);
+  EXPECT_EQ(Num("COGS", "EMEA", "Jan"), 100);
+  EXPECT_EQ(Num("GM", "EMEA", "Jan"), 100);
+  EXPECT_EQ(Num("Amount", "AMER", "Feb"), 21);
+  // Scaling a region that holds formula cells themselves (everything): they are recomputed
+  // from their scaled inputs, not left scaled.
+  ASSERT_TRUE(cube_->ScaleLeaves(C("Account=NetIncome,Region=World,Month=FY,Scenario=Budget"), 10).ok());
+  EXPECT_EQ(Num("Sales", "EMEA", "Jan"), 2000);
+  EXPECT_EQ(Num("COGS", "EMEA", "Jan"), 1000);
+  EXPECT_EQ(Num("GM", "EMEA", "Jan"), 1000);
+  EXPECT_EQ(Num("Amount", "AMER", "Feb"), 210);
+}
+
 TEST_F(CubeFormulas, RatioIsComputedAfterConsolidationNotSummed) {
   Put("Sales", "EMEA", "Jan", 100);
   Put("COGS", "EMEA", "Jan", 60);
