@@ -138,7 +138,12 @@ int main(int argc, char** argv) {
   // ---- F1: the margin formula.
   t0 = NowMs();
   Check(cube->SetFormula({dim, "Margin", margin, formula::Scope::kLeaf}));
-  std::fprintf(stderr, "[quantatom] defined Margin (first computation) in %.0f ms\n", NowMs() - t0);
+  {
+    const double define_ms = NowMs() - t0;
+    auto [n, sum] = CellsOf(*cube, id("Margin"));
+    Emit({{"workload", "F1"}, {"variant", "first computation: SetFormula Margin, every cell new (VM)"}, {"cells", n},
+          {"formulas", 1}, {"checksum", sum}}, {define_ms}, "ms");
+  }
   run_full("F1", "full recompute, Margin = Budget - Actual (VM)", FormulaTier::kVm, id("Margin"), 1);
   if (formula::JitModule::Available())
     run_full("F1", "full recompute, Margin = Budget - Actual (JIT)", FormulaTier::kJit, id("Margin"), 1);
@@ -149,7 +154,12 @@ int main(int argc, char** argv) {
   cube->SetFormulaTier(FormulaTier::kVm);
   t0 = NowMs();
   for (auto& [m, text] : chain) Check(cube->SetFormula({dim, m, text, formula::Scope::kLeaf}));
-  std::fprintf(stderr, "[quantatom] defined the chain in %.0f ms\n", NowMs() - t0);
+  {
+    const double define_ms = NowMs() - t0;
+    auto [n, sum] = CellsOf(*cube, id("C5"));
+    Emit({{"workload", "F2"}, {"variant", "first computation: five SetFormula, every cell new (VM)"}, {"cells", n},
+          {"formulas", 5}, {"checksum", sum}}, {define_ms}, "ms");
+  }
   run_full("F2", "full recompute, 5-deep chain (VM)", FormulaTier::kVm, id("C5"), 5);
   if (formula::JitModule::Available()) run_full("F2", "full recompute, 5-deep chain (JIT)", FormulaTier::kJit, id("C5"), 5);
 

@@ -161,10 +161,6 @@ absl::Status Cube::Write(const std::vector<CellWrite>& batch, const std::string&
     absl::Status s = ValidateCoordinate(batch[i].coord, /*leaf_only=*/true);
     if (s.ok() && batch[i].value.is_number() && !std::isfinite(batch[i].value.number))
       s = absl::InvalidArgumentError("value is not a finite number");
-    if (s.ok() && !options.allow_read_only && !read_only_holds_.empty()) {
-      if (std::string why = ReadOnlyReason(batch[i].coord); !why.empty())
-        s = absl::FailedPreconditionError(StrCat(why, " is read-only"));
-    }
     if (!s.ok())
       return absl::Status(s.code(), StrCat("write ", i + 1, " of ", batch.size(),
                                                  batch[i].coord.size() == model_.dimensions.size()
@@ -173,6 +169,13 @@ absl::Status Cube::Write(const std::vector<CellWrite>& batch, const std::string&
                                                  ": ", s.message()));
   }
   std::unique_lock lock(mu_);
+  // Read-only members include formula members, which change with SetFormula: checked under
+  // the same lock as the write, so a formula defined meanwhile is either seen or not yet there.
+  if (!options.allow_read_only && !read_only_holds_.empty())
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (std::string why = ReadOnlyReasonLocked(batch[i].coord); !why.empty())
+        return absl::FailedPreconditionError(StrCat("write ", i + 1, " of ", batch.size(), " (",
+                                                    model_.FormatCoordinate(batch[i].coord), "): ", why, " is read-only"));
   history_.Record(user, options.action, ApplyLocked(batch));
   return absl::OkStatus();
 }
@@ -231,7 +234,7 @@ void Cube::InvalidateRegionLocked(const Coordinate& region) {
       for (auto [ordinal, w] : model_.dimensions[d].LeavesUnder(region[d])) touched[d].push_back(ordinal);
     cache_.InvalidateRegion(touched);
   }
-  if (formulas_) RecalcAllLocked();  // formula hook: a region changed in place
+  if (formulas_) RecalcRegionLocked(region);  // formula hook: a region changed in place
 }
 
 namespace {

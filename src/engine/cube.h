@@ -257,6 +257,8 @@ class Cube {
   void RollBackLocked(ChangeList changes);
 
   void InvalidateRegionLocked(const Coordinate& region);
+  // ReadOnlyReason with mu_ held (shared or exclusive).
+  std::string ReadOnlyReasonLocked(const Coordinate& coord) const;
   absl::StatusOr<uint64_t> UndoOrRedo(const std::string& user, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoLocked(const ChangeSet& set, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoScaledLocked(const ChangeSet& set, bool undo);
@@ -274,6 +276,7 @@ class Cube {
   quantatom::History history_;  // guarded by mu_
   std::vector<std::pair<std::string, std::vector<Coordinate>>> holds_;  // per user; guarded by mu_
   // One hold per read-only member: that member in its dimension, kNoMember (any) elsewhere.
+  // Guarded by mu_: formulas add and remove theirs.
   std::vector<Coordinate> read_only_holds_;
   mutable std::mutex cache_mu_;  // guards cache_ (readers fill it)
   mutable ConsolidatedCache cache_;
@@ -287,9 +290,19 @@ class Cube {
   std::function<const Cube*(std::string_view)> app_resolver_;  // guarded by mu_
   FormulaTier formula_tier_ = FormulaTier::kVm;                 // guarded by mu_
   void RecalcAfterChangeLocked(std::span<const uint64_t> keys);
-  void RecalcAllLocked();
+  // Recomputes the leaf-level formulas, all or those with `only[formula index]` set (with
+  // their whole recurrence component), in graph order.
+  void RecalcAllLocked(const std::vector<bool>* only = nullptr);
+  // The formulas that must be recomputed when the cells of these leaves of the formula
+  // dimension change: their readers, and the readers of those, transitively.
+  // After the cells under `region` changed in place: RecalcAllLocked of the formulas with cells
+  // there and of their readers.
+  void RecalcRegionLocked(const Coordinate& region);
+  std::vector<bool> ReadersOfLocked(const std::vector<uint32_t>& ordinals, std::vector<bool> seed) const;
   // Applies computed cells to the store and the cache, outside the history.
   void SetDerivedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
+  // The same for a batch sorted by key (bulk recalculation): one ordered pass over the store.
+  void SetDerivedSortedLocked(std::span<const CellStore::SortedUpdate> batch);
   absl::Status InstallFormulasLocked(std::vector<FormulaDefinition> definitions);
   // Replaces cells of the grid computed by consolidated-level formulas. Requires mu_ shared.
   void ApplyReadFormulasLocked(const GridQuery& query, Grid* grid) const;

@@ -20,9 +20,12 @@
 #include <tbb/parallel_for.h>
 
 #include "base/strings.h"
+#include "engine/formula_inputs.h"
+#include "engine/formula_bulk.h"
 #include "engine/formula_state.h"
 #include "formula/parser.h"
 #include "query/consolidate.h"
+#include "store/slice_cursor.h"
 
 namespace quantatom {
 
@@ -31,117 +34,11 @@ using formula::TimeMode;
 
 namespace {
 
-struct InputValue {
-  double value = 0;
-  uint32_t count = 0;  // non-empty cells read
-};
-
 bool SameBits(const CellValue& a, const CellValue& b) {
   if (a.kind != b.kind) return false;
   if (a.is_number()) return std::bit_cast<uint64_t>(a.number) == std::bit_cast<uint64_t>(b.number);
   return a == b;
 }
-
-double Finish(const Input& in, double sum, uint32_t count) {
-  switch (in.aggregate) {
-    case Input::Aggregate::kSum: return sum;
-    case Input::Aggregate::kCount: return count;
-    case Input::Aggregate::kAverage: return count ? sum / count : ErrorValue(CellError::kDivZero);
-  }
-  return sum;
-}
-
-// Reads inputs of leaf-level formulas at leaf cells. Const over the store: safe on many threads.
-class LeafReader {
- public:
-  LeafReader(const AppModel& model, const CellStore& store, const FormulaState& st)
-      : model_(model), store_(store), st_(st), dims_(static_cast<int>(model.dimensions.size())) {}
-
-  InputValue Read(const CompiledFormula& f, size_t i, const uint32_t* target) const {
-    const Input& in = f.bound.inputs[i];
-    switch (in.kind) {
-      case Input::Kind::kAttribute: {
-        const Dimension& d = model_.dimensions[in.attr_dim];
-        return {in.attr_values[d.leaf_member(target[in.attr_dim])], 0};
-      }
-      case Input::Kind::kOtherApp: return ReadOtherApp(in, target);
-      case Input::Kind::kCells: break;
-    }
-    double sum = 0;
-    uint32_t count = 0;
-    const int tdim = st_.time.dim;
-    for (size_t t = 0; t < in.terms.size(); ++t) {
-      int64_t lo = 0, hi = 0;
-      const bool windowed = tdim >= 0 && in.time != TimeMode::kSame;
-      if (windowed) std::tie(lo, hi) = st_.time.Window(in.time, in.shift, target[tdim]);
-      for (int64_t p = lo; p <= hi; ++p) {
-        uint32_t ord[64];
-        for (int d = 0; d < dims_; ++d) ord[d] = target[d];
-        ord[st_.dim] = f.member_ordinal;
-        if (windowed) ord[tdim] = static_cast<uint32_t>(p);
-        const auto& pins = f.pinned[i][t];
-        if (f.simple[i][t]) {
-          for (int d = 0; d < dims_; ++d)
-            if (!pins[d].empty()) ord[d] = pins[d][0].first;
-          Add(store_.Get(store_.layout().Pack(ord)), 1.0, &sum, &count);
-        } else {
-          Enumerate(pins, ord, 0, 1.0, &sum, &count);
-        }
-      }
-    }
-    return {Finish(in, sum, count), count};
-  }
-
- private:
-  static void Add(const CellValue& v, double weight, double* sum, uint32_t* count) {
-    if (v.is_number()) {
-      *sum += weight * v.number;
-      ++*count;
-    } else if (v.is_text()) {
-      *sum += ErrorValue(CellError::kValue);
-      ++*count;
-    }
-  }
-
-  void Enumerate(const std::vector<std::vector<std::pair<uint32_t, double>>>& pins, uint32_t* ord, int d, double w,
-                 double* sum, uint32_t* count) const {
-    if (d == dims_) {
-      Add(store_.Get(store_.layout().Pack(ord)), w, sum, count);
-      return;
-    }
-    if (pins[d].empty()) return Enumerate(pins, ord, d + 1, w, sum, count);
-    const uint32_t keep = ord[d];
-    for (auto [o, weight] : pins[d]) {
-      ord[d] = o;
-      Enumerate(pins, ord, d + 1, w * weight, sum, count);
-    }
-    ord[d] = keep;
-  }
-
-  InputValue ReadOtherApp(const Input& in, const uint32_t* target) const {
-    const Cube* other = st_.apps ? st_.apps(in.app) : nullptr;
-    if (!other) return {ErrorValue(CellError::kRef), 0};
-    Coordinate coord(in.other_dims.size());
-    for (size_t od = 0; od < coord.size(); ++od) {
-      const Input::OtherDim& o = in.other_dims[od];
-      if (o.pinned != kNoMember) {
-        coord[od] = o.pinned;
-        continue;
-      }
-      coord[od] = o.by_member[model_.dimensions[o.follows].leaf_member(target[o.follows])];
-      if (coord[od] == kNoMember) return {ErrorValue(CellError::kRef), 0};
-    }
-    auto v = other->ReadCell(coord);
-    if (!v.ok()) return {ErrorValue(CellError::kRef), 0};
-    if (v->is_text()) return {ErrorValue(CellError::kValue), 0};
-    return {v->is_number() ? v->number : 0.0, 0};
-  }
-
-  const AppModel& model_;
-  const CellStore& store_;
-  const FormulaState& st_;
-  const int dims_;
-};
 
 // Calls fn(key) for every stored cell (numbers and text).
 template <typename Fn>
@@ -283,6 +180,7 @@ absl::Status Cube::InstallFormulasLocked(std::vector<FormulaDefinition> defs) {
       if (!f.bound.AtLeaves()) continue;
       st->position[i] = static_cast<int>(st->leaf_formulas.size());
       st->leaf_formulas.push_back(static_cast<int>(i));
+      st->leaf_formulas_by_position.push_back(static_cast<int>(i));
       leaf.push_back(&f.bound);
       st->by_output[f.member_ordinal] = static_cast<int>(i);
     }
@@ -315,11 +213,10 @@ absl::Status Cube::InstallFormulasLocked(std::vector<FormulaDefinition> defs) {
       }
     }
   }
-  // Installed: the holds follow the leaf-level formulas, and every formula cell is recomputed.
-  // Cells left by formulas that are gone are cleared.
-  std::vector<uint32_t> old_outputs;
-  if (formulas_)
-    for (const auto& [ordinal, i] : formulas_->by_output) old_outputs.push_back(ordinal);
+  // Installed: the holds follow the leaf-level formulas. What is recomputed: the formulas that
+  // are new or changed, and every formula that reads (transitively) their cells or the cells of
+  // a formula that is gone, whose cells are cleared.
+  const std::shared_ptr<FormulaState> old = formulas_;
   std::erase_if(read_only_holds_, [&](const Coordinate& h) {
     return std::find(formula_holds_.begin(), formula_holds_.end(), h) != formula_holds_.end();
   });
@@ -330,17 +227,29 @@ absl::Status Cube::InstallFormulasLocked(std::vector<FormulaDefinition> defs) {
     formula_holds_.push_back(hold);
     read_only_holds_.push_back(std::move(hold));
   }
-  const int old_dim = formulas_ ? formulas_->dim : -1;
   formulas_ = st->formulas.empty() ? nullptr : st;
-  std::vector<std::pair<uint64_t, CellValue>> cleared;
-  for (uint32_t ordinal : old_outputs) {
-    if (formulas_ && formulas_->by_output.contains(ordinal)) continue;
-    ForEachStoredKey(store_, [&](uint64_t key) {
-      if (store_.layout().Get(key, old_dim) == ordinal) cleared.emplace_back(key, CellValue::Empty());
-    });
+  std::vector<uint32_t> gone;
+  if (old)
+    for (const auto& [ordinal, i] : old->by_output) {
+      if (formulas_ && formulas_->by_output.contains(ordinal)) continue;
+      gone.push_back(ordinal);
+      std::vector<SliceExtra> extras = SliceExtras(store_, old->dim, ordinal);
+      CellStore::SortedUpdates cleared;
+      for (SliceCursor c(store_, old->dim, ordinal, &extras); c.residual() != SliceCursor::kEnd; c.Next())
+        cleared.push_back({SliceCursor::WithOrdinal(store_.layout(), old->dim, c.residual(), ordinal), 0.0, true});
+      SetDerivedSortedLocked(cleared);
+    }
+  if (!formulas_) return absl::OkStatus();
+  std::vector<bool> seed(st->formulas.size(), false);
+  for (size_t i = 0; i < st->formulas.size(); ++i) {
+    const FormulaDefinition& def = st->formulas[i].definition;
+    bool same = false;
+    if (old)
+      for (const CompiledFormula& o : old->formulas) same = same || o.definition == def;
+    seed[i] = !same;
   }
-  SetDerivedLocked(cleared);
-  if (formulas_) RecalcAllLocked();
+  const std::vector<bool> only = ReadersOfLocked(gone, std::move(seed));
+  RecalcAllLocked(&only);
   return absl::OkStatus();
 }
 
@@ -529,13 +438,112 @@ void Cube::RecalcAfterChangeLocked(std::span<const uint64_t> keys) {
   }
 }
 
-void Cube::RecalcAllLocked() {
+std::vector<bool> Cube::ReadersOfLocked(const std::vector<uint32_t>& ordinals, std::vector<bool> seed) const {
+  const FormulaState& st = *formulas_;
+  std::vector<int> queue;
+  for (size_t g = 0; g < seed.size(); ++g)
+    if (seed[g]) queue.push_back(static_cast<int>(g));
+  auto add = [&](int g) {
+    if (!seed[g]) {
+      seed[g] = true;
+      queue.push_back(g);
+    }
+  };
+  for (uint32_t ordinal : ordinals)
+    if (ordinal < st.readers_by_leaf.size())
+      for (int g : st.readers_by_leaf[ordinal]) add(g);
+  while (!queue.empty()) {
+    const int g = queue.back();
+    queue.pop_back();
+    if (st.position[g] < 0) continue;
+    for (int reader : st.graph.readers[st.position[g]]) add(st.leaf_formulas_by_position[reader]);
+  }
+  return seed;
+}
+
+void Cube::RecalcRegionLocked(const Coordinate& region) {
+  // The formulas whose cells lie in the region (they were changed too) or that read its cells.
+  const FormulaState& st = *formulas_;
+  std::vector<uint32_t> ordinals;
+  std::vector<bool> seed(st.formulas.size(), false);
+  for (auto [ordinal, weight] : model_.dimensions[st.dim].LeavesUnder(region[st.dim])) {
+    ordinals.push_back(ordinal);
+    if (auto it = st.by_output.find(ordinal); it != st.by_output.end()) seed[it->second] = true;
+  }
+  const std::vector<bool> only = ReadersOfLocked(ordinals, std::move(seed));
+  RecalcAllLocked(&only);
+}
+
+void Cube::SetDerivedSortedLocked(std::span<const CellStore::SortedUpdate> batch) {
+  if (batch.empty()) return;
+  if (batch.size() <= 256) {  // few: exact cache updates, cell by cell
+    std::vector<std::pair<uint64_t, CellValue>> cells;
+    for (const auto& u : batch) cells.emplace_back(u.key, u.erase ? CellValue::Empty() : CellValue::Number(u.value));
+    SetDerivedLocked(cells);
+    return;
+  }
+  data_version_.fetch_add(1, std::memory_order_release);
+  std::lock_guard cache_lock(cache_mu_);
+  // The cached totals over any touched leaf are dropped: per dimension, the touched ordinals.
+  const KeyLayout& layout = store_.layout();
+  std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
+  for (size_t d = 0; d < touched.size() && cache_.size() > 0; ++d) {
+    std::vector<bool> seen(layout.leaf_count(static_cast<int>(d)), false);
+    for (const auto& u : batch) {
+      const uint32_t o = layout.Get(u.key, static_cast<int>(d));
+      if (!seen[o]) {
+        seen[o] = true;
+        touched[d].push_back(o);
+      }
+    }
+  }
+  cache_.InvalidateRegion(touched);
+  store_.ApplySorted(batch);
+}
+
+namespace {
+
+// The changes that bring `f`'s cells up to date, cell by cell (formulas the bulk path does not
+// take: time windows over driving inputs, sums over many members).
+CellStore::SortedUpdates CellwiseFormulaUpdates(const AppModel& model, const CellStore& store,
+                                                            const FormulaState& st, const CompiledFormula& f) {
+  std::vector<uint64_t> keys = Candidates(model, store, st, f);
+  std::vector<CellValue> values = EvaluateAt(model, store, st, f, keys);
+  const KeyLayout& layout = store.layout();
+  std::vector<SliceExtra> own_extras = SliceExtras(store, st.dim, f.member_ordinal);
+  SliceCursor own(store, st.dim, f.member_ordinal, &own_extras);
+  CellStore::SortedUpdates out;
+  auto key_of = [&](uint64_t residual) { return SliceCursor::WithOrdinal(layout, st.dim, residual, f.member_ordinal); };
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const uint64_t residual = SliceCursor::Residual(layout, st.dim, keys[k]);
+    for (; own.residual() < residual; own.Next()) out.push_back({key_of(own.residual()), 0.0, true});
+    const bool exists = own.residual() == residual;
+    if (values[k].is_empty()) {
+      if (exists) out.push_back({keys[k], 0.0, true});
+    } else if (!exists || own.text() ||
+               std::bit_cast<uint64_t>(own.value()) != std::bit_cast<uint64_t>(values[k].number)) {
+      out.push_back({keys[k], values[k].number, false});
+    }
+    if (exists) own.Next();
+  }
+  for (; own.residual() != SliceCursor::kEnd; own.Next()) out.push_back({key_of(own.residual()), 0.0, true});
+  return out;
+}
+
+}  // namespace
+
+void Cube::RecalcAllLocked(const std::vector<bool>* only) {
   const FormulaState& st = *formulas_;
   const KeyLayout& layout = store_.layout();
   std::vector<bool> done_component(st.recurrent.size(), false);
+  std::vector<bool> component_wanted(st.recurrent.size(), only == nullptr);
+  if (only)
+    for (int g : st.leaf_formulas)
+      if ((*only)[g]) component_wanted[st.graph.component[st.position[g]]] = true;
   for (int g : st.leaf_formulas) {
     const CompiledFormula& f = st.formulas[g];
     const int comp = st.graph.component[st.position[g]];
+    if (!component_wanted[comp]) continue;
     if (st.recurrent[comp]) {
       if (done_component[comp]) continue;
       done_component[comp] = true;
@@ -565,16 +573,8 @@ void Cube::RecalcAllLocked() {
       }
       continue;
     }
-    std::vector<uint64_t> keys = Candidates(model_, store_, st, f);
-    std::vector<CellValue> values = EvaluateAt(model_, store_, st, f, keys);
-    std::vector<std::pair<uint64_t, CellValue>> batch;
-    for (size_t k = 0; k < keys.size(); ++k)
-      if (!SameBits(values[k], store_.Get(keys[k]))) batch.emplace_back(keys[k], values[k]);
-    ForEachStoredKey(store_, [&](uint64_t key) {
-      if (layout.Get(key, st.dim) == f.member_ordinal && !std::binary_search(keys.begin(), keys.end(), key))
-        batch.emplace_back(key, CellValue::Empty());
-    });
-    SetDerivedLocked(batch);
+    SetDerivedSortedLocked(BulkEligible(model_, st, f) ? BulkFormulaUpdates(model_, store_, st, f)
+                                                       : CellwiseFormulaUpdates(model_, store_, st, f));
   }
 }
 
@@ -676,7 +676,7 @@ class ReadTimeEvaluator {
         }
       }
     }
-    return {Finish(in, sum, count), count};
+    return {FinishInput(in, sum, count), count};
   }
 
   const AppModel& model_;

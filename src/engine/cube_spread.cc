@@ -22,6 +22,11 @@ bool Covers(const AppModel& model, const Coordinate& hold, const Coordinate& coo
 // ---- Holds and read-only members.
 
 std::string Cube::ReadOnlyReason(const Coordinate& coord) const {
+  std::shared_lock lock(mu_);
+  return ReadOnlyReasonLocked(coord);
+}
+
+std::string Cube::ReadOnlyReasonLocked(const Coordinate& coord) const {
   for (const Coordinate& h : read_only_holds_)
     if (Covers(model_, h, coord))
       for (size_t d = 0; d < h.size(); ++d)
@@ -69,8 +74,8 @@ std::vector<Coordinate> Cube::StandingHolds(const std::string& user) const {
 }
 
 bool Cube::IsHeld(const std::string& user, const Coordinate& coord) const {
-  if (!ReadOnlyReason(coord).empty()) return true;
   std::shared_lock lock(mu_);
+  if (!ReadOnlyReasonLocked(coord).empty()) return true;
   for (const auto& [u, list] : holds_)
     if (u == user)
       for (const Coordinate& h : list)
@@ -124,11 +129,10 @@ absl::StatusOr<size_t> Cube::Spread(const Coordinate& target, const SpreadReques
     if (!s.ok()) return absl::Status(s.code(), StrCat("hold: ", s.message()));
   }
   QA_RETURN_IF_ERROR(ValidateSpreadRequest(target, request));
-  if (std::string why = ReadOnlyReason(target); !why.empty())
+  std::unique_lock lock(mu_);
+  if (std::string why = ReadOnlyReasonLocked(target); !why.empty())
     return absl::FailedPreconditionError(
         StrCat("cannot spread into ", model_.FormatCoordinate(target), ": ", why, " is read-only"));
-
-  std::unique_lock lock(mu_);
   std::vector<Coordinate> all_holds = holds;
   for (const auto& [u, list] : holds_)
     if (u == user) all_holds.insert(all_holds.end(), list.begin(), list.end());

@@ -229,7 +229,7 @@ absl::Status Cube::CheckWrites(const std::vector<CellWrite>& batch) const {
     absl::Status s = ValidateCoordinate(batch[i].coord, /*leaf_only=*/true);
     if (s.ok() && batch[i].value.is_number() && !std::isfinite(batch[i].value.number))
       s = absl::InvalidArgumentError("value is not a finite number");
-    if (s.ok() && !read_only_holds_.empty()) {
+    if (s.ok()) {
       if (std::string why = ReadOnlyReason(batch[i].coord); !why.empty())
         s = absl::FailedPreconditionError(StrCat(why, " is read-only"));
     }
@@ -253,13 +253,14 @@ absl::StatusOr<VersionedWriteResult> Cube::WriteVersioned(std::span<const Versio
     if (batch[i].value.is_number() && !std::isfinite(batch[i].value.number))
       return absl::InvalidArgumentError(StrCat("write ", i + 1, " of ", batch.size(), " (",
                                                model_.FormatCoordinate(LeafOfKey(batch[i].key)), "): value is not a finite number"));
-    if (!read_only_holds_.empty())
-      if (std::string why = ReadOnlyReason(LeafOfKey(batch[i].key)); !why.empty())
-        return absl::FailedPreconditionError(StrCat("write ", i + 1, " of ", batch.size(), " (",
-                                                    model_.FormatCoordinate(LeafOfKey(batch[i].key)), "): ", why,
-                                                    " is read-only"));
   }
   std::unique_lock lock(mu_);
+  // Under the lock: formula members become read-only with SetFormula.
+  for (size_t i = 0; i < batch.size() && !read_only_holds_.empty(); ++i)
+    if (std::string why = ReadOnlyReasonLocked(LeafOfKey(batch[i].key)); !why.empty())
+      return absl::FailedPreconditionError(StrCat("write ", i + 1, " of ", batch.size(), " (",
+                                                  model_.FormatCoordinate(LeafOfKey(batch[i].key)), "): ", why,
+                                                  " is read-only"));
   VersionedWriteResult result;
   result.conflicts = FindConflictsLocked(batch);
   if (!result.conflicts.empty() && policy == ConflictPolicy::kAbort) {

@@ -32,6 +32,7 @@ struct FormulaState {
   std::vector<int> leaf_formulas;
   formula::FormulaGraph graph;                  // over leaf_formulas positions
   std::vector<int> position;                    // formula index -> position in leaf_formulas, or -1
+  std::vector<int> leaf_formulas_by_position;   // graph position -> formula index
   std::vector<bool> recurrent;                  // per graph component
   std::vector<std::vector<int>> readers_by_leaf;  // leaf ordinal in `dim` -> leaf-level formulas reading it
   absl::flat_hash_map<uint32_t, int> by_output;   // leaf ordinal in `dim` -> leaf-level formula computing it

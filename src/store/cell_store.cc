@@ -155,6 +155,120 @@ void CellStore::Compact() {
   BuildMain(all);
 }
 
+void CellStore::ApplySorted(std::span<const SortedUpdate> updates) {
+  KeyValues inserts;
+  std::vector<std::pair<size_t, uint64_t>> erased;  // main position, key
+  const size_t runs = run_prefix_.size();
+  size_t run = 0;
+  for (const SortedUpdate& u : updates) {
+    if (!text_.empty()) text_.erase(u.key);
+    // The run of the key: galloping forward from the previous one (updates are sorted).
+    const uint64_t prefix = layout_.Prefix(u.key);
+    if (run < runs && run_prefix_[run] < prefix) {
+      size_t step = 1;
+      while (run + step < runs && run_prefix_[run + step] < prefix) step *= 2;
+      run = static_cast<size_t>(std::lower_bound(run_prefix_.begin() + static_cast<std::ptrdiff_t>(run + step / 2 + 1),
+                                                 run_prefix_.begin() + static_cast<std::ptrdiff_t>(std::min(run + step, runs)),
+                                                 prefix) -
+                                run_prefix_.begin());
+    }
+    int64_t pos = -1;
+    if (run < runs && run_prefix_[run] == prefix) {
+      const uint32_t inner = layout_.Get(u.key, layout_.inner_dim());
+      pos = VisitInner([&](const auto* ordinals) -> int64_t {
+        const auto* first = ordinals + run_start_[run];
+        const auto* last = ordinals + run_start_[run + 1];
+        const auto* at = std::lower_bound(first, last, inner);
+        return at != last && *at == inner ? at - ordinals : -1;
+      });
+    }
+    if (pos >= 0) {
+      if (u.erase) {
+        erased.emplace_back(static_cast<size_t>(pos), u.key);
+      } else {
+        values_[pos] = u.value + 0.0;  // -0.0 becomes +0.0 (see header)
+        if (!deleted_.empty()) deleted_.erase(u.key);
+      }
+    } else if (u.erase) {
+      delta_.erase(u.key);
+    } else if (auto it = delta_.find(u.key); it != delta_.end()) {
+      it->second = u.value + 0.0;
+    } else {
+      inserts.push_back({u.key, u.value + 0.0});
+    }
+  }
+  const size_t limit = std::max<size_t>(65536, values_.size() / 32);
+  if (delta_.size() + deleted_.size() + inserts.size() + erased.size() <= limit) {
+    for (const KeyValue& kv : inserts) delta_[kv.key] = kv.value;
+    for (auto [pos, key] : erased) {
+      values_[pos] = 0;
+      deleted_.insert(key);
+    }
+    return;
+  }
+  // Many cells come or go: one rebuild of main with everything merged in.
+  std::vector<bool> drop(values_.size(), false);
+  for (auto [pos, key] : erased) drop[pos] = true;
+  if (!deleted_.empty())
+    for (size_t r = 0; r < runs; ++r)
+      for (uint32_t p = run_start_[r]; p < run_start_[r + 1]; ++p)
+        if (values_[p] == 0 && deleted_.contains(layout_.Join(run_prefix_[r], inner_at(p)))) drop[p] = true;
+  KeyValues extra;
+  extra.reserve(delta_.size() + inserts.size());
+  for (const auto& [k, v] : delta_) extra.push_back({k, v});
+  auto by_key = [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; };
+  std::sort(extra.begin(), extra.end(), by_key);
+  const size_t from_delta = extra.size();
+  extra.insert(extra.end(), inserts.begin(), inserts.end());
+  if (from_delta > 0) std::inplace_merge(extra.begin(), extra.begin() + static_cast<std::ptrdiff_t>(from_delta), extra.end(), by_key);
+  inserts = KeyValues();
+  deleted_.clear();
+  delta_.clear();
+  RebuildMain(drop, extra);
+}
+
+void CellStore::RebuildMain(const std::vector<bool>& drop, const KeyValues& extra) {
+  size_t kept = 0;
+  for (size_t p = 0; p < values_.size(); ++p) kept += !drop[p];
+  const size_t n = kept + extra.size();
+  LargeVector<uint64_t> prefixes;
+  LargeVector<uint32_t> starts;
+  LargeVector<uint16_t> inner16;
+  LargeVector<uint32_t> inner32;
+  LargeVector<double> values(n);
+  if (narrow_) inner16.resize(n);
+  else inner32.resize(n);
+  const uint64_t inner_mask = (uint64_t{1} << layout_.inner_bits()) - 1;
+  size_t i = 0;
+  auto emit = [&](uint64_t key, double v) {
+    const uint64_t prefix = layout_.Prefix(key);
+    if (prefixes.empty() || prefixes.back() != prefix) {
+      prefixes.push_back(prefix);
+      starts.push_back(static_cast<uint32_t>(i));
+    }
+    if (narrow_) inner16[i] = static_cast<uint16_t>(key & inner_mask);
+    else inner32[i] = static_cast<uint32_t>(key & inner_mask);
+    values[i++] = v;
+  };
+  size_t e = 0;
+  for (size_t r = 0; r + 1 < run_start_.size(); ++r)
+    for (uint32_t p = run_start_[r]; p < run_start_[r + 1]; ++p) {
+      if (drop[p]) continue;
+      const uint64_t key = layout_.Join(run_prefix_[r], inner_at(p));
+      for (; e < extra.size() && extra[e].key < key; ++e) emit(extra[e].key, extra[e].value);
+      emit(key, values_[p]);
+    }
+  for (; e < extra.size(); ++e) emit(extra[e].key, extra[e].value);
+  starts.push_back(static_cast<uint32_t>(n));
+  prefixes.shrink_to_fit();
+  starts.shrink_to_fit();
+  run_prefix_.swap(prefixes);
+  run_start_.swap(starts);
+  inner16_.swap(inner16);
+  inner32_.swap(inner32);
+  values_.swap(values);
+}
+
 size_t CellStore::MemoryBytes() const {
   size_t bytes = run_prefix_.capacity() * sizeof(uint64_t) + run_start_.capacity() * sizeof(uint32_t) +
                  inner16_.capacity() * sizeof(uint16_t) + inner32_.capacity() * sizeof(uint32_t) +

@@ -61,6 +61,19 @@ class CellStore {
   // Heap bytes held by the store (capacity, not size).
   size_t MemoryBytes() const;
 
+  // Applies a batch sorted by key, each key at most once: a number sets the cell, `erase`
+  // removes it; a text cell at such a key is removed. One ordered pass finds the main slots
+  // (no lookup per cell), and when many cells are new they are merged into main in one rebuild
+  // instead of going through the delta. For bulk results (formula recalculation).
+  struct SortedUpdate {
+    uint64_t key;
+    double value;
+    bool erase;
+  };
+  // Large batches are best kept in lazily mapped huge pages (base/large_allocator.h).
+  using SortedUpdates = std::vector<SortedUpdate, LazyAllocator<SortedUpdate>>;
+  void ApplySorted(std::span<const SortedUpdate> updates);
+
   // Merges the delta and the deleted set into main. Called automatically by Set when they grow
   // past max(64k, main/32) entries.
   void Compact();
@@ -96,6 +109,9 @@ class CellStore {
 
  private:
   void BuildMain(const KeyValues& sorted);
+  // Rebuilds main from its live cells except the positions in `drop`, merged with `extra`
+  // (sorted, keys not in main), in one pass without an intermediate copy of the cells.
+  void RebuildMain(const std::vector<bool>& drop, const KeyValues& extra);
 
   KeyLayout layout_;
   LargeVector<uint64_t> run_prefix_;
