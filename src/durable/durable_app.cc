@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/byte_codec.h"
 #include "base/file_util.h"
 #include "base/strings.h"
 #include "wal/log_reader.h"
@@ -20,11 +21,6 @@ constexpr std::string_view kDurableSection = "durable";
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-template <typename T>
-void Put(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
 // The undo's cells: the change set's, backwards, before and after swapped.
@@ -98,9 +94,10 @@ absl::Status DurableApp::Recover() {
       continue;
     }
     if (bytes.size() != 16 + 32) return absl::DataLossError(StrCat(snapshot, ": the durable section has ", bytes.size(), " bytes, not 48"));
-    std::memcpy(&anchor_.seq, bytes.data(), 8);
-    std::memcpy(&anchor_.audit_count, bytes.data() + 8, 8);
-    std::memcpy(anchor_.audit_head.data(), bytes.data() + 16, 32);
+    ByteReader in(bytes, snapshot);
+    QA_RETURN_IF_ERROR(in.Get(&anchor_.seq));
+    QA_RETURN_IF_ERROR(in.Get(&anchor_.audit_count));
+    QA_RETURN_IF_ERROR(in.GetArray(anchor_.audit_head.data(), anchor_.audit_head.size()));
   }
   report_.snapshot_seq = anchor_.seq;
 
@@ -433,11 +430,11 @@ absl::Status DurableApp::WriteSnapshotLocked(uint64_t seq) {
     for (const auto& [name, bytes] : sections_) extra.emplace_back(name, bytes);
   }
   Anchor anchor{seq, trail_->count(), trail_->head()};
-  std::string durable;
-  Put(&durable, anchor.seq);
-  Put(&durable, anchor.audit_count);
-  durable.append(reinterpret_cast<const char*>(anchor.audit_head.data()), anchor.audit_head.size());
-  extra.emplace_back(std::string(kDurableSection), std::move(durable));
+  ByteWriter durable;
+  durable.Put(anchor.seq);
+  durable.Put(anchor.audit_count);
+  durable.PutArray(anchor.audit_head.data(), anchor.audit_head.size());
+  extra.emplace_back(std::string(kDurableSection), durable.Take());
   QA_RETURN_IF_ERROR(folder_.SaveApp(*cube_, extra));
   anchor_ = anchor;
   return absl::OkStatus();
