@@ -146,18 +146,28 @@ absl::StatusOr<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& 
       new AuditTrail(path, file.valid_bytes, file.entries.size(), file.head(), last));
 }
 
-absl::Status AuditTrail::Append(const std::vector<AuditEntry>& entries) {
-  if (entries.empty()) return absl::OkStatus();
+AuditTrail::Chained AuditTrail::Chain(const std::vector<AuditEntry>& entries) const {
+  Chained out;
+  out.from = out.head = head_;
+  out.count = entries.size();
+  out.last_seq = entries.empty() ? last_seq_ : entries.back().log_seq;
   ByteWriter w;
-  Hash h = head_;
   for (const AuditEntry& e : entries) {
     std::string body = EncodeBody(e);
-    h = HashBody(h, body);
+    out.head = HashBody(out.head, body);
     w.Put(static_cast<uint32_t>(body.size()));
     w.PutBytes(body);
-    w.PutArray(h.data(), h.size());
+    w.PutArray(out.head.data(), out.head.size());
   }
-  const std::string out = w.Take();
+  out.bytes = w.Take();
+  return out;
+}
+
+absl::Status AuditTrail::Append(const Chained& chained) {
+  if (chained.count == 0) return absl::OkStatus();
+  if (chained.from != head_)
+    return absl::FailedPreconditionError(StrCat("audit trail ", path_, ": entries chained after another head"));
+  const std::string& out = chained.bytes;
   int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return absl::InternalError(StrCat("cannot open ", path_, ": ", std::strerror(errno)));
   size_t done = 0;
@@ -181,9 +191,9 @@ absl::Status AuditTrail::Append(const std::vector<AuditEntry>& entries) {
   }
   ::close(fd);
   size_ += out.size();
-  count_ += entries.size();
-  head_ = h;
-  last_seq_ = entries.back().log_seq;
+  count_ += chained.count;
+  head_ = chained.head;
+  last_seq_ = chained.last_seq;
   return absl::OkStatus();
 }
 

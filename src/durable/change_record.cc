@@ -8,7 +8,7 @@ namespace quantatom::durable {
 namespace {
 
 constexpr uint8_t kVersion = 1;
-enum Part : uint8_t { kSet = 1, kUndo = 2, kRedo = 3, kHolds = 4, kSection = 5, kSectionRemoved = 6 };
+enum Part : uint8_t { kSet = 1, kUndo = 2, kRedo = 3, kHolds = 4, kSection = 5, kSectionRemoved = 6, kFormula = 7 };
 
 void PutChanges(ByteWriter& w, const std::vector<RecordedChange>& changes) {
   w.Put(static_cast<uint64_t>(changes.size()));
@@ -28,6 +28,28 @@ absl::Status GetChanges(ByteReader& in, std::vector<RecordedChange>* out) {
     QA_RETURN_IF_ERROR(GetCellValue(in, &c.before));
     QA_RETURN_IF_ERROR(GetCellValue(in, &c.after));
   }
+  return absl::OkStatus();
+}
+
+// A presence byte, then the definition's text and scope.
+void PutDefinition(ByteWriter& w, const std::optional<FormulaDefinition>& d) {
+  w.Put(static_cast<uint8_t>(d.has_value()));
+  if (!d) return;
+  w.PutString<uint32_t>(d->text);
+  w.Put(static_cast<uint8_t>(d->scope));
+}
+
+absl::Status GetDefinition(ByteReader& in, const LoggedFormula& f, std::optional<FormulaDefinition>* d) {
+  uint8_t present = 0, scope = 0;
+  QA_RETURN_IF_ERROR(in.Get(&present, "a formula"));
+  if (present > 1) return in.Error(StrCat("formula presence byte ", static_cast<int>(present)));
+  if (!present) return absl::OkStatus();
+  FormulaDefinition def{f.dimension, f.member, "", formula::Scope::kLeaf};
+  QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&def.text, "a formula"));
+  QA_RETURN_IF_ERROR(in.Get(&scope, "a formula scope"));
+  if (scope > static_cast<uint8_t>(formula::Scope::kBoth)) return in.Error(StrCat("formula scope ", static_cast<int>(scope)));
+  def.scope = static_cast<formula::Scope>(scope);
+  *d = std::move(def);
   return absl::OkStatus();
 }
 
@@ -65,6 +87,13 @@ std::string EncodeChangeRecord(const ChangeRecord& r) {
     w.Put(s.bytes ? kSection : kSectionRemoved);
     w.PutString<uint32_t>(s.name);
     if (s.bytes) w.PutString<uint32_t>(*s.bytes);
+  }
+  for (const LoggedFormula& f : r.formulas) {
+    w.Put(kFormula);
+    w.PutString<uint32_t>(f.dimension);
+    w.PutString<uint32_t>(f.member);
+    PutDefinition(w, f.before);
+    PutDefinition(w, f.after);
   }
   return w.Take();
 }
@@ -133,6 +162,15 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::str
           s.bytes = std::move(b);
         }
         r.sections.push_back(std::move(s));
+        break;
+      }
+      case kFormula: {
+        LoggedFormula f;
+        QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&f.dimension, "a formula's dimension"));
+        QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&f.member, "a formula's member"));
+        QA_RETURN_IF_ERROR(GetDefinition(in, f, &f.before));
+        QA_RETURN_IF_ERROR(GetDefinition(in, f, &f.after));
+        r.formulas.push_back(std::move(f));
         break;
       }
       default:

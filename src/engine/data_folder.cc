@@ -159,19 +159,19 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
   const KeyLayout& layout = cube->layout();
   uint64_t n = 0;
   QA_RETURN_IF_ERROR(cur.GetCount<uint64_t>(&n, sizeof(uint64_t) + sizeof(double), "the cell count"));
-  std::vector<uint64_t> keys(n);
-  std::vector<double> values(n);
-  QA_RETURN_IF_ERROR(cur.GetArray(keys.data(), n, "the keys"));
-  QA_RETURN_IF_ERROR(cur.GetArray(values.data(), n, "the values"));
+  // The two columns are used where they lie in the file: checked here, then read once into the
+  // store (Cube::LoadSorted), with no copy of the pairs.
+  std::string_view keys, values;
+  QA_RETURN_IF_ERROR(cur.GetBytes(n * sizeof(uint64_t), &keys, "the keys"));
+  QA_RETURN_IF_ERROR(cur.GetBytes(n * sizeof(double), &values, "the values"));
   // A key whose ordinals do not name leaves would be stored and summed into whatever totals its
   // bits happen to select.
-  for (size_t i = 0; i < n; ++i)
-    if (int d = FirstBadOrdinal(keys[i], layout); d >= 0)
-      return BadKey(path, model, layout, keys[i], d, StrCat("numeric cell ", i));
-  KeyValues cells(n);
-  for (size_t i = 0; i < n; ++i) cells[i] = {keys[i], values[i]};
-  keys = {};
-  values = {};
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t key;
+    std::memcpy(&key, keys.data() + i * sizeof key, sizeof key);
+    if (int d = FirstBadOrdinal(key, layout); d >= 0)
+      return BadKey(path, model, layout, key, d, StrCat("numeric cell ", i));
+  }
   uint64_t texts = 0;
   QA_RETURN_IF_ERROR(cur.Get(&texts));
   std::vector<std::pair<uint64_t, std::string>> text_cells;
@@ -198,7 +198,17 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
   if (cur.remaining() != 0)
     return absl::DataLossError(StrCat(path, ": ", cur.remaining(), " unexpected bytes after the ",
                                       has_sections ? "sections" : "text cells", " at byte ", cur.pos()));
-  absl::Status s = cube->Load(std::move(cells), std::move(text_cells));
+  // We write the keys in increasing order; a file that has them otherwise (or twice) loads
+  // through the general path, which sorts them and names a key given twice.
+  absl::Status s = cube->LoadSorted(keys.data(), values.data(), n, text_cells);
+  if (absl::IsInvalidArgument(s)) {
+    KeyValues cells(n);
+    for (size_t i = 0; i < n; ++i) {
+      std::memcpy(&cells[i].key, keys.data() + i * sizeof(uint64_t), sizeof(uint64_t));
+      std::memcpy(&cells[i].value, values.data() + i * sizeof(double), sizeof(double));
+    }
+    s = cube->Load(std::move(cells), std::move(text_cells));
+  }
   if (!s.ok()) return absl::DataLossError(StrCat(path, ": ", s.message()));
   for (auto& [name, body] : sections) {
     if (name == kHoldsSection) QA_RETURN_IF_ERROR(DecodeHolds(body, path, cube.get()));
@@ -240,13 +250,14 @@ absl::Status DataFolder::SaveApp(const Cube& cube, const SnapshotSections& extra
 
 absl::StatusOr<std::unique_ptr<Cube>> DataFolder::LoadApp(const std::string& app, SnapshotSections* extra) const {
   QA_RETURN_IF_ERROR(ValidateAppName(app));
-  auto bytes = ReadFile(AppPath(app));
-  if (!bytes.ok()) {
-    if (absl::IsNotFound(bytes.status()))
+  // Mapped, not read: the cell columns are decoded from the page cache in place.
+  auto file = MappedFile::Open(AppPath(app));
+  if (!file.ok()) {
+    if (absl::IsNotFound(file.status()))
       return absl::NotFoundError(StrCat("no app '", app, "' in data folder ", root_));
-    return bytes.status();
+    return file.status();
   }
-  return DecodeAppSnapshot(*bytes, AppPath(app), app, extra);
+  return DecodeAppSnapshot(file->data(), AppPath(app), app, extra);
 }
 
 absl::StatusOr<AppLock> AppLock::Acquire(const DataFolder& folder, const std::string& app,

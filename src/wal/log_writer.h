@@ -10,6 +10,13 @@
 // that arrive meanwhile queue their records for the next leader. So n concurrent writers cost
 // about one fdatasync per round, not n.
 //
+// Preallocation (as PostgreSQL does with WAL segments): the file is extended ahead of the
+// records by writing zeros, `preallocate_bytes` at a time, and fdatasynced once; records are
+// then written over those zeros, so the fdatasync of a round has only data to flush, not a new
+// file size or newly allocated blocks. The reader takes a remainder of zeros as the end of the
+// log (docs/formats/write-ahead-log.md). If the disk cannot hold the zeros (ENOSPC, EDQUOT),
+// the extension is cut back and the log simply grows from then on.
+//
 // Fail-stop: after any write or fdatasync error the writer refuses every later Append with that
 // error (naming the file and errno text). Retrying is unsafe: after a failed fdatasync, Linux
 // may drop the dirty pages and report success on the next call, so a record could be
@@ -39,6 +46,8 @@ struct LogWriterOptions {
   std::function<int(int fd)> fdatasync;
   // The sequence number of the first record of an empty log.
   uint64_t first_seq = 1;
+  // Zeros written ahead of the records (see above); 0: the file grows with each batch.
+  uint64_t preallocate_bytes = 1ull << 20;
 };
 
 class LogWriter {
@@ -80,6 +89,10 @@ class LogWriter {
   LogWriter(std::string path, int fd, uint64_t offset, uint64_t next_seq, LogWriterOptions options);
   // Writes `batch` at offset_ and fdatasyncs it; called by the leader without the lock.
   absl::Status WriteAndSync(const std::string& batch, uint64_t offset);
+  // Makes sure zeros are durable up to at least `end` when a preallocation step can cover
+  // it (leader only, without the lock).
+  absl::Status Preallocate(uint64_t end);
+  absl::Status WriteAll(const char* data, size_t size, uint64_t offset);
 
   const std::string path_;
   const int fd_;
@@ -93,6 +106,9 @@ class LogWriter {
   uint64_t next_seq_;         // (mu_)
   uint64_t durable_seq_;      // every record up to this seq is durable (mu_)
   bool leader_active_ = false;  // (mu_)
+  // File length (zeros after offset_); touched only by the leader of a round.
+  uint64_t allocated_ = 0;
+  bool preallocate_ = true;
   absl::Status failed_;         // (mu_)
   uint64_t sync_count_ = 0;     // (mu_)
 };
