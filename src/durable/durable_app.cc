@@ -228,6 +228,8 @@ absl::StatusOr<std::string> DurableApp::Verify() const {
 absl::Status DurableApp::OpenWriterLocked(uint64_t first_seq) {
   wal::LogWriterOptions o = options_.log;
   o.first_seq = first_seq;
+  o.writers_coming = [this] { return coming_.load(std::memory_order_relaxed); };
+  o.group_commit_delay = options_.group_commit_delay;
   QA_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogWriter> writer, wal::LogWriter::Open(log_path(), o));
   if (writer->next_seq() != first_seq)
     return absl::DataLossError(StrCat(log_path(), ": the log continues at record ", writer->next_seq(),
@@ -270,6 +272,17 @@ absl::Status DurableApp::Commit(const std::string& user, const std::string& caus
                                 std::optional<uint64_t> since) {
   std::shared_ptr<wal::LogWriter> log;
   uint64_t seq = 0;
+  // Counted as coming until its record is queued (or it turns out to have none): a group
+  // commit leader waits a little for such records (DurableOptions::group_commit_delay).
+  struct Coming {
+    std::atomic<size_t>* count;
+    ~Coming() { Done(); }
+    void Done() {
+      if (count) count->fetch_sub(1, std::memory_order_relaxed);
+      count = nullptr;
+    }
+  } coming{&coming_};
+  coming_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(apply_mu_);
     if (options_.read_only) return absl::FailedPreconditionError(StrCat("app '", app_, "' is open read-only"));
@@ -293,7 +306,9 @@ absl::Status DurableApp::Commit(const std::string& user, const std::string& caus
                                 layers.touched_holds_.end());
     for (const std::string& u : layers.touched_holds_) record.holds.push_back({u, cube_->Holds(u)});
     if (record.empty()) return absl::OkStatus();
-    absl::StatusOr<uint64_t> queued = log_->Enqueue(EncodeChangeRecord(record));
+    std::string payload = EncodeChangeRecord(record);
+    coming.Done();
+    absl::StatusOr<uint64_t> queued = log_->Enqueue(payload);
     if (!queued.ok()) {
       // The change is in memory but cannot be logged: stop, so that nothing built on it is
       // acknowledged either.

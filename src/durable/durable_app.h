@@ -64,6 +64,10 @@ struct DurableOptions {
   uint64_t checkpoint_log_bytes = 64ull << 20;
   // How long Open waits for another process that has the app open for writing.
   std::chrono::milliseconds lock_timeout = std::chrono::minutes(2);
+  // How long a group commit leader waits for the records of mutations being applied at that
+  // moment, so that they share its fdatasync (wal/log_writer.h, group_commit_delay). Only
+  // while such mutations exist: a lone writer never waits.
+  std::chrono::microseconds group_commit_delay{250};
   // Test seams for the log's system calls (wal/log_writer.h).
   wal::LogWriterOptions log;
 };
@@ -208,6 +212,7 @@ class DurableApp {
   absl::Status stopped_;                  // (apply_mu_): why writes stopped
   uint64_t last_enqueued_ = 0;            // (apply_mu_)
   std::atomic<bool> checkpoint_due_{false};
+  std::atomic<size_t> coming_{0};  // mutations in Commit that have not queued their record yet
   // Entries of an import the trail did not get before a crash (from the snapshot's cells, at
   // Recover); appended when the trail is opened for writing.
   std::vector<audit::AuditEntry> pending_import_;

@@ -97,6 +97,7 @@ absl::StatusOr<uint64_t> LogWriter::Enqueue(std::string_view payload) {
   const uint64_t seq = next_seq_++;
   // The leader takes the whole queue, so a record queued into an empty queue starts a batch.
   AppendRecord(&queued_, seq, /*batch_start=*/queued_.empty(), payload, payload_crc);
+  if (leader_waiting_) queued_cv_.notify_one();
   return seq;
 }
 
@@ -107,8 +108,17 @@ absl::Status LogWriter::WaitDurable(uint64_t seq) {
       durable_cv_.wait(lock);
       continue;
     }
-    // Lead one round: everything queued so far, including this record.
+    // Lead one round: everything queued so far, including this record, and the records of
+    // writers about to queue theirs if they come within the delay.
     leader_active_ = true;
+    if (options_.writers_coming && options_.group_commit_delay.count() > 0) {
+      const auto until = std::chrono::steady_clock::now() + options_.group_commit_delay;
+      leader_waiting_ = true;
+      while (options_.writers_coming() > 0 && failed_.ok() &&
+             queued_cv_.wait_until(lock, until) != std::cv_status::timeout) {
+      }
+      leader_waiting_ = false;
+    }
     std::string batch;
     batch.swap(spare_);
     batch.swap(queued_);  // queued_ is now the (empty) spare buffer

@@ -27,6 +27,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -46,6 +47,12 @@ struct LogWriterOptions {
   std::function<int(int fd)> fdatasync;
   // The sequence number of the first record of an empty log.
   uint64_t first_seq = 1;
+  // Group commit delay (PostgreSQL's commit_delay with commit_siblings): the number of
+  // writers that are about to Enqueue (applying their change now); while it is above zero, a
+  // new leader waits up to `group_commit_delay` for their records, so that one fdatasync takes
+  // them too instead of starting a second round. Not set, or zero delay: no waiting.
+  std::function<size_t()> writers_coming;
+  std::chrono::microseconds group_commit_delay{0};
   // Zeros written ahead of the records (see above); 0: the file grows with each batch.
   uint64_t preallocate_bytes = 1ull << 20;
 };
@@ -100,12 +107,14 @@ class LogWriter {
 
   mutable std::mutex mu_;
   std::condition_variable durable_cv_;  // signalled when a leader finishes a round
+  std::condition_variable queued_cv_;   // signalled when a record is queued
   std::string queued_;        // encoded records waiting for the next leader (guarded by mu_)
   std::string spare_;         // the previous round's buffer, reused (guarded by mu_)
   uint64_t offset_;           // file length once the durable records are written (mu_)
   uint64_t next_seq_;         // (mu_)
   uint64_t durable_seq_;      // every record up to this seq is durable (mu_)
   bool leader_active_ = false;  // (mu_)
+  bool leader_waiting_ = false;  // (mu_): the leader waits for writers_coming
   // File length (zeros after offset_); touched only by the leader of a round.
   uint64_t allocated_ = 0;
   bool preallocate_ = true;
