@@ -9,46 +9,27 @@
 #include <filesystem>
 #include <memory>
 
+#include "base/byte_codec.h"
 #include "base/file_util.h"
 #include "base/strings.h"
+#include "model/cell_value_codec.h"
 
 namespace quantatom::audit {
 namespace {
 
 constexpr char kFileMagic[8] = {'Q', 'A', 'A', 'U', 'D', 'v', '0', '1'};
-enum Tag : uint8_t { kEmpty = 0, kNumber = 1, kText = 2 };
-
-template <typename T>
-void Put(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-void PutString(std::string* out, std::string_view s) {
-  Put(out, static_cast<uint32_t>(s.size()));
-  out->append(s);
-}
-void PutValue(std::string* out, const CellValue& v) {
-  if (v.is_number()) {
-    Put(out, kNumber);
-    Put(out, v.number);
-  } else if (v.is_text()) {
-    Put(out, kText);
-    PutString(out, v.text);
-  } else {
-    Put(out, kEmpty);
-  }
-}
 
 // The entry's body: what the hash covers after the previous hash.
 std::string EncodeBody(const AuditEntry& e) {
-  std::string b;
-  Put(&b, e.log_seq);
-  Put(&b, e.time_us);
-  PutString(&b, e.user);
-  PutString(&b, e.cause);
-  PutString(&b, e.coordinate);
-  PutValue(&b, e.before);
-  PutValue(&b, e.after);
-  return b;
+  ByteWriter w;
+  w.Put(e.log_seq);
+  w.Put(e.time_us);
+  w.PutString<uint32_t>(e.user);
+  w.PutString<uint32_t>(e.cause);
+  w.PutString<uint32_t>(e.coordinate);
+  PutCellValue(w, e.before);
+  PutCellValue(w, e.after);
+  return w.Take();
 }
 
 Hash HashBody(const Hash& prev, std::string_view body) {
@@ -64,50 +45,11 @@ Hash HashBody(const Hash& prev, std::string_view body) {
   return h;
 }
 
-class Body {
- public:
-  explicit Body(std::string_view b) : b_(b) {}
-  template <typename T>
-  bool Get(T* v) {
-    if (b_.size() - pos_ < sizeof(T)) return false;
-    std::memcpy(v, b_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return true;
-  }
-  bool GetString(std::string* s) {
-    uint32_t n = 0;
-    if (!Get(&n) || b_.size() - pos_ < n) return false;
-    s->assign(b_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool GetValue(CellValue* v) {
-    uint8_t tag = 0;
-    if (!Get(&tag)) return false;
-    if (tag == kEmpty) return *v = CellValue::Empty(), true;
-    if (tag == kNumber) {
-      double d = 0;
-      if (!Get(&d)) return false;
-      *v = CellValue::Number(d);
-      return true;
-    }
-    if (tag != kText) return false;
-    std::string t;
-    if (!GetString(&t)) return false;
-    *v = CellValue::Text(std::move(t));
-    return true;
-  }
-  bool done() const { return pos_ == b_.size(); }
-
- private:
-  std::string_view b_;
-  size_t pos_ = 0;
-};
-
 bool DecodeBody(std::string_view body, AuditEntry* e) {
-  Body in(body);
-  return in.Get(&e->log_seq) && in.Get(&e->time_us) && in.GetString(&e->user) && in.GetString(&e->cause) &&
-         in.GetString(&e->coordinate) && in.GetValue(&e->before) && in.GetValue(&e->after) && in.done();
+  ByteReader in(body, "audit entry");
+  return in.Get(&e->log_seq).ok() && in.Get(&e->time_us).ok() && in.GetString<uint32_t>(&e->user).ok() &&
+         in.GetString<uint32_t>(&e->cause).ok() && in.GetString<uint32_t>(&e->coordinate).ok() &&
+         GetCellValue(in, &e->before).ok() && GetCellValue(in, &e->after).ok() && in.done();
 }
 
 }  // namespace
@@ -204,17 +146,28 @@ absl::StatusOr<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& 
       new AuditTrail(path, file.valid_bytes, file.entries.size(), file.head(), last));
 }
 
-absl::Status AuditTrail::Append(const std::vector<AuditEntry>& entries) {
-  if (entries.empty()) return absl::OkStatus();
-  std::string out;
-  Hash h = head_;
+AuditTrail::Chained AuditTrail::Chain(const std::vector<AuditEntry>& entries) const {
+  Chained out;
+  out.from = out.head = head_;
+  out.count = entries.size();
+  out.last_seq = entries.empty() ? last_seq_ : entries.back().log_seq;
+  ByteWriter w;
   for (const AuditEntry& e : entries) {
     std::string body = EncodeBody(e);
-    h = HashBody(h, body);
-    Put(&out, static_cast<uint32_t>(body.size()));
-    out += body;
-    out.append(reinterpret_cast<const char*>(h.data()), h.size());
+    out.head = HashBody(out.head, body);
+    w.Put(static_cast<uint32_t>(body.size()));
+    w.PutBytes(body);
+    w.PutArray(out.head.data(), out.head.size());
   }
+  out.bytes = w.Take();
+  return out;
+}
+
+absl::Status AuditTrail::Append(const Chained& chained) {
+  if (chained.count == 0) return absl::OkStatus();
+  if (chained.from != head_)
+    return absl::FailedPreconditionError(StrCat("audit trail ", path_, ": entries chained after another head"));
+  const std::string& out = chained.bytes;
   int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return absl::InternalError(StrCat("cannot open ", path_, ": ", std::strerror(errno)));
   size_t done = 0;
@@ -238,9 +191,9 @@ absl::Status AuditTrail::Append(const std::vector<AuditEntry>& entries) {
   }
   ::close(fd);
   size_ += out.size();
-  count_ += entries.size();
-  head_ = h;
-  last_seq_ = entries.back().log_seq;
+  count_ += chained.count;
+  head_ = chained.head;
+  last_seq_ = chained.last_seq;
   return absl::OkStatus();
 }
 

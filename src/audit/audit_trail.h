@@ -64,7 +64,18 @@ class AuditTrail {
   // chain is checked (DataLoss as ReadAuditFile); a torn tail is cut off.
   static absl::StatusOr<std::unique_ptr<AuditTrail>> Open(const std::string& path);
   // Appends `entries` and fsyncs; any error leaves the file as it was before (cut back).
-  absl::Status Append(const std::vector<AuditEntry>& entries);
+  absl::Status Append(const std::vector<AuditEntry>& entries) { return Append(Chain(entries)); }
+
+  // The same in two steps, for an owner that must know the chain's new head before the entries
+  // are on disk (an import anchors it in its snapshot first): Chain encodes and hashes entries
+  // after the current head; Append(Chained) writes them, unless the trail changed since.
+  struct Chained {
+    std::string bytes;  // the encoded entries
+    Hash from{}, head{};
+    uint64_t count = 0, last_seq = 0;
+  };
+  Chained Chain(const std::vector<AuditEntry>& entries) const;
+  absl::Status Append(const Chained& chained);
   uint64_t count() const { return count_; }
   Hash head() const { return head_; }
   // The newest log record with entries here (0 when none).

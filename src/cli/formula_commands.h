@@ -13,9 +13,11 @@ namespace quantatom {
 
 struct FormulaArgs {
   std::string data, app, member, text, scope = "leaf";
+  std::string user = "cli";  // who changed the definition (the audit trail names them)
   bool remove = false;
 };
-// Defining recalculates the app and saves it; a bad formula changes nothing and its error names
+// Defining recalculates the app and logs the definition durably (one write-ahead log record,
+// audited with cause "formula definition"); a bad formula changes nothing and its error names
 // the line and column.
 absl::Status RunFormula(const FormulaArgs& args);
 

@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
   fo->add_option("--text", formula.text, "the formula (docs/formula-language.md)");
   fo->add_option("--scope", formula.scope, "leaf (default), consolidated or both");
   fo->add_flag("--remove", formula.remove, "remove the member's formula");
+  fo->add_option("--user", formula.user, "who changes the definition (audited)");
   fo->callback([&] { status = RunFormula(formula); });
 
   StatsArgs stats;

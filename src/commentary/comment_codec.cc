@@ -3,6 +3,7 @@
 #include <limits>
 #include <mutex>
 
+#include "base/byte_codec.h"
 #include "base/file_util.h"
 #include "base/strings.h"
 #include "commentary/comment_store.h"
@@ -16,62 +17,12 @@ constexpr char kMagic[8] = {'Q', 'A', 'C', 'M', 'T', 'v', '0', '1'};
 constexpr uint8_t kHasAdjustment = 1;
 constexpr uint32_t kNoIndex = std::numeric_limits<uint32_t>::max();
 
-class Writer {
- public:
-  template <typename T>
-  void Put(T v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    out_.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  void PutString(std::string_view s) {
-    Put(static_cast<uint32_t>(s.size()));
-    out_.append(s);
-  }
-  std::string& out() { return out_; }
-
- private:
-  std::string out_;
-};
-
-// Reads fields in order; every read checks the bytes left, so damaged lengths end in an error.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  template <typename T>
-  absl::Status Get(T* v, std::string_view what) {
-    QA_RETURN_IF_ERROR(Need(sizeof(T), what));
-    std::memcpy(v, bytes_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return absl::OkStatus();
-  }
-  absl::Status GetString(std::string* s, std::string_view what) {
-    uint32_t size;
-    QA_RETURN_IF_ERROR(Get(&size, what));
-    QA_RETURN_IF_ERROR(Need(size, what));
-    s->assign(bytes_.data() + pos_, size);
-    pos_ += size;
-    return absl::OkStatus();
-  }
-  size_t pos() const { return pos_; }
-  size_t left() const { return bytes_.size() - pos_; }
-
- private:
-  absl::Status Need(size_t size, std::string_view what) {
-    if (size > left())
-      return absl::DataLossError(StrCat("comments: truncated at byte ", pos_, " while reading ", what, " (", size,
-                                        " bytes needed, ", left(), " left)"));
-    return absl::OkStatus();
-  }
-  std::string_view bytes_;
-  size_t pos_ = 0;
-};
-
 }  // namespace
 
 std::string CommentStore::Encode() const {
   std::shared_lock lock(mu_);
-  Writer w;
-  w.out().append(kMagic, sizeof kMagic);
+  ByteWriter w;
+  w.PutBytes(std::string_view(kMagic, sizeof kMagic));
   // Per dimension, the codes of the members in use, in order of first use; entries then name
   // members by their index in this table.
   std::vector<std::vector<uint32_t>> index_of(dims_);
@@ -88,9 +39,9 @@ std::string CommentStore::Encode() const {
   w.Put(static_cast<uint32_t>(dims_));
   for (size_t d = 0; d < dims_; ++d) {
     const Dimension& dim = model_.dimensions[d];
-    w.PutString(dim.name());
+    w.PutString<uint32_t>(dim.name());
     w.Put(static_cast<uint32_t>(used[d].size()));
-    for (MemberId m : used[d]) w.PutString(dim.member(m).code);
+    for (MemberId m : used[d]) w.PutString<uint32_t>(dim.member(m).code);
   }
   w.Put(static_cast<uint32_t>(entries_.size()));
   for (CommentId id = 1; id <= entries_.size(); ++id) {
@@ -100,13 +51,13 @@ std::string CommentStore::Encode() const {
     w.Put(static_cast<uint32_t>(e.parent));
     w.Put(e.time_ms);
     if (e.has_adjustment) w.Put(index_->adjustment(id));
-    w.PutString(e.author);
-    w.PutString(e.text);
+    w.PutString<uint32_t>(e.author);
+    w.PutString<uint32_t>(e.text);
     std::span<const MemberId> at = index_->coordinate(id);
     for (size_t d = 0; d < dims_; ++d) w.Put(index_of[d][at[d]]);
   }
-  w.Put(Checksum64(w.out().data(), w.out().size()));
-  return std::move(w.out());
+  w.Put(Checksum64(w.bytes().data(), w.size()));
+  return w.Take();
 }
 
 absl::StatusOr<std::unique_ptr<CommentStore>> CommentStore::Decode(const AppModel& model, std::string_view bytes) {
@@ -123,7 +74,10 @@ absl::StatusOr<std::unique_ptr<CommentStore>> CommentStore::Decode(const AppMode
   auto store = std::make_unique<CommentStore>(model);
   std::unique_lock lock(store->mu_);
   const size_t dims = model.dimensions.size();
-  Reader r(bytes.substr(sizeof kMagic, bytes.size() - sizeof kMagic - 8));
+  // Offsets in errors count from the start of the store.
+  ByteReader r(bytes.substr(0, bytes.size() - 8), "comments");
+  std::string_view magic;
+  QA_RETURN_IF_ERROR(r.GetBytes(sizeof kMagic, &magic));
 
   uint32_t stored_dims;
   QA_RETURN_IF_ERROR(r.Get(&stored_dims, "the dimension count"));
@@ -134,19 +88,19 @@ absl::StatusOr<std::unique_ptr<CommentStore>> CommentStore::Decode(const AppMode
   for (size_t d = 0; d < dims; ++d) {
     const Dimension& dim = model.dimensions[d];
     std::string name;
-    QA_RETURN_IF_ERROR(r.GetString(&name, "a dimension name"));
+    QA_RETURN_IF_ERROR(r.GetString<uint32_t>(&name, "a dimension name"));
     if (name != dim.name())
       return absl::FailedPreconditionError(StrCat("comments: dimension ", d + 1, " is '", name,
                                                   "' in the stored comments, '", dim.name(), "' in the app"));
     uint32_t count;
     QA_RETURN_IF_ERROR(r.Get(&count, "a member count"));
-    if (count > r.left() / 4)  // each code takes at least its 4-byte length
+    if (count > r.remaining() / 4)  // each code takes at least its 4-byte length
       return absl::DataLossError(StrCat("comments: dimension '", dim.name(), "' claims ", count,
                                         " members, more than the bytes left can hold"));
     members[d].reserve(count);
     for (uint32_t i = 0; i < count; ++i) {
       std::string code;
-      QA_RETURN_IF_ERROR(r.GetString(&code, "a member code"));
+      QA_RETURN_IF_ERROR(r.GetString<uint32_t>(&code, "a member code"));
       std::optional<MemberId> m = dim.Find(code);
       if (!m)
         return absl::FailedPreconditionError(
@@ -158,7 +112,7 @@ absl::StatusOr<std::unique_ptr<CommentStore>> CommentStore::Decode(const AppMode
   uint32_t count;
   QA_RETURN_IF_ERROR(r.Get(&count, "the entry count"));
   const size_t min_entry = 1 + 1 + 4 + 8 + 4 + 4 + 4 * dims;
-  if (count > r.left() / min_entry)
+  if (count > r.remaining() / min_entry)
     return absl::DataLossError(
         StrCat("comments: ", count, " entries claimed, more than the bytes left can hold"));
   store->entries_.reserve(count);
@@ -180,8 +134,8 @@ absl::StatusOr<std::unique_ptr<CommentStore>> CommentStore::Decode(const AppMode
       QA_RETURN_IF_ERROR(r.Get(&value, "an adjustment"));
       c.adjustment = value;
     }
-    QA_RETURN_IF_ERROR(r.GetString(&c.author, "an author"));
-    QA_RETURN_IF_ERROR(r.GetString(&c.text, "a text"));
+    QA_RETURN_IF_ERROR(r.GetString<uint32_t>(&c.author, "an author"));
+    QA_RETURN_IF_ERROR(r.GetString<uint32_t>(&c.text, "a text"));
     for (size_t d = 0; d < dims; ++d) {
       uint32_t index;
       QA_RETURN_IF_ERROR(r.Get(&index, "a member index"));
@@ -198,8 +152,8 @@ absl::StatusOr<std::unique_ptr<CommentStore>> CommentStore::Decode(const AppMode
     if (!recorded.ok())
       return absl::DataLossError(StrCat("comments: entry ", id, ": ", std::string(recorded.status().message())));
   }
-  if (r.left() != 0)
-    return absl::DataLossError(StrCat("comments: ", r.left(), " unexpected bytes after the last entry"));
+  if (r.remaining() != 0)
+    return absl::DataLossError(StrCat("comments: ", r.remaining(), " unexpected bytes after the last entry"));
   lock.unlock();
   return store;
 }

@@ -1,155 +1,113 @@
 #include "durable/change_record.h"
 
-#include <cstring>
-
+#include "base/byte_codec.h"
 #include "base/strings.h"
+#include "model/cell_value_codec.h"
 
 namespace quantatom::durable {
 namespace {
 
 constexpr uint8_t kVersion = 1;
-enum Tag : uint8_t { kEmpty = 0, kNumber = 1, kText = 2 };
-enum Part : uint8_t { kSet = 1, kUndo = 2, kRedo = 3, kHolds = 4, kSection = 5, kSectionRemoved = 6 };
+enum Part : uint8_t { kSet = 1, kUndo = 2, kRedo = 3, kHolds = 4, kSection = 5, kSectionRemoved = 6, kFormula = 7 };
 
-template <typename T>
-void Put(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-void PutString(std::string* out, std::string_view s) {
-  Put(out, static_cast<uint32_t>(s.size()));
-  out->append(s);
-}
-void PutValue(std::string* out, const CellValue& v) {
-  if (v.is_number()) {
-    Put(out, kNumber);
-    Put(out, v.number);
-  } else if (v.is_text()) {
-    Put(out, kText);
-    PutString(out, v.text);
-  } else {
-    Put(out, kEmpty);
-  }
-}
-void PutChanges(std::string* out, const std::vector<RecordedChange>& changes) {
-  Put(out, static_cast<uint64_t>(changes.size()));
+void PutChanges(ByteWriter& w, const std::vector<RecordedChange>& changes) {
+  w.Put(static_cast<uint64_t>(changes.size()));
   for (const RecordedChange& c : changes) {
-    Put(out, c.key);
-    PutValue(out, c.before);
-    PutValue(out, c.after);
+    w.Put(c.key);
+    PutCellValue(w, c.before);
+    PutCellValue(w, c.after);
   }
 }
 
-class Reader {
- public:
-  Reader(std::string_view bytes, std::string_view where) : bytes_(bytes), where_(where) {}
-  template <typename T>
-  absl::Status Get(T* v) {
-    if (bytes_.size() - pos_ < sizeof(T)) return Error("ends early");
-    std::memcpy(v, bytes_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return absl::OkStatus();
+absl::Status GetChanges(ByteReader& in, std::vector<RecordedChange>* out) {
+  uint64_t n = 0;
+  QA_RETURN_IF_ERROR(in.GetCount<uint64_t>(&n, 10, "a cell count"));  // key + two empty tags
+  out->resize(n);
+  for (RecordedChange& c : *out) {
+    QA_RETURN_IF_ERROR(in.Get(&c.key, "a cell key"));
+    QA_RETURN_IF_ERROR(GetCellValue(in, &c.before));
+    QA_RETURN_IF_ERROR(GetCellValue(in, &c.after));
   }
-  absl::Status GetString(std::string* s) {
-    uint32_t n = 0;
-    QA_RETURN_IF_ERROR(Get(&n));
-    if (bytes_.size() - pos_ < n) return Error("ends inside a string");
-    s->assign(bytes_.data() + pos_, n);
-    pos_ += n;
-    return absl::OkStatus();
-  }
-  absl::Status GetValue(CellValue* v) {
-    uint8_t tag = 0;
-    QA_RETURN_IF_ERROR(Get(&tag));
-    if (tag == kEmpty) {
-      *v = CellValue::Empty();
-    } else if (tag == kNumber) {
-      double d = 0;
-      QA_RETURN_IF_ERROR(Get(&d));
-      *v = CellValue::Number(d);
-    } else if (tag == kText) {
-      std::string t;
-      QA_RETURN_IF_ERROR(GetString(&t));
-      *v = CellValue::Text(std::move(t));
-    } else {
-      return Error(StrCat("has value tag ", static_cast<int>(tag)));
-    }
-    return absl::OkStatus();
-  }
-  // A count of items of at least `min_size` bytes each, checked against what is left.
-  absl::Status GetCount(uint64_t* n, size_t min_size) {
-    QA_RETURN_IF_ERROR(Get(n));
-    if (*n > (bytes_.size() - pos_) / min_size) return Error(StrCat("claims ", *n, " items"));
-    return absl::OkStatus();
-  }
-  absl::Status GetChanges(std::vector<RecordedChange>* out) {
-    uint64_t n = 0;
-    QA_RETURN_IF_ERROR(GetCount(&n, 10));
-    out->resize(n);
-    for (RecordedChange& c : *out) {
-      QA_RETURN_IF_ERROR(Get(&c.key));
-      QA_RETURN_IF_ERROR(GetValue(&c.before));
-      QA_RETURN_IF_ERROR(GetValue(&c.after));
-    }
-    return absl::OkStatus();
-  }
-  bool done() const { return pos_ == bytes_.size(); }
-  absl::Status Error(std::string_view what) const {
-    return absl::DataLossError(StrCat(where_, ": change record ", what, " at byte ", pos_));
-  }
+  return absl::OkStatus();
+}
 
- private:
-  std::string_view bytes_;
-  size_t pos_ = 0;
-  std::string_view where_;
-};
+// A presence byte, then the definition's text and scope.
+void PutDefinition(ByteWriter& w, const std::optional<FormulaDefinition>& d) {
+  w.Put(static_cast<uint8_t>(d.has_value()));
+  if (!d) return;
+  w.PutString<uint32_t>(d->text);
+  w.Put(static_cast<uint8_t>(d->scope));
+}
+
+absl::Status GetDefinition(ByteReader& in, const LoggedFormula& f, std::optional<FormulaDefinition>* d) {
+  uint8_t present = 0, scope = 0;
+  QA_RETURN_IF_ERROR(in.Get(&present, "a formula"));
+  if (present > 1) return in.Error(StrCat("formula presence byte ", static_cast<int>(present)));
+  if (!present) return absl::OkStatus();
+  FormulaDefinition def{f.dimension, f.member, "", formula::Scope::kLeaf};
+  QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&def.text, "a formula"));
+  QA_RETURN_IF_ERROR(in.Get(&scope, "a formula scope"));
+  if (scope > static_cast<uint8_t>(formula::Scope::kBoth)) return in.Error(StrCat("formula scope ", static_cast<int>(scope)));
+  def.scope = static_cast<formula::Scope>(scope);
+  *d = std::move(def);
+  return absl::OkStatus();
+}
 
 }  // namespace
 
 std::string EncodeChangeRecord(const ChangeRecord& r) {
-  std::string out;
-  Put(&out, kVersion);
-  Put(&out, r.time_us);
-  PutString(&out, r.user);
-  PutString(&out, r.cause);
+  ByteWriter w;
+  w.Put(kVersion);
+  w.Put(r.time_us);
+  w.PutString<uint32_t>(r.user);
+  w.PutString<uint32_t>(r.cause);
   for (const LoggedUndo& u : r.undos) {
-    Put(&out, u.redo ? kRedo : kUndo);
-    PutString(&out, u.user);
-    Put(&out, u.id);
-    PutChanges(&out, u.changes);
+    w.Put(u.redo ? kRedo : kUndo);
+    w.PutString<uint32_t>(u.user);
+    w.Put(u.id);
+    PutChanges(w, u.changes);
   }
   for (const LoggedChangeSet& s : r.sets) {
-    Put(&out, kSet);
-    Put(&out, s.id);
-    PutString(&out, s.user);
-    PutString(&out, s.action);
-    PutChanges(&out, s.changes);
+    w.Put(kSet);
+    w.Put(s.id);
+    w.PutString<uint32_t>(s.user);
+    w.PutString<uint32_t>(s.action);
+    PutChanges(w, s.changes);
   }
   for (const LoggedHolds& h : r.holds) {
-    Put(&out, kHolds);
-    PutString(&out, h.user);
-    Put(&out, static_cast<uint64_t>(h.holds.size()));
+    w.Put(kHolds);
+    w.PutString<uint32_t>(h.user);
+    w.Put(static_cast<uint64_t>(h.holds.size()));
     for (const Coordinate& c : h.holds) {
-      Put(&out, static_cast<uint32_t>(c.size()));
-      for (MemberId m : c) Put(&out, static_cast<uint32_t>(m));
+      w.Put(static_cast<uint32_t>(c.size()));
+      for (MemberId m : c) w.Put(static_cast<uint32_t>(m));
     }
   }
   for (const LoggedSection& s : r.sections) {
-    Put(&out, s.bytes ? kSection : kSectionRemoved);
-    PutString(&out, s.name);
-    if (s.bytes) PutString(&out, *s.bytes);
+    w.Put(s.bytes ? kSection : kSectionRemoved);
+    w.PutString<uint32_t>(s.name);
+    if (s.bytes) w.PutString<uint32_t>(*s.bytes);
   }
-  return out;
+  for (const LoggedFormula& f : r.formulas) {
+    w.Put(kFormula);
+    w.PutString<uint32_t>(f.dimension);
+    w.PutString<uint32_t>(f.member);
+    PutDefinition(w, f.before);
+    PutDefinition(w, f.after);
+  }
+  return w.Take();
 }
 
 absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::string_view where) {
-  Reader in(bytes, where);
+  const std::string context = StrCat(where, ": change record");
+  ByteReader in(bytes, context);
   ChangeRecord r;
   uint8_t version = 0;
   QA_RETURN_IF_ERROR(in.Get(&version));
-  if (version != kVersion) return in.Error(StrCat("has version ", static_cast<int>(version), ", expected 1"));
+  if (version != kVersion) return in.Error(StrCat("version ", static_cast<int>(version), " (expected 1)"));
   QA_RETURN_IF_ERROR(in.Get(&r.time_us));
-  QA_RETURN_IF_ERROR(in.GetString(&r.user));
-  QA_RETURN_IF_ERROR(in.GetString(&r.cause));
+  QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&r.user));
+  QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&r.cause));
   while (!in.done()) {
     uint8_t part = 0;
     QA_RETURN_IF_ERROR(in.Get(&part));
@@ -158,26 +116,26 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::str
       case kRedo: {
         LoggedUndo u;
         u.redo = part == kRedo;
-        QA_RETURN_IF_ERROR(in.GetString(&u.user));
+        QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&u.user));
         QA_RETURN_IF_ERROR(in.Get(&u.id));
-        QA_RETURN_IF_ERROR(in.GetChanges(&u.changes));
+        QA_RETURN_IF_ERROR(GetChanges(in, &u.changes));
         r.undos.push_back(std::move(u));
         break;
       }
       case kSet: {
         LoggedChangeSet s;
         QA_RETURN_IF_ERROR(in.Get(&s.id));
-        QA_RETURN_IF_ERROR(in.GetString(&s.user));
-        QA_RETURN_IF_ERROR(in.GetString(&s.action));
-        QA_RETURN_IF_ERROR(in.GetChanges(&s.changes));
+        QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&s.user));
+        QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&s.action));
+        QA_RETURN_IF_ERROR(GetChanges(in, &s.changes));
         r.sets.push_back(std::move(s));
         break;
       }
       case kHolds: {
         LoggedHolds h;
-        QA_RETURN_IF_ERROR(in.GetString(&h.user));
+        QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&h.user));
         uint64_t n = 0;
-        QA_RETURN_IF_ERROR(in.GetCount(&n, 4));
+        QA_RETURN_IF_ERROR(in.GetCount<uint64_t>(&n, 4, "a hold count"));
         for (uint64_t i = 0; i < n; ++i) {
           uint64_t dims = 0;
           uint32_t d32 = 0;
@@ -197,17 +155,26 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::str
       case kSection:
       case kSectionRemoved: {
         LoggedSection s;
-        QA_RETURN_IF_ERROR(in.GetString(&s.name));
+        QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&s.name));
         if (part == kSection) {
           std::string b;
-          QA_RETURN_IF_ERROR(in.GetString(&b));
+          QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&b));
           s.bytes = std::move(b);
         }
         r.sections.push_back(std::move(s));
         break;
       }
+      case kFormula: {
+        LoggedFormula f;
+        QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&f.dimension, "a formula's dimension"));
+        QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&f.member, "a formula's member"));
+        QA_RETURN_IF_ERROR(GetDefinition(in, f, &f.before));
+        QA_RETURN_IF_ERROR(GetDefinition(in, f, &f.after));
+        r.formulas.push_back(std::move(f));
+        break;
+      }
       default:
-        return in.Error(StrCat("has part type ", static_cast<int>(part)));
+        return in.Error(StrCat("unknown part type ", static_cast<int>(part)));
     }
   }
   return r;

@@ -44,6 +44,15 @@ struct LoggedSection {
   std::optional<std::string> bytes;  // nullopt: removed
 };
 
+// A formula definition set or removed on a member (model metadata: the computed cells are
+// derived, never logged; replay recomputes them). Before and after, for the audit trail.
+struct LoggedFormula {
+  std::string dimension, member;
+  std::optional<FormulaDefinition> before;  // nullopt: the member had no formula
+  std::optional<FormulaDefinition> after;   // nullopt: removed
+  bool operator==(const LoggedFormula&) const = default;
+};
+
 struct ChangeRecord {
   int64_t time_us = 0;  // wall clock, microseconds since 1970 (UTC)
   std::string user;
@@ -52,7 +61,10 @@ struct ChangeRecord {
   std::vector<LoggedUndo> undos;
   std::vector<LoggedHolds> holds;
   std::vector<LoggedSection> sections;
-  bool empty() const { return sets.empty() && undos.empty() && holds.empty() && sections.empty(); }
+  std::vector<LoggedFormula> formulas;
+  bool empty() const {
+    return sets.empty() && undos.empty() && holds.empty() && sections.empty() && formulas.empty();
+  }
 };
 
 std::string EncodeChangeRecord(const ChangeRecord& record);

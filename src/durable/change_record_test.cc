@@ -18,13 +18,14 @@ ChangeRecord Sample() {
   r.holds.push_back({"ann", {{1, 2}, {3, 4}}});
   r.sections.push_back({"comments", std::string("abc\0d", 5)});
   r.sections.push_back({"sandbox:ann", std::nullopt});
+  r.formulas.push_back({"A", "m", std::nullopt, FormulaDefinition{"A", "m", "x*2", formula::Scope::kBoth}});
   return r;
 }
 
 bool Same(const ChangeRecord& a, const ChangeRecord& b) {
   return EncodeChangeRecord(a) == EncodeChangeRecord(b) && a.sets.size() == b.sets.size() &&
          a.sets[0].changes[1].after == b.sets[0].changes[1].after && a.holds[0].holds == b.holds[0].holds &&
-         a.sections[0].bytes == b.sections[0].bytes && !b.sections[1].bytes;
+         a.sections[0].bytes == b.sections[0].bytes && !b.sections[1].bytes && a.formulas == b.formulas;
 }
 
 TEST(ChangeRecordTest, RoundTripsEveryPart) {
@@ -36,6 +37,23 @@ TEST(ChangeRecordTest, RoundTripsEveryPart) {
   EXPECT_TRUE(back->undos[0].redo);
   EXPECT_EQ(back->user, "ann");
   EXPECT_EQ(back->time_us, 1234567);
+}
+
+// The formula part as docs/formats/change-record.md writes it, byte by byte.
+TEST(ChangeRecordTest, FormulaPartHasTheDocumentedBytes) {
+  ChangeRecord r;
+  r.time_us = 1;
+  r.user = "u";
+  r.cause = "formula definition";
+  r.formulas.push_back({"A", "m", FormulaDefinition{"A", "m", "1", formula::Scope::kLeaf}, std::nullopt});
+  const std::string header = std::string("\x01", 1) + std::string("\x01\0\0\0\0\0\0\0", 8) +
+                             std::string("\x01\0\0\0u", 5) + std::string("\x12\0\0\0", 4) + "formula definition";
+  const std::string part = std::string("\x07", 1) + std::string("\x01\0\0\0A", 5) + std::string("\x01\0\0\0m", 5) +
+                           std::string("\x01\x01\0\0\0" "1\x00", 7) + std::string("\x00", 1);
+  EXPECT_EQ(EncodeChangeRecord(r), header + part);
+  auto back = DecodeChangeRecord(header + part, "t");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->formulas, r.formulas);
 }
 
 // Every prefix and random damage either decodes or is DataLoss naming where; never a crash

@@ -47,7 +47,10 @@ WriterRun RunWriter(const std::string& dir, long long start, std::vector<std::st
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   std::vector<std::string> args = std::move(prefix);
-  args.insert(args.end(), {QA_CRASH_WRITER, dir, std::to_string(start), std::to_string(kThreads)});
+  // QA_CRASH_WRITER_BIN: a copy of the writer set aside, so that a long run is not disturbed by
+  // a rebuild of the one in the build folder.
+  const char* writer = std::getenv("QA_CRASH_WRITER_BIN");
+  args.insert(args.end(), {writer ? writer : QA_CRASH_WRITER, dir, std::to_string(start), std::to_string(kThreads)});
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(fds[1], 1);
@@ -147,7 +150,8 @@ std::string NewApp(const std::string& name) {
 }
 
 // >= 100 SIGKILLs at random points (startup and recovery included) of a writer with 4 threads
-// under continuous load. QA_CRASH_KILLS sets the count for a longer run.
+// under continuous load. QA_CRASH_KILLS sets the count for a longer run (and
+// QA_CRASH_WRITER_BIN the writer binary to run).
 TEST(CrashTest, RandomKillsLoseNoAcknowledgedWrite) {
   const std::string dir = NewApp("kills");
   const char* env = std::getenv("QA_CRASH_KILLS");

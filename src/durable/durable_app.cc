@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/byte_codec.h"
 #include "base/file_util.h"
 #include "base/strings.h"
 #include "wal/log_reader.h"
@@ -16,15 +17,13 @@ namespace quantatom::durable {
 namespace {
 
 constexpr std::string_view kDurableSection = "durable";
+// In an import's first snapshot only: time (8), the trail's entry count before the import (8),
+// user (u32 string). Its entries are one per cell of the snapshot, derived again if missing.
+constexpr std::string_view kImportAuditSection = "import_audit";
 
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-template <typename T>
-void Put(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
 // The undo's cells: the change set's, backwards, before and after swapped.
@@ -92,17 +91,41 @@ absl::Status DurableApp::Recover() {
   SnapshotSections extra;
   QA_ASSIGN_OR_RETURN(cube_, folder_.LoadApp(app_, &extra));
   const std::string snapshot = folder_.AppPath(app_);
+  std::optional<std::string> import;
   for (auto& [name, bytes] : extra) {
+    if (name == kImportAuditSection) {
+      import = std::move(bytes);
+      continue;
+    }
     if (name != kDurableSection) {
       sections_[name] = std::move(bytes);
       continue;
     }
     if (bytes.size() != 16 + 32) return absl::DataLossError(StrCat(snapshot, ": the durable section has ", bytes.size(), " bytes, not 48"));
-    std::memcpy(&anchor_.seq, bytes.data(), 8);
-    std::memcpy(&anchor_.audit_count, bytes.data() + 8, 8);
-    std::memcpy(anchor_.audit_head.data(), bytes.data() + 16, 32);
+    ByteReader in(bytes, snapshot);
+    QA_RETURN_IF_ERROR(in.Get(&anchor_.seq));
+    QA_RETURN_IF_ERROR(in.Get(&anchor_.audit_count));
+    QA_RETURN_IF_ERROR(in.GetArray(anchor_.audit_head.data(), anchor_.audit_head.size()));
   }
   report_.snapshot_seq = anchor_.seq;
+  if (import) {
+    // The import's entries, if the trail does not have them all: derived from the snapshot's
+    // cells now, before the log changes them.
+    ByteReader in(*import, snapshot);
+    int64_t time_us = 0;
+    uint64_t before = 0;
+    std::string user;
+    QA_RETURN_IF_ERROR(in.Get(&time_us));
+    QA_RETURN_IF_ERROR(in.Get(&before));
+    QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&user));
+    absl::StatusOr<audit::AuditFile> file = audit::ReadAuditFile(audit_path());
+    const uint64_t have = file.ok() ? file->entries.size() : 0;
+    if (!options_.read_only && have < anchor_.audit_count && have >= before) {
+      pending_import_ = ImportEntries(anchor_.seq, time_us, user);
+      pending_import_.erase(pending_import_.begin(), pending_import_.begin() + static_cast<ptrdiff_t>(
+                                                         std::min<uint64_t>(have - before, pending_import_.size())));
+    }
+  }
 
   // The log after the snapshot.
   wal::ReadLogOptions read_options;
@@ -149,9 +172,14 @@ absl::Status DurableApp::Recover() {
       if (entry.path().filename().string().starts_with(prefix)) std::filesystem::remove(entry.path(), ec);
   }
 
-  // The audit trail must hold at least what the snapshot anchored, unchanged.
-  QA_RETURN_IF_ERROR(CheckAnchor(audit::ReadAuditFile(audit_path())));
+  // The audit trail must hold at least what the snapshot anchored, unchanged (after the
+  // entries of an import a crash cut short, which the anchor then checks).
   QA_ASSIGN_OR_RETURN(trail_, audit::AuditTrail::Open(audit_path()));
+  if (!pending_import_.empty()) {
+    QA_RETURN_IF_ERROR(trail_->Append(pending_import_));
+    pending_import_.clear();
+  }
+  QA_RETURN_IF_ERROR(CheckAnchor(audit::ReadAuditFile(audit_path())));
 
   std::lock_guard lock(apply_mu_);
   last_enqueued_ = last;
@@ -200,6 +228,8 @@ absl::StatusOr<std::string> DurableApp::Verify() const {
 absl::Status DurableApp::OpenWriterLocked(uint64_t first_seq) {
   wal::LogWriterOptions o = options_.log;
   o.first_seq = first_seq;
+  o.writers_coming = [this] { return coming_.load(std::memory_order_relaxed); };
+  o.group_commit_delay = options_.group_commit_delay;
   QA_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogWriter> writer, wal::LogWriter::Open(log_path(), o));
   if (writer->next_seq() != first_seq)
     return absl::DataLossError(StrCat(log_path(), ": the log continues at record ", writer->next_seq(),
@@ -223,6 +253,10 @@ absl::Status DurableApp::ApplyRecord(const ChangeRecord& record, uint64_t seq) {
       if (!s.ok()) return absl::DataLossError(StrCat("hold of user '", h.user, "': ", s.message()));
     }
   }
+  for (const LoggedFormula& f : record.formulas) {
+    absl::Status s = f.after ? cube_->SetFormula(*f.after) : cube_->RemoveFormula(f.dimension, f.member);
+    if (!s.ok()) return absl::DataLossError(StrCat("formula of ", f.dimension, "=", f.member, " does not replay: ", s.message()));
+  }
   std::unique_lock lock(sections_mu_);
   for (const LoggedSection& s : record.sections) {
     if (s.bytes) sections_[s.name] = *s.bytes;
@@ -238,6 +272,17 @@ absl::Status DurableApp::Commit(const std::string& user, const std::string& caus
                                 std::optional<uint64_t> since) {
   std::shared_ptr<wal::LogWriter> log;
   uint64_t seq = 0;
+  // Counted as coming until its record is queued (or it turns out to have none): a group
+  // commit leader waits a little for such records (DurableOptions::group_commit_delay).
+  struct Coming {
+    std::atomic<size_t>* count;
+    ~Coming() { Done(); }
+    void Done() {
+      if (count) count->fetch_sub(1, std::memory_order_relaxed);
+      count = nullptr;
+    }
+  } coming{&coming_};
+  coming_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(apply_mu_);
     if (options_.read_only) return absl::FailedPreconditionError(StrCat("app '", app_, "' is open read-only"));
@@ -261,7 +306,9 @@ absl::Status DurableApp::Commit(const std::string& user, const std::string& caus
                                 layers.touched_holds_.end());
     for (const std::string& u : layers.touched_holds_) record.holds.push_back({u, cube_->Holds(u)});
     if (record.empty()) return absl::OkStatus();
-    absl::StatusOr<uint64_t> queued = log_->Enqueue(EncodeChangeRecord(record));
+    std::string payload = EncodeChangeRecord(record);
+    coming.Done();
+    absl::StatusOr<uint64_t> queued = log_->Enqueue(payload);
     if (!queued.ok()) {
       // The change is in memory but cannot be logged: stop, so that nothing built on it is
       // acknowledged either.
@@ -366,6 +413,34 @@ absl::Status DurableApp::SetHold(const std::string& user, const Coordinate& coor
   });
 }
 
+namespace {
+std::optional<FormulaDefinition> FormulaOf(const Cube& cube, std::string_view dimension, std::string_view member) {
+  for (FormulaDefinition& f : cube.Formulas())
+    if (f.dimension == dimension && f.member == member) return std::move(f);
+  return std::nullopt;
+}
+}  // namespace
+
+absl::Status DurableApp::DefineFormula(const FormulaDefinition& definition, const std::string& user) {
+  return Commit(user, "formula definition", [&](Cube& cube, Layers&, ChangeRecord& record) -> absl::Status {
+    std::optional<FormulaDefinition> before = FormulaOf(cube, definition.dimension, definition.member);
+    QA_RETURN_IF_ERROR(cube.SetFormula(definition));
+    // As the cube keeps it (the text is canonical once defined), so that replay gives the same.
+    record.formulas.push_back({definition.dimension, definition.member, std::move(before),
+                               FormulaOf(cube, definition.dimension, definition.member)});
+    return absl::OkStatus();
+  });
+}
+
+absl::Status DurableApp::RemoveFormula(const std::string& dimension, const std::string& member, const std::string& user) {
+  return Commit(user, "formula definition", [&](Cube& cube, Layers&, ChangeRecord& record) -> absl::Status {
+    std::optional<FormulaDefinition> before = FormulaOf(cube, dimension, member);
+    QA_RETURN_IF_ERROR(cube.RemoveFormula(dimension, member));
+    record.formulas.push_back({dimension, member, std::move(before), std::nullopt});
+    return absl::OkStatus();
+  });
+}
+
 absl::Status DurableApp::SetSection(std::string_view name, std::optional<std::string> bytes, const std::string& user,
                                     const std::string& cause) {
   return Commit(user, cause, [&](Cube&, Layers& layers, ChangeRecord&) {
@@ -426,18 +501,20 @@ absl::Status DurableApp::CheckpointLocked() {
   return s;
 }
 
-absl::Status DurableApp::WriteSnapshotLocked(uint64_t seq) {
+absl::Status DurableApp::WriteSnapshotLocked(uint64_t seq, const std::optional<Anchor>& anchor_override,
+                                             const std::string* import) {
   SnapshotSections extra;
   {
     std::shared_lock lock(sections_mu_);
     for (const auto& [name, bytes] : sections_) extra.emplace_back(name, bytes);
   }
-  Anchor anchor{seq, trail_->count(), trail_->head()};
-  std::string durable;
-  Put(&durable, anchor.seq);
-  Put(&durable, anchor.audit_count);
-  durable.append(reinterpret_cast<const char*>(anchor.audit_head.data()), anchor.audit_head.size());
-  extra.emplace_back(std::string(kDurableSection), std::move(durable));
+  if (import) extra.emplace_back(std::string(kImportAuditSection), *import);
+  const Anchor anchor = anchor_override ? *anchor_override : Anchor{seq, trail_->count(), trail_->head()};
+  ByteWriter durable;
+  durable.Put(anchor.seq);
+  durable.Put(anchor.audit_count);
+  durable.PutArray(anchor.audit_head.data(), anchor.audit_head.size());
+  extra.emplace_back(std::string(kDurableSection), durable.Take());
   QA_RETURN_IF_ERROR(folder_.SaveApp(*cube_, extra));
   anchor_ = anchor;
   return absl::OkStatus();
@@ -459,6 +536,13 @@ std::vector<audit::AuditEntry> DurableApp::EntriesOf(const ChangeRecord& record,
   };
   for (const LoggedUndo& u : record.undos) add(u.user, u.redo ? "redo" : "undo", u.changes);
   for (const LoggedChangeSet& s : record.sets) add(s.user, audit::CauseOfAction(s.action), s.changes);
+  // A definition is audited as text, "<formula> [<scope>]", at the member it computes.
+  auto text = [](const std::optional<FormulaDefinition>& d) {
+    return d ? CellValue::Text(StrCat(d->text, " [", formula::ScopeName(d->scope), "]")) : CellValue::Empty();
+  };
+  for (const LoggedFormula& f : record.formulas)
+    out.push_back({seq, record.time_us, record.user, "formula definition", StrCat(f.dimension, "=", f.member),
+                   text(f.before), text(f.after)});
   return out;
 }
 
@@ -503,19 +587,20 @@ absl::StatusOr<std::unique_ptr<DurableApp>> DurableApp::Create(const DataFolder&
   d->cube_ = std::move(cube);
   QA_ASSIGN_OR_RETURN(d->trail_, audit::AuditTrail::Open(d->audit_path()));
   std::lock_guard guard(d->apply_mu_);
-  // The snapshot first, then the import's entries: a crash between loses those entries, never
-  // the trail's order.
-  QA_RETURN_IF_ERROR(d->WriteSnapshotLocked(seq));
+  // The snapshot first, anchoring the trail as it will be with the import's entries, then the
+  // entries. A crash between the two is completed by Open, which derives the missing entries
+  // from the snapshot's cells (the import_audit section) and checks them against the anchor.
+  const int64_t now = NowUs();
+  const audit::AuditTrail::Chained entries = d->trail_->Chain(d->ImportEntries(seq, now, user));
+  ByteWriter import;
+  import.Put(now);
+  import.Put(static_cast<uint64_t>(d->trail_->count()));
+  import.PutString<uint32_t>(user);
+  const std::string import_bytes = import.Take();
+  QA_RETURN_IF_ERROR(
+      d->WriteSnapshotLocked(seq, Anchor{seq, d->trail_->count() + entries.count, entries.head}, &import_bytes));
   d->last_enqueued_ = seq;
   if (std::filesystem::exists(d->log_path())) QA_RETURN_IF_ERROR(wal::TruncateTo(d->log_path(), 0));
-  std::vector<audit::AuditEntry> entries;
-  const int64_t now = NowUs();
-  d->cube_->WithStore([&](const CellStore& store) {
-    for (const KeyValue& kv : store.SortedCells())
-      entries.push_back({seq, now, user, "import", d->FormatKey(kv.key), CellValue::Empty(), CellValue::Number(kv.value)});
-    for (const auto& [key, text] : store.texts())
-      entries.push_back({seq, now, user, "import", d->FormatKey(key), CellValue::Empty(), CellValue::Text(text)});
-  });
   QA_RETURN_IF_ERROR(d->trail_->Append(entries));
   QA_RETURN_IF_ERROR(d->OpenWriterLocked(seq + 1));
   d->lock_.emplace(std::move(lock));
@@ -523,6 +608,21 @@ absl::StatusOr<std::unique_ptr<DurableApp>> DurableApp::Create(const DataFolder&
 }
 
 // ---- Audit
+
+std::vector<audit::AuditEntry> DurableApp::ImportEntries(uint64_t seq, int64_t time_us, const std::string& user) const {
+  std::vector<audit::AuditEntry> entries;
+  cube_->WithStore([&](const CellStore& store) {
+    for (const KeyValue& kv : store.SortedCells())
+      entries.push_back({seq, time_us, user, "import", FormatKey(kv.key), CellValue::Empty(), CellValue::Number(kv.value)});
+    // In key order, as the snapshot keeps them, so that the entries derive again the same.
+    std::vector<std::pair<uint64_t, const std::string*>> texts;
+    for (const auto& [key, text] : store.texts()) texts.emplace_back(key, &text);
+    std::sort(texts.begin(), texts.end());
+    for (const auto& [key, text] : texts)
+      entries.push_back({seq, time_us, user, "import", FormatKey(key), CellValue::Empty(), CellValue::Text(*text)});
+  });
+  return entries;
+}
 
 absl::StatusOr<std::vector<audit::AuditEntry>> DurableApp::Audit(const audit::AuditQuery& query) const {
   std::vector<audit::AuditEntry> out;

@@ -64,6 +64,10 @@ struct DurableOptions {
   uint64_t checkpoint_log_bytes = 64ull << 20;
   // How long Open waits for another process that has the app open for writing.
   std::chrono::milliseconds lock_timeout = std::chrono::minutes(2);
+  // How long a group commit leader waits for the records of mutations being applied at that
+  // moment, so that they share its fdatasync (wal/log_writer.h, group_commit_delay). Only
+  // while such mutations exist: a lone writer never waits.
+  std::chrono::microseconds group_commit_delay{250};
   // Test seams for the log's system calls (wal/log_writer.h).
   wal::LogWriterOptions log;
 };
@@ -101,7 +105,9 @@ class DurableApp {
                                                           DurableOptions options = {});
   // Creates the app from `cube` (an import): its first snapshot, an empty log, and one audit
   // entry (cause "import", by `user`) per cell. AlreadyExists unless `replace`; a replaced app's
-  // log and trail are checkpointed first, so its audit trail goes on.
+  // log and trail are checkpointed first, so its audit trail goes on. The snapshot anchors the
+  // trail as it will be with the import's entries, and says how to derive them from its cells,
+  // so a crash before they are all appended is completed by the next Open.
   static absl::StatusOr<std::unique_ptr<DurableApp>> Create(const DataFolder& folder, std::unique_ptr<Cube> cube,
                                                             const std::string& user, bool replace,
                                                             DurableOptions options = {});
@@ -124,6 +130,11 @@ class DurableApp {
   absl::StatusOr<uint64_t> Undo(const std::string& user);
   absl::StatusOr<uint64_t> Redo(const std::string& user);
   absl::Status SetHold(const std::string& user, const Coordinate& coord, bool held);
+  // Defines (or replaces) the formula of a member, or removes it (NotFound if it has none): the
+  // same checks as Cube::SetFormula / RemoveFormula; logged with the definition before and
+  // after, and audited with cause "formula definition" (coordinate "Dim=Code").
+  absl::Status DefineFormula(const FormulaDefinition& definition, const std::string& user);
+  absl::Status RemoveFormula(const std::string& dimension, const std::string& member, const std::string& user);
   absl::Status SetSection(std::string_view name, std::optional<std::string> bytes, const std::string& user,
                           const std::string& cause);
   // Any other mutation (a bridge, a sandbox commit, targets, comments): `fn` changes the cube
@@ -177,7 +188,10 @@ class DurableApp {
                       const std::function<absl::Status(Cube&, Layers&, ChangeRecord&)>& fn,
                       std::optional<uint64_t> since = std::nullopt);
   absl::Status CheckpointLocked();
-  absl::Status WriteSnapshotLocked(uint64_t seq);
+  // `import`: the bytes of the import_audit section, for an import's first snapshot.
+  absl::Status WriteSnapshotLocked(uint64_t seq, const std::optional<Anchor>& anchor = std::nullopt,
+                                   const std::string* import = nullptr);
+  std::vector<audit::AuditEntry> ImportEntries(uint64_t seq, int64_t time_us, const std::string& user) const;
   absl::Status ArchiveAuditLocked(uint64_t up_to_seq);
   absl::Status OpenWriterLocked(uint64_t first_seq);
   std::vector<audit::AuditEntry> EntriesOf(const ChangeRecord& record, uint64_t seq) const;
@@ -198,6 +212,10 @@ class DurableApp {
   absl::Status stopped_;                  // (apply_mu_): why writes stopped
   uint64_t last_enqueued_ = 0;            // (apply_mu_)
   std::atomic<bool> checkpoint_due_{false};
+  std::atomic<size_t> coming_{0};  // mutations in Commit that have not queued their record yet
+  // Entries of an import the trail did not get before a crash (from the snapshot's cells, at
+  // Recover); appended when the trail is opened for writing.
+  std::vector<audit::AuditEntry> pending_import_;
 
   mutable std::shared_mutex sections_mu_;  // guards sections_ (writers also hold apply_mu_)
   std::map<std::string, std::string, std::less<>> sections_;

@@ -44,6 +44,17 @@ uint64_t Cube::PackLeaf(const Coordinate& leaf) const {
 absl::Status Cube::Load(KeyValues numeric, std::vector<std::pair<uint64_t, std::string>> texts) {
   std::unique_lock lock(mu_);
   QA_RETURN_IF_ERROR(store_.Load(std::move(numeric)));
+  return AfterLoadLocked(std::move(texts));
+}
+
+absl::Status Cube::LoadSorted(const char* keys, const char* values, size_t n,
+                              std::vector<std::pair<uint64_t, std::string>> texts) {
+  std::unique_lock lock(mu_);
+  QA_RETURN_IF_ERROR(store_.LoadSorted(keys, values, n));
+  return AfterLoadLocked(std::move(texts));
+}
+
+absl::Status Cube::AfterLoadLocked(std::vector<std::pair<uint64_t, std::string>> texts) {
   history_.Clear();  // a load replaces every cell: nothing before it can be undone
   NoteLoadLocked();
   data_version_.fetch_add(1, std::memory_order_release);

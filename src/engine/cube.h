@@ -78,6 +78,10 @@ class Cube {
   // Replaces every cell. `numeric` are packed keys (see PackLeaf); InvalidArgument on a key
   // given twice, and nothing changes then.
   absl::Status Load(KeyValues numeric, std::vector<std::pair<uint64_t, std::string>> texts = {});
+  // The same from columns in strictly increasing key order, read in place (CellStore::LoadSorted):
+  // the snapshot loader's bulk path. InvalidArgument, nothing changed, if the keys do not increase.
+  absl::Status LoadSorted(const char* keys, const char* values, size_t n,
+                          std::vector<std::pair<uint64_t, std::string>> texts = {});
   uint64_t PackLeaf(const Coordinate& leaf) const;
   const KeyLayout& layout() const { return store_.layout(); }
 
@@ -266,6 +270,8 @@ class Cube {
   Coordinate LeafOfKey(uint64_t key) const;
   // Versions of changes the history does not record (cube_versions.cc). Require mu_ exclusive.
   void NoteLoadLocked();
+  // The rest of a load once the store holds the numeric cells: history, texts, caches, formulas.
+  absl::Status AfterLoadLocked(std::vector<std::pair<uint64_t, std::string>> texts);
   void NoteScaleLocked(const Coordinate& region);
   std::vector<BaseChange> ChangedSinceLocked(uint64_t seq, std::span<const uint64_t> keys) const;
   std::vector<WriteConflict> FindConflictsLocked(std::span<const VersionedWrite> batch) const;

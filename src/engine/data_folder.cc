@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/byte_codec.h"
 #include "base/file_util.h"
 #include "model/model_json.h"
 #include "base/strings.h"
@@ -27,50 +28,6 @@ constexpr std::string_view kFormulasSection = "formulas";
 // The undo history keeps the cells of the newest change sets up to this many (about 64 MB);
 // older sets stay listed but can no longer be undone after a save.
 constexpr size_t kHistoryCellsKept = 4'000'000;
-
-template <typename T>
-void Put(std::string* out, const T& v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-class Cursor {
- public:
-  Cursor(std::string_view bytes, std::string name) : bytes_(bytes), name_(std::move(name)) {}
-  template <typename T>
-  absl::Status Get(T* v) {
-    if (bytes_.size() - pos_ < sizeof(T)) return Truncated();
-    std::memcpy(v, bytes_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return absl::OkStatus();
-  }
-  absl::Status GetBytes(size_t n, std::string_view* out) {
-    if (bytes_.size() - pos_ < n) return Truncated();
-    *out = bytes_.substr(pos_, n);
-    pos_ += n;
-    return absl::OkStatus();
-  }
-  // Truncated unless `n` elements of `elem` bytes are left; checked before allocating for them.
-  absl::Status Need(uint64_t n, size_t elem) const {
-    if (n > (bytes_.size() - pos_) / elem) return Truncated();
-    return absl::OkStatus();
-  }
-  absl::Status GetArray(size_t n, size_t elem, void* out) {
-    QA_RETURN_IF_ERROR(Need(n, elem));
-    std::memcpy(out, bytes_.data() + pos_, n * elem);
-    pos_ += n * elem;
-    return absl::OkStatus();
-  }
-  size_t pos() const { return pos_; }
-  size_t remaining() const { return bytes_.size() - pos_; }
-
- private:
-  absl::Status Truncated() const {
-    return absl::DataLossError(StrCat(name_, ": file is truncated at byte ", pos_));
-  }
-  std::string_view bytes_;
-  size_t pos_ = 0;
-  std::string name_;
-};
 
 // The first dimension whose ordinal in `key` is not below its leaf count, or -1 if the key is a
 // leaf coordinate of the model. Bits above the layout count as dimension `dims()`.
@@ -98,31 +55,29 @@ namespace {
 // Holds: count of users; per user: name length, name, count of holds, each hold as one member
 // id per dimension (uint32).
 std::string EncodeHolds(const Cube& cube) {
-  std::string out;
+  ByteWriter w;
   auto all = cube.AllHolds();
-  Put(&out, static_cast<uint64_t>(all.size()));
+  w.Put(static_cast<uint64_t>(all.size()));
   for (const auto& [user, list] : all) {
-    Put(&out, static_cast<uint64_t>(user.size()));
-    out += user;
-    Put(&out, static_cast<uint64_t>(list.size()));
+    w.PutString<uint64_t>(user);
+    w.Put(static_cast<uint64_t>(list.size()));
     for (const Coordinate& c : list)
-      for (MemberId m : c) Put(&out, static_cast<uint32_t>(m));
+      for (MemberId m : c) w.Put(static_cast<uint32_t>(m));
   }
-  return out;
+  return w.Take();
 }
 
 absl::Status DecodeHolds(std::string_view bytes, const std::string& path, Cube* cube) {
-  Cursor cur(bytes, StrCat(path, " (holds)"));
+  const std::string context = StrCat(path, " (holds)");
+  ByteReader cur(bytes, context);
   uint64_t users = 0;
   QA_RETURN_IF_ERROR(cur.Get(&users));
   const size_t dims = cube->model().dimensions.size();
   for (uint64_t u = 0; u < users; ++u) {
-    uint64_t len = 0, n = 0;
+    uint64_t n = 0;
     std::string_view user;
-    QA_RETURN_IF_ERROR(cur.Get(&len));
-    QA_RETURN_IF_ERROR(cur.GetBytes(len, &user));
-    QA_RETURN_IF_ERROR(cur.Get(&n));
-    QA_RETURN_IF_ERROR(cur.Need(n, dims * sizeof(uint32_t)));
+    QA_RETURN_IF_ERROR(cur.GetString<uint64_t>(&user, "a user"));
+    QA_RETURN_IF_ERROR(cur.GetCount<uint64_t>(&n, dims * sizeof(uint32_t), "a hold count"));
     for (uint64_t i = 0; i < n; ++i) {
       Coordinate c(dims);
       for (size_t d = 0; d < dims; ++d) {
@@ -148,34 +103,29 @@ std::string EncodeAppSnapshot(const Cube& cube, const SnapshotSections& extra) {
   for (const auto& section : extra) sections.push_back(section);
   return cube.WithStore([&](const CellStore& store) {
     KeyValues cells = store.SortedCells();
-    std::string out;
-    out.reserve(64 + model.size() + cells.size() * 16);
-    out.append(kMagic, sizeof kMagic);
-    Put(&out, static_cast<uint64_t>(model.size()));
-    out += model;
-    Put(&out, static_cast<uint64_t>(cells.size()));
-    for (const KeyValue& kv : cells) Put(&out, kv.key);
-    for (const KeyValue& kv : cells) Put(&out, kv.value);
+    ByteWriter w;
+    w.Reserve(64 + model.size() + cells.size() * 16);
+    w.PutBytes(std::string_view(kMagic, sizeof kMagic));
+    w.PutString<uint64_t>(model);
+    w.Put(static_cast<uint64_t>(cells.size()));
+    for (const KeyValue& kv : cells) w.Put(kv.key);
+    for (const KeyValue& kv : cells) w.Put(kv.value);
     // Sorted, so that the same cells always encode to the same bytes.
     std::vector<std::pair<uint64_t, const std::string*>> texts;
     for (const auto& [key, text] : store.texts()) texts.emplace_back(key, &text);
     std::sort(texts.begin(), texts.end());
-    Put(&out, static_cast<uint64_t>(texts.size()));
-    for (const auto& [key, text_ptr] : texts) {
-      const std::string& text = *text_ptr;
-      Put(&out, key);
-      Put(&out, static_cast<uint64_t>(text.size()));
-      out += text;
+    w.Put(static_cast<uint64_t>(texts.size()));
+    for (const auto& [key, text] : texts) {
+      w.Put(key);
+      w.PutString<uint64_t>(*text);
     }
-    Put(&out, static_cast<uint64_t>(sections.size()));
+    w.Put(static_cast<uint64_t>(sections.size()));
     for (const auto& [name, bytes] : sections) {
-      Put(&out, static_cast<uint64_t>(name.size()));
-      out += name;
-      Put(&out, static_cast<uint64_t>(bytes.size()));
-      out += bytes;
+      w.PutString<uint64_t>(name);
+      w.PutString<uint64_t>(bytes);
     }
-    Put(&out, Checksum64(out.data(), out.size()));
-    return out;
+    w.Put(Checksum64(w.bytes().data(), w.size()));
+    return w.Take();
   });
 }
 
@@ -191,13 +141,11 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
     return absl::DataLossError(StrCat(path, ": checksum mismatch (the file is damaged)"));
   // From here on the bytes are as written, by us or by someone who recomputed the checksum, so
   // everything that could make the cube lie about its cells is checked, not trusted.
-  Cursor cur(bytes.substr(0, bytes.size() - 8), path);
+  ByteReader cur(bytes.substr(0, bytes.size() - 8), path);
   std::string_view skip;
   QA_RETURN_IF_ERROR(cur.GetBytes(sizeof kMagic, &skip));
-  uint64_t model_size = 0;
-  QA_RETURN_IF_ERROR(cur.Get(&model_size));
   std::string_view model_text;
-  QA_RETURN_IF_ERROR(cur.GetBytes(model_size, &model_text));
+  QA_RETURN_IF_ERROR(cur.GetString<uint64_t>(&model_text, "the model"));
   auto file = ParseModelJson(path, model_text);
   if (!file.ok()) return absl::DataLossError(file.status().message());
   // A copied or renamed file would otherwise load under a name it does not hold, and its next
@@ -210,31 +158,29 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
   const AppModel& model = cube->model();
   const KeyLayout& layout = cube->layout();
   uint64_t n = 0;
-  QA_RETURN_IF_ERROR(cur.Get(&n));
-  QA_RETURN_IF_ERROR(cur.Need(n, sizeof(uint64_t) + sizeof(double)));
-  std::vector<uint64_t> keys(n);
-  std::vector<double> values(n);
-  QA_RETURN_IF_ERROR(cur.GetArray(n, sizeof(uint64_t), keys.data()));
-  QA_RETURN_IF_ERROR(cur.GetArray(n, sizeof(double), values.data()));
+  QA_RETURN_IF_ERROR(cur.GetCount<uint64_t>(&n, sizeof(uint64_t) + sizeof(double), "the cell count"));
+  // The two columns are used where they lie in the file: checked here, then read once into the
+  // store (Cube::LoadSorted), with no copy of the pairs.
+  std::string_view keys, values;
+  QA_RETURN_IF_ERROR(cur.GetBytes(n * sizeof(uint64_t), &keys, "the keys"));
+  QA_RETURN_IF_ERROR(cur.GetBytes(n * sizeof(double), &values, "the values"));
   // A key whose ordinals do not name leaves would be stored and summed into whatever totals its
   // bits happen to select.
-  for (size_t i = 0; i < n; ++i)
-    if (int d = FirstBadOrdinal(keys[i], layout); d >= 0)
-      return BadKey(path, model, layout, keys[i], d, StrCat("numeric cell ", i));
-  KeyValues cells(n);
-  for (size_t i = 0; i < n; ++i) cells[i] = {keys[i], values[i]};
-  keys = {};
-  values = {};
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t key;
+    std::memcpy(&key, keys.data() + i * sizeof key, sizeof key);
+    if (int d = FirstBadOrdinal(key, layout); d >= 0)
+      return BadKey(path, model, layout, key, d, StrCat("numeric cell ", i));
+  }
   uint64_t texts = 0;
   QA_RETURN_IF_ERROR(cur.Get(&texts));
   std::vector<std::pair<uint64_t, std::string>> text_cells;
   for (uint64_t i = 0; i < texts; ++i) {
-    uint64_t key = 0, len = 0;
-    QA_RETURN_IF_ERROR(cur.Get(&key));
+    uint64_t key = 0;
+    QA_RETURN_IF_ERROR(cur.Get(&key, "a text cell"));
     if (int d = FirstBadOrdinal(key, layout); d >= 0) return BadKey(path, model, layout, key, d, StrCat("text cell ", i));
-    QA_RETURN_IF_ERROR(cur.Get(&len));
     std::string_view t;
-    QA_RETURN_IF_ERROR(cur.GetBytes(len, &t));
+    QA_RETURN_IF_ERROR(cur.GetString<uint64_t>(&t, "a text cell"));
     text_cells.emplace_back(key, std::string(t));
   }
   SnapshotSections sections;
@@ -242,12 +188,9 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
     uint64_t count = 0;
     QA_RETURN_IF_ERROR(cur.Get(&count));
     for (uint64_t i = 0; i < count; ++i) {
-      uint64_t len = 0;
       std::string_view name, body;
-      QA_RETURN_IF_ERROR(cur.Get(&len));
-      QA_RETURN_IF_ERROR(cur.GetBytes(len, &name));
-      QA_RETURN_IF_ERROR(cur.Get(&len));
-      QA_RETURN_IF_ERROR(cur.GetBytes(len, &body));
+      QA_RETURN_IF_ERROR(cur.GetString<uint64_t>(&name, "a section name"));
+      QA_RETURN_IF_ERROR(cur.GetString<uint64_t>(&body, "a section"));
       sections.emplace_back(std::string(name), std::string(body));
     }
   }
@@ -255,7 +198,17 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
   if (cur.remaining() != 0)
     return absl::DataLossError(StrCat(path, ": ", cur.remaining(), " unexpected bytes after the ",
                                       has_sections ? "sections" : "text cells", " at byte ", cur.pos()));
-  absl::Status s = cube->Load(std::move(cells), std::move(text_cells));
+  // We write the keys in increasing order; a file that has them otherwise (or twice) loads
+  // through the general path, which sorts them and names a key given twice.
+  absl::Status s = cube->LoadSorted(keys.data(), values.data(), n, text_cells);
+  if (absl::IsInvalidArgument(s)) {
+    KeyValues cells(n);
+    for (size_t i = 0; i < n; ++i) {
+      std::memcpy(&cells[i].key, keys.data() + i * sizeof(uint64_t), sizeof(uint64_t));
+      std::memcpy(&cells[i].value, values.data() + i * sizeof(double), sizeof(double));
+    }
+    s = cube->Load(std::move(cells), std::move(text_cells));
+  }
   if (!s.ok()) return absl::DataLossError(StrCat(path, ": ", s.message()));
   for (auto& [name, body] : sections) {
     if (name == kHoldsSection) QA_RETURN_IF_ERROR(DecodeHolds(body, path, cube.get()));
@@ -297,13 +250,14 @@ absl::Status DataFolder::SaveApp(const Cube& cube, const SnapshotSections& extra
 
 absl::StatusOr<std::unique_ptr<Cube>> DataFolder::LoadApp(const std::string& app, SnapshotSections* extra) const {
   QA_RETURN_IF_ERROR(ValidateAppName(app));
-  auto bytes = ReadFile(AppPath(app));
-  if (!bytes.ok()) {
-    if (absl::IsNotFound(bytes.status()))
+  // Mapped, not read: the cell columns are decoded from the page cache in place.
+  auto file = MappedFile::Open(AppPath(app));
+  if (!file.ok()) {
+    if (absl::IsNotFound(file.status()))
       return absl::NotFoundError(StrCat("no app '", app, "' in data folder ", root_));
-    return bytes.status();
+    return file.status();
   }
-  return DecodeAppSnapshot(*bytes, AppPath(app), app, extra);
+  return DecodeAppSnapshot(file->data(), AppPath(app), app, extra);
 }
 
 absl::StatusOr<AppLock> AppLock::Acquire(const DataFolder& folder, const std::string& app,

@@ -1,81 +1,17 @@
 // History::Encode / History::Decode: the undo history kept in the app snapshot, so that undo and
 // redo work across runs of the command line (and, later, restarts of the server).
 #include <algorithm>
-#include <cstring>
 
+#include "base/byte_codec.h"
 #include "base/strings.h"
 #include "engine/history.h"
+#include "model/cell_value_codec.h"
 
 namespace quantatom {
 
 namespace {
 
 constexpr uint64_t kVersion = 1;
-
-class Writer {
- public:
-  template <typename T>
-  void Put(const T& v) {
-    out_.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  void PutString(const std::string& s) {
-    Put<uint64_t>(s.size());
-    out_ += s;
-  }
-  void PutValue(const CellValue& v) {
-    Put<uint8_t>(static_cast<uint8_t>(v.kind));
-    Put<double>(v.number);
-    PutString(v.text);
-  }
-  std::string Take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-class Reader {
- public:
-  Reader(std::string_view bytes, const std::string& name) : bytes_(bytes), name_(name) {}
-  template <typename T>
-  absl::Status Get(T* v) {
-    if (bytes_.size() - pos_ < sizeof(T)) return Truncated();
-    std::memcpy(v, bytes_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return absl::OkStatus();
-  }
-  // A count of elements of at least `elem` bytes each that the rest of the bytes can hold.
-  absl::Status GetCount(uint64_t* n, size_t elem) {
-    QA_RETURN_IF_ERROR(Get(n));
-    if (*n > (bytes_.size() - pos_) / std::max<size_t>(elem, 1)) return Truncated();
-    return absl::OkStatus();
-  }
-  absl::Status GetString(std::string* s) {
-    uint64_t n = 0;
-    QA_RETURN_IF_ERROR(GetCount(&n, 1));
-    s->assign(bytes_.data() + pos_, n);
-    pos_ += n;
-    return absl::OkStatus();
-  }
-  absl::Status GetValue(CellValue* v) {
-    uint8_t kind = 0;
-    QA_RETURN_IF_ERROR(Get(&kind));
-    if (kind > static_cast<uint8_t>(CellValue::Kind::kText)) return Bad(StrCat("cell value kind ", kind));
-    v->kind = static_cast<CellValue::Kind>(kind);
-    QA_RETURN_IF_ERROR(Get(&v->number));
-    return GetString(&v->text);
-  }
-  absl::Status Bad(std::string_view what) const {
-    return absl::DataLossError(StrCat(name_, ": history: bad ", what, " at byte ", pos_));
-  }
-  size_t remaining() const { return bytes_.size() - pos_; }
-
- private:
-  absl::Status Truncated() const { return absl::DataLossError(StrCat(name_, ": history: truncated at byte ", pos_)); }
-  std::string_view bytes_;
-  size_t pos_ = 0;
-  const std::string& name_;
-};
-
 }  // namespace
 
 std::string History::Encode(size_t max_cells) const {
@@ -91,15 +27,15 @@ std::string History::Encode(size_t max_cells) const {
     budget -= n;
     keep[i] = true;
   }
-  Writer w;
+  ByteWriter w;
   w.Put<uint64_t>(kVersion);
   w.Put<uint64_t>(seq_);
   w.Put<uint64_t>(sets_.size());
   for (size_t i = 0; i < sets_.size(); ++i) {
     const ChangeSet& set = sets_[i];
     w.Put<uint64_t>(set.id);
-    w.PutString(set.user);
-    w.PutString(set.action);
+    w.PutString<uint64_t>(set.user);
+    w.PutString<uint64_t>(set.action);
     w.Put<uint8_t>(set.undone);
     w.Put<uint8_t>(!keep[i]);
     w.Put<uint64_t>(set.applied_seq);
@@ -129,8 +65,8 @@ std::string History::Encode(size_t max_cells) const {
     if (cells)
       for (const CellChange& c : set.changes.others) {
         w.Put<uint64_t>(c.key);
-        w.PutValue(c.before);
-        w.PutValue(c.after);
+        PutCellValueFull(w, c.before);
+        PutCellValueFull(w, c.after);
         w.Put<uint32_t>(c.order);
       }
     // An expired set keeps the keys of its listed cells, as a discarded redo does.
@@ -144,7 +80,7 @@ std::string History::Encode(size_t max_cells) const {
   }
   w.Put<uint64_t>(redo_.size());
   for (const auto& [user, ids] : redo_) {
-    w.PutString(user);
+    w.PutString<uint64_t>(user);
     std::vector<uint64_t> live;
     for (uint64_t id : ids)
       if (keep[id - 1]) live.push_back(id);
@@ -155,20 +91,21 @@ std::string History::Encode(size_t max_cells) const {
 }
 
 absl::Status History::Decode(std::string_view bytes, const std::string& name) {
-  Reader r(bytes, name);
+  const std::string context = StrCat(name, ": history");
+  ByteReader r(bytes, context);
   uint64_t version = 0, seq = 0, count = 0;
   QA_RETURN_IF_ERROR(r.Get(&version));
-  if (version != kVersion) return r.Bad(StrCat("version ", version));
+  if (version != kVersion) return r.Error(StrCat("bad version ", version));
   QA_RETURN_IF_ERROR(r.Get(&seq));
-  QA_RETURN_IF_ERROR(r.GetCount(&count, 8));
+  QA_RETURN_IF_ERROR(r.GetCount<uint64_t>(&count, 8));
   std::vector<ChangeSet> sets(count);
   for (uint64_t i = 0; i < count; ++i) {
     ChangeSet& set = sets[i];
     uint8_t undone = 0, expired = 0;
     QA_RETURN_IF_ERROR(r.Get(&set.id));
-    if (set.id != i + 1) return r.Bad(StrCat("change set id ", set.id));
-    QA_RETURN_IF_ERROR(r.GetString(&set.user));
-    QA_RETURN_IF_ERROR(r.GetString(&set.action));
+    if (set.id != i + 1) return r.Error(StrCat("bad change set id ", set.id));
+    QA_RETURN_IF_ERROR(r.GetString<uint64_t>(&set.user));
+    QA_RETURN_IF_ERROR(r.GetString<uint64_t>(&set.action));
     QA_RETURN_IF_ERROR(r.Get(&undone));
     QA_RETURN_IF_ERROR(r.Get(&expired));
     set.undone = undone != 0;
@@ -176,7 +113,7 @@ absl::Status History::Decode(std::string_view bytes, const std::string& name) {
     QA_RETURN_IF_ERROR(r.Get(&set.applied_seq));
     QA_RETURN_IF_ERROR(r.Get(&set.undone_seq));
     uint64_t n = 0;
-    QA_RETURN_IF_ERROR(r.GetCount(&n, 8));
+    QA_RETURN_IF_ERROR(r.GetCount<uint64_t>(&n, 8));
     for (uint64_t k = 0; k < n; ++k) {
       ScaledCells s;
       uint8_t released = 0;
@@ -184,10 +121,10 @@ absl::Status History::Decode(std::string_view bytes, const std::string& name) {
       QA_RETURN_IF_ERROR(r.Get(&s.factor));
       QA_RETURN_IF_ERROR(r.Get(&released));
       s.released = released != 0;
-      QA_RETURN_IF_ERROR(r.GetCount(&region, 4));
+      QA_RETURN_IF_ERROR(r.GetCount<uint64_t>(&region, 4));
       s.region.resize(region);
       for (uint32_t& m : s.region) QA_RETURN_IF_ERROR(r.Get(&m));
-      QA_RETURN_IF_ERROR(r.GetCount(&cells, 16));
+      QA_RETURN_IF_ERROR(r.GetCount<uint64_t>(&cells, 16));
       s.before.resize(cells);
       for (KeyBefore& c : s.before) {
         QA_RETURN_IF_ERROR(r.Get(&c.key));
@@ -195,7 +132,7 @@ absl::Status History::Decode(std::string_view bytes, const std::string& name) {
       }
       set.changes.scaled.push_back(std::move(s));
     }
-    QA_RETURN_IF_ERROR(r.GetCount(&n, 30));
+    QA_RETURN_IF_ERROR(r.GetCount<uint64_t>(&n, 30));
     set.changes.numbers.resize(n);
     for (NumberChange& c : set.changes.numbers) {
       uint8_t be = 0, ae = 0;
@@ -207,34 +144,34 @@ absl::Status History::Decode(std::string_view bytes, const std::string& name) {
       QA_RETURN_IF_ERROR(r.Get(&ae));
       c.before_empty = be != 0, c.after_empty = ae != 0;
     }
-    QA_RETURN_IF_ERROR(r.GetCount(&n, 12));
+    QA_RETURN_IF_ERROR(r.GetCount<uint64_t>(&n, 12));
     set.changes.others.resize(n);
     for (CellChange& c : set.changes.others) {
       QA_RETURN_IF_ERROR(r.Get(&c.key));
-      QA_RETURN_IF_ERROR(r.GetValue(&c.before));
-      QA_RETURN_IF_ERROR(r.GetValue(&c.after));
+      QA_RETURN_IF_ERROR(GetCellValueFull(r, &c.before));
+      QA_RETURN_IF_ERROR(GetCellValueFull(r, &c.after));
       QA_RETURN_IF_ERROR(r.Get(&c.order));
     }
-    QA_RETURN_IF_ERROR(r.GetCount(&n, 8));
+    QA_RETURN_IF_ERROR(r.GetCount<uint64_t>(&n, 8));
     set.released_keys.resize(n);
     for (uint64_t& k : set.released_keys) QA_RETURN_IF_ERROR(r.Get(&k));
-    if (std::max(set.applied_seq, set.undone_seq) > seq) return r.Bad("sequence number (newer than the history)");
+    if (std::max(set.applied_seq, set.undone_seq) > seq) return r.Error("bad sequence number (newer than the history)");
   }
   uint64_t users = 0;
-  QA_RETURN_IF_ERROR(r.GetCount(&users, 16));
+  QA_RETURN_IF_ERROR(r.GetCount<uint64_t>(&users, 16));
   std::vector<std::pair<std::string, std::vector<uint64_t>>> redo(users);
   for (auto& [user, ids] : redo) {
     uint64_t n = 0;
-    QA_RETURN_IF_ERROR(r.GetString(&user));
-    QA_RETURN_IF_ERROR(r.GetCount(&n, 8));
+    QA_RETURN_IF_ERROR(r.GetString<uint64_t>(&user));
+    QA_RETURN_IF_ERROR(r.GetCount<uint64_t>(&n, 8));
     ids.resize(n);
     for (uint64_t& id : ids) {
       QA_RETURN_IF_ERROR(r.Get(&id));
       if (id == 0 || id > sets.size() || !sets[id - 1].undone || sets[id - 1].expired || sets[id - 1].user != user)
-        return r.Bad(StrCat("redo entry ", id));
+        return r.Error(StrCat("bad redo entry ", id));
     }
   }
-  if (r.remaining() != 0) return r.Bad("trailing bytes");
+  if (r.remaining() != 0) return r.Error(StrCat(r.remaining(), " trailing bytes"));
   sets_ = std::move(sets);
   redo_ = std::move(redo);
   seq_ = seq;

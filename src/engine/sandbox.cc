@@ -8,7 +8,9 @@
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/byte_codec.h"
 #include "base/strings.h"
+#include "model/cell_value_codec.h"
 #include "query/consolidate.h"
 #include "spread/spread.h"
 
@@ -508,55 +510,39 @@ absl::StatusOr<SandboxCommit> Sandbox::Commit(ConflictPolicy policy) {
 
 std::string Sandbox::Encode() const {
   std::shared_lock lock(mu_);
-  std::string out;
-  auto put = [&](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
-  put(uint64_t{1});  // version
-  put(static_cast<uint64_t>(cells_.size()));
+  ByteWriter w;
+  w.Put(uint64_t{1});  // version
+  w.Put(static_cast<uint64_t>(cells_.size()));
   for (const auto& [key, cell] : cells_) {
-    put(key);
-    put(cell.base_seq);
-    put(static_cast<uint8_t>(cell.value.kind));
-    put(cell.value.number);
-    put(static_cast<uint64_t>(cell.value.text.size()));
-    out += cell.value.text;
+    w.Put(key);
+    w.Put(cell.base_seq);
+    PutCellValueFull(w, cell.value);
   }
-  return out;
+  return w.Take();
 }
 
 absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Restore(Cube* cube, std::string user, std::string_view bytes,
                                                           const std::string& name) {
-  size_t pos = 0;
-  auto get = [&](auto* v) -> bool {
-    if (bytes.size() - pos < sizeof *v) return false;
-    std::memcpy(v, bytes.data() + pos, sizeof *v);
-    pos += sizeof *v;
-    return true;
-  };
-  auto bad = [&](std::string_view what) {
-    return absl::DataLossError(StrCat(name, ": sandbox of user '", user, "': ", what, " at byte ", pos));
-  };
+  const std::string context = StrCat(name, ": sandbox of user '", user, "'");
+  ByteReader in(bytes, context);
   uint64_t version = 0, count = 0;
-  if (!get(&version) || version != 1) return bad("unknown version");
-  if (!get(&count) || count > bytes.size() / 33) return bad("bad cell count");
+  QA_RETURN_IF_ERROR(in.Get(&version, "the version"));
+  if (version != 1) return in.Error(StrCat("unknown version ", version));
+  QA_RETURN_IF_ERROR(in.GetCount<uint64_t>(&count, 33, "the cell count"));
   auto sandbox = std::make_unique<Sandbox>(cube, std::move(user));
   const KeyLayout& layout = cube->layout();
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t key = 0, seq = 0, len = 0;
-    uint8_t kind = 0;
-    double number = 0;
-    if (!get(&key) || !get(&seq) || !get(&kind) || !get(&number) || !get(&len) || len > bytes.size() - pos)
-      return bad("truncated cell");
+    uint64_t key = 0, seq = 0;
+    CellValue v;
+    QA_RETURN_IF_ERROR(in.Get(&key, "a cell"));
+    QA_RETURN_IF_ERROR(in.Get(&seq, "a cell"));
+    QA_RETURN_IF_ERROR(GetCellValueFull(in, &v));
     bool leaf = layout.total_bits() == 64 || (key >> layout.total_bits()) == 0;
     for (int d = 0; d < layout.dims() && leaf; ++d) leaf = layout.Get(key, d) < layout.leaf_count(d);
-    if (!leaf || kind > static_cast<uint8_t>(CellValue::Kind::kText)) return bad("cell not of this app");
-    CellValue v;
-    v.kind = static_cast<CellValue::Kind>(kind);
-    v.number = number;
-    v.text.assign(bytes.data() + pos, len);
-    pos += len;
+    if (!leaf) return in.Error("cell not of this app");
     sandbox->cells_.emplace(key, OverlayCell{std::move(v), seq});
   }
-  if (pos != bytes.size()) return bad("trailing bytes");
+  if (!in.done()) return in.Error("trailing bytes");
   return sandbox;
 }
 

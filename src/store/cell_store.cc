@@ -1,6 +1,8 @@
 #include "store/cell_store.h"
 
 #include <algorithm>
+#include <cstring>
+
 #include "base/strings.h"
 
 
@@ -44,28 +46,54 @@ absl::Status CellStore::Load(KeyValues cells) {
   return absl::OkStatus();
 }
 
+absl::Status CellStore::LoadSorted(const char* keys, const char* values, size_t n) {
+  auto key_at = [keys](size_t i) {
+    uint64_t k;
+    std::memcpy(&k, keys + i * sizeof k, sizeof k);
+    return k;
+  };
+  for (size_t i = 1; i < n; ++i)
+    if (key_at(i) <= key_at(i - 1))
+      return absl::InvalidArgumentError(StrCat("cell ", i, " (key ", key_at(i), ") is not after the one before it"));
+  deleted_.clear();
+  delta_.clear();
+  BuildMainFrom(n, key_at, [values](size_t i) {
+    double v;
+    std::memcpy(&v, values + i * sizeof v, sizeof v);
+    return v + 0.0;  // -0.0 becomes +0.0 (see header)
+  });
+  return absl::OkStatus();
+}
+
 void CellStore::BuildMain(const KeyValues& sorted) {
+  BuildMainFrom(
+      sorted.size(), [&](size_t i) { return sorted[i].key; }, [&](size_t i) { return sorted[i].value; });
+}
+
+template <typename KeyAt, typename ValueAt>
+void CellStore::BuildMainFrom(size_t n, const KeyAt& key_at, const ValueAt& value_at) {
   run_prefix_.clear();
   run_start_.clear();
   inner16_.clear();
   inner32_.clear();
   values_.clear();
-  if (narrow_) inner16_.resize(sorted.size());
-  else inner32_.resize(sorted.size());
-  values_.resize(sorted.size());
+  if (narrow_) inner16_.resize(n);
+  else inner32_.resize(n);
+  values_.resize(n);
   const uint64_t inner_mask = layout_.inner_bits() >= 64 ? ~uint64_t{0} : ((uint64_t{1} << layout_.inner_bits()) - 1);
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    uint64_t prefix = layout_.Prefix(sorted[i].key);
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t key = key_at(i);
+    uint64_t prefix = layout_.Prefix(key);
     if (run_prefix_.empty() || run_prefix_.back() != prefix) {
       run_prefix_.push_back(prefix);
       run_start_.push_back(static_cast<uint32_t>(i));
     }
-    const uint32_t inner = static_cast<uint32_t>(sorted[i].key & inner_mask);
+    const uint32_t inner = static_cast<uint32_t>(key & inner_mask);
     if (narrow_) inner16_[i] = static_cast<uint16_t>(inner);
     else inner32_[i] = inner;
-    values_[i] = sorted[i].value;
+    values_[i] = value_at(i);
   }
-  run_start_.push_back(static_cast<uint32_t>(sorted.size()));
+  run_start_.push_back(static_cast<uint32_t>(n));
   run_prefix_.shrink_to_fit();
   run_start_.shrink_to_fit();
 }

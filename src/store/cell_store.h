@@ -50,6 +50,11 @@ class CellStore {
   // Replaces every numeric cell with `cells` (any order). InvalidArgument naming the key if a
   // key appears twice; the store is unchanged then. Text cells are kept.
   absl::Status Load(KeyValues cells);
+  // The same from two columns already in strictly increasing key order, as a snapshot keeps
+  // them (engine/data_folder.h): `keys` and `values` hold `n` uint64 / double each, in host
+  // byte order at any alignment (read in place, no copy of the pairs). InvalidArgument naming
+  // the position unless the keys strictly increase; the store is unchanged then.
+  absl::Status LoadSorted(const char* keys, const char* values, size_t n);
 
   CellValue Get(uint64_t key) const;
   // Sets one cell (empty deletes it) and returns its previous value.
@@ -112,6 +117,8 @@ class CellStore {
   // Rebuilds main from its live cells except the positions in `drop`, merged with `extra`
   // (sorted, keys not in main), in one pass without an intermediate copy of the cells.
   void RebuildMain(const std::vector<bool>& drop, const KeyValues& extra);
+  template <typename KeyAt, typename ValueAt>
+  void BuildMainFrom(size_t n, const KeyAt& key_at, const ValueAt& value_at);
 
   KeyLayout layout_;
   LargeVector<uint64_t> run_prefix_;

@@ -55,7 +55,12 @@ absl::StatusOr<LogContents> ReadLogBytes(std::string_view bytes, const ReadLogOp
                          " bytes from offset ", pos);
     return absl::OkStatus();
   };
-  while (pos < bytes.size()) {
+  // Past the last non-zero byte there are only zeros (preallocated room): the log ends at the
+  // first record boundary at or after it. A record may itself end in zero bytes, so records
+  // are still parsed against all the bytes.
+  size_t zeros_from = bytes.size();
+  while (zeros_from > 0 && bytes[zeros_from - 1] == 0) --zeros_from;
+  while (pos < bytes.size() && pos < zeros_from) {
     ParsedRecord record;
     ParseResult result = ParseRecord(bytes.substr(pos), &record);
     if (result == ParseResult::kOk) {

@@ -6,6 +6,8 @@
 //
 // The rules (docs/formats/write-ahead-log.md, "Recovery"):
 // - Records are read from offset 0 while they are intact (magic, type, flags, length, CRC).
+// - Where only zero bytes remain, the log ends: that is room the writer preallocated. No
+//   record can be all zeros (its magic is "QW"), so this never hides one.
 // - The first record that is not intact ends the log if nothing durable follows it: it belongs
 //   to the last group-commit batch, whose fdatasync never returned, so none of its records was
 //   acknowledged. The bytes from it on are the torn tail (`truncated_tail`).

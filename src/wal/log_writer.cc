@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -45,6 +46,12 @@ absl::StatusOr<std::unique_ptr<LogWriter>> LogWriter::Open(const std::string& pa
   }
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return IoError("cannot open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    absl::Status s = IoError("cannot stat", path, errno);
+    ::close(fd);
+    return s;
+  }
   if (created) {
     // The new file's name must be durable before any record in it is acknowledged.
     std::string dir = std::filesystem::path(path).parent_path().string();
@@ -54,7 +61,12 @@ absl::StatusOr<std::unique_ptr<LogWriter>> LogWriter::Open(const std::string& pa
       return synced;
     }
   }
-  return std::unique_ptr<LogWriter>(new LogWriter(path, fd, offset, next_seq, std::move(options)));
+  auto writer = std::unique_ptr<LogWriter>(new LogWriter(path, fd, offset, next_seq, std::move(options)));
+  // Past the records there are only zeros (the reader stopped at the first of them, and a torn
+  // tail was cut above): that is the preallocated room.
+  writer->allocated_ = std::max<uint64_t>(offset, static_cast<uint64_t>(st.st_size));
+  writer->preallocate_ = writer->options_.preallocate_bytes > 0;
+  return writer;
 }
 
 LogWriter::LogWriter(std::string path, int fd, uint64_t offset, uint64_t next_seq,
@@ -85,6 +97,7 @@ absl::StatusOr<uint64_t> LogWriter::Enqueue(std::string_view payload) {
   const uint64_t seq = next_seq_++;
   // The leader takes the whole queue, so a record queued into an empty queue starts a batch.
   AppendRecord(&queued_, seq, /*batch_start=*/queued_.empty(), payload, payload_crc);
+  if (leader_waiting_) queued_cv_.notify_one();
   return seq;
 }
 
@@ -95,8 +108,17 @@ absl::Status LogWriter::WaitDurable(uint64_t seq) {
       durable_cv_.wait(lock);
       continue;
     }
-    // Lead one round: everything queued so far, including this record.
+    // Lead one round: everything queued so far, including this record, and the records of
+    // writers about to queue theirs if they come within the delay.
     leader_active_ = true;
+    if (options_.writers_coming && options_.group_commit_delay.count() > 0) {
+      const auto until = std::chrono::steady_clock::now() + options_.group_commit_delay;
+      leader_waiting_ = true;
+      while (options_.writers_coming() > 0 && failed_.ok() &&
+             queued_cv_.wait_until(lock, until) != std::cv_status::timeout) {
+      }
+      leader_waiting_ = false;
+    }
     std::string batch;
     batch.swap(spare_);
     batch.swap(queued_);  // queued_ is now the (empty) spare buffer
@@ -127,23 +149,51 @@ uint64_t LogWriter::size_bytes() const {
   return offset_;
 }
 
-absl::Status LogWriter::WriteAndSync(const std::string& batch, uint64_t offset) {
+absl::Status LogWriter::WriteAll(const char* data, size_t size, uint64_t offset) {
   size_t done = 0;
-  while (done < batch.size()) {
-    ssize_t n = options_.pwrite(fd_, batch.data() + done, batch.size() - done,
-                                static_cast<off_t>(offset + done));
+  while (done < size) {
+    ssize_t n = options_.pwrite(fd_, data + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return IoError("cannot write to", path_, errno);
-    if (static_cast<size_t>(n) != batch.size() - done) {
+    if (static_cast<size_t>(n) != size - done) {
       // pwrite on a regular file is short only when it cannot go on (a full disk, a quota);
       // the next call would fail anyway, so stop here rather than leave half a batch behind.
       return absl::ResourceExhaustedError(StrCat(
-          "short write to ", path_, ": ", n, " of ", batch.size() - done, " bytes at offset ",
-          offset + done, " (the disk is full or over quota); the write-ahead log stops taking writes"));
+          "short write to ", path_, ": ", n, " of ", size - done, " bytes at offset ", offset + done,
+          " (the disk is full or over quota); the write-ahead log stops taking writes"));
     }
     done += static_cast<size_t>(n);
   }
+  return absl::OkStatus();
+}
+
+absl::Status LogWriter::Preallocate(uint64_t end) {
+  const uint64_t step = options_.preallocate_bytes;
+  if (!preallocate_ || end <= allocated_ || end - allocated_ > step) return absl::OkStatus();
+  // Zeros from allocated_ to allocated_ + step, written (not fallocate: unwritten extents would
+  // still need a metadata update when the records are written over them) and made durable.
+  static const std::string kZeros(64 << 10, '\0');
+  absl::Status s;
+  for (uint64_t at = allocated_; s.ok() && at < allocated_ + step; at += kZeros.size())
+    s = WriteAll(kZeros.data(), std::min<uint64_t>(kZeros.size(), allocated_ + step - at), at);
+  if (s.ok() && options_.fdatasync(fd_) != 0) return IoError("cannot fdatasync", path_, errno);
+  if (s.ok()) {
+    allocated_ += step;
+    return absl::OkStatus();
+  }
+  if (!absl::IsResourceExhausted(s)) return s;
+  // No room for the zeros: give the space back and let the file grow with its records. The
+  // cut is only of zeros past every record, so it needs no fsync to be safe.
+  if (::ftruncate(fd_, static_cast<off_t>(allocated_)) != 0) return IoError("cannot truncate", path_, errno);
+  preallocate_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status LogWriter::WriteAndSync(const std::string& batch, uint64_t offset) {
+  QA_RETURN_IF_ERROR(Preallocate(offset + batch.size()));
+  QA_RETURN_IF_ERROR(WriteAll(batch.data(), batch.size(), offset));
   if (options_.fdatasync(fd_) != 0) return IoError("cannot fdatasync", path_, errno);
+  allocated_ = std::max<uint64_t>(allocated_, offset + batch.size());
   return absl::OkStatus();
 }
 

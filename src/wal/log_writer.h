@@ -10,6 +10,13 @@
 // that arrive meanwhile queue their records for the next leader. So n concurrent writers cost
 // about one fdatasync per round, not n.
 //
+// Preallocation (as PostgreSQL does with WAL segments): the file is extended ahead of the
+// records by writing zeros, `preallocate_bytes` at a time, and fdatasynced once; records are
+// then written over those zeros, so the fdatasync of a round has only data to flush, not a new
+// file size or newly allocated blocks. The reader takes a remainder of zeros as the end of the
+// log (docs/formats/write-ahead-log.md). If the disk cannot hold the zeros (ENOSPC, EDQUOT),
+// the extension is cut back and the log simply grows from then on.
+//
 // Fail-stop: after any write or fdatasync error the writer refuses every later Append with that
 // error (naming the file and errno text). Retrying is unsafe: after a failed fdatasync, Linux
 // may drop the dirty pages and report success on the next call, so a record could be
@@ -20,6 +27,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -39,6 +47,14 @@ struct LogWriterOptions {
   std::function<int(int fd)> fdatasync;
   // The sequence number of the first record of an empty log.
   uint64_t first_seq = 1;
+  // Group commit delay (PostgreSQL's commit_delay with commit_siblings): the number of
+  // writers that are about to Enqueue (applying their change now); while it is above zero, a
+  // new leader waits up to `group_commit_delay` for their records, so that one fdatasync takes
+  // them too instead of starting a second round. Not set, or zero delay: no waiting.
+  std::function<size_t()> writers_coming;
+  std::chrono::microseconds group_commit_delay{0};
+  // Zeros written ahead of the records (see above); 0: the file grows with each batch.
+  uint64_t preallocate_bytes = 1ull << 20;
 };
 
 class LogWriter {
@@ -80,6 +96,10 @@ class LogWriter {
   LogWriter(std::string path, int fd, uint64_t offset, uint64_t next_seq, LogWriterOptions options);
   // Writes `batch` at offset_ and fdatasyncs it; called by the leader without the lock.
   absl::Status WriteAndSync(const std::string& batch, uint64_t offset);
+  // Makes sure zeros are durable up to at least `end` when a preallocation step can cover
+  // it (leader only, without the lock).
+  absl::Status Preallocate(uint64_t end);
+  absl::Status WriteAll(const char* data, size_t size, uint64_t offset);
 
   const std::string path_;
   const int fd_;
@@ -87,12 +107,17 @@ class LogWriter {
 
   mutable std::mutex mu_;
   std::condition_variable durable_cv_;  // signalled when a leader finishes a round
+  std::condition_variable queued_cv_;   // signalled when a record is queued
   std::string queued_;        // encoded records waiting for the next leader (guarded by mu_)
   std::string spare_;         // the previous round's buffer, reused (guarded by mu_)
   uint64_t offset_;           // file length once the durable records are written (mu_)
   uint64_t next_seq_;         // (mu_)
   uint64_t durable_seq_;      // every record up to this seq is durable (mu_)
   bool leader_active_ = false;  // (mu_)
+  bool leader_waiting_ = false;  // (mu_): the leader waits for writers_coming
+  // File length (zeros after offset_); touched only by the leader of a round.
+  uint64_t allocated_ = 0;
+  bool preallocate_ = true;
   absl::Status failed_;         // (mu_)
   uint64_t sync_count_ = 0;     // (mu_)
 };

@@ -138,6 +138,7 @@ struct FailingIo {
   int error = EIO;
   LogWriterOptions Options() {
     LogWriterOptions options;
+    options.preallocate_bytes = 0;  // the calls counted are the records' (preallocation: below)
     options.pwrite = [this](int fd, const void* data, size_t size, off_t offset) -> ssize_t {
       int call = writes++;
       if (call == fail_write_at) {
@@ -242,6 +243,95 @@ TEST(LogWriterTest, ConcurrentWritersGetNoAcknowledgementAfterTheFirstError) {
   auto contents = ReadLog(path);
   ASSERT_TRUE(contents.ok());
   EXPECT_GE(contents->records.size(), acked.size());
+}
+
+// Preallocation: the file is extended with zeros ahead of the records, once per step; records
+// go over the zeros, the reader stops at them, and a reopened log appends after the last record.
+TEST(LogWriterTest, RecordsGoOverPreallocatedZerosAndTheReaderStopsAtThem) {
+  std::string path = FreshDir("prealloc") + "/log";
+  std::atomic<int> syncs{0};
+  LogWriterOptions options;
+  options.preallocate_bytes = 4096;
+  options.fdatasync = [&](int fd) { return ++syncs, ::fdatasync(fd); };
+  std::vector<LogRecord> written;
+  {
+    auto log = LogWriter::Open(path, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    // 30 records of 100 + 20 bytes: 3,600 bytes, inside the first 4 KiB step.
+    for (int i = 0; i < 30; ++i) {
+      std::string payload(100, static_cast<char>('a' + i % 26));
+      written.push_back({*(*log)->Append(payload), payload});
+    }
+    EXPECT_EQ(std::filesystem::file_size(path), 4096u);
+    EXPECT_EQ((*log)->size_bytes(), 30u * 120);
+    EXPECT_EQ(syncs.load(), 31) << "one fdatasync for the zeros, one per record";
+    // The next 5 records cross into a second step.
+    for (int i = 0; i < 5; ++i) written.push_back({*(*log)->Append(std::string(100, 'z')), std::string(100, 'z')});
+    EXPECT_EQ(std::filesystem::file_size(path), 8192u);
+  }
+  const std::string bytes = *ReadFile(path);
+  EXPECT_EQ(bytes.find_first_not_of('\0', 35 * 120), std::string::npos) << "zeros after the records";
+  auto contents = ReadLog(path);
+  ASSERT_TRUE(contents.ok()) << contents.status();
+  EXPECT_EQ(contents->records, written);
+  EXPECT_EQ(contents->valid_bytes, 35u * 120);
+  EXPECT_FALSE(contents->truncated_tail) << "zeros are the end of the log, not a torn tail";
+  auto log = LogWriter::Open(path, options);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(*(*log)->Append("after"), 36u);
+  EXPECT_EQ(ReadLog(path)->records.back().payload, "after");
+}
+
+// A record ending in zero bytes is not mistaken for the preallocated zeros after it.
+TEST(LogWriterTest, ARecordEndingInZerosIsReadWhole) {
+  std::string path = FreshDir("prealloc_zeros") + "/log";
+  LogWriterOptions options;
+  options.preallocate_bytes = 4096;
+  {
+    auto log = LogWriter::Open(path, options);
+    ASSERT_EQ(*(*log)->Append(std::string("x\0\0\0", 4)), 1u);
+  }
+  auto contents = ReadLog(path);
+  ASSERT_TRUE(contents.ok());
+  ASSERT_EQ(contents->records.size(), 1u);
+  EXPECT_EQ(contents->records[0].payload, std::string("x\0\0\0", 4));
+}
+
+// No room for the zeros (ENOSPC while preallocating): the space is given back and the log grows
+// with its records instead; nothing is lost. Any other error while preallocating stops the log.
+TEST(LogWriterTest, DiskFullWhilePreallocatingFallsBackToGrowingTheFile) {
+  std::string path = FreshDir("prealloc_full") + "/log";
+  LogWriterOptions options;
+  options.preallocate_bytes = 1 << 20;
+  int zero_writes = 0;
+  options.pwrite = [&](int fd, const void* data, size_t size, off_t offset) -> ssize_t {
+    if (size >= 4096 && ++zero_writes == 3) {  // the third 64 KiB block of zeros
+      errno = ENOSPC;
+      return -1;
+    }
+    return ::pwrite(fd, data, size, offset);
+  };
+  {
+    auto log = LogWriter::Open(path, options);
+    ASSERT_TRUE(log.ok());
+    for (int i = 1; i <= 3; ++i) ASSERT_EQ(*(*log)->Append("kept"), static_cast<uint64_t>(i));
+    EXPECT_EQ(std::filesystem::file_size(path), 3u * 24) << "the zeros were given back";
+  }
+  EXPECT_EQ(ReadLog(path)->records.size(), 3u);
+
+  std::string eio_path = FreshDir("prealloc_eio") + "/log";
+  options.pwrite = [&](int fd, const void* data, size_t size, off_t offset) -> ssize_t {
+    if (size >= 4096) {
+      errno = EIO;
+      return -1;
+    }
+    return ::pwrite(fd, data, size, offset);
+  };
+  auto log = LogWriter::Open(eio_path, options);
+  ASSERT_TRUE(log.ok());
+  auto failed = (*log)->Append("never acknowledged");
+  EXPECT_TRUE(absl::IsInternal(failed.status())) << failed.status();
+  EXPECT_FALSE((*log)->status().ok());
 }
 
 TEST(LogWriterTest, OversizedPayloadIsRefusedWithoutStoppingTheLog) {
