@@ -31,6 +31,7 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -39,6 +40,7 @@
 #include "bench_util.h"
 #include "server/app_host.h"
 #include "server/connect.h"
+#include "server/live_grids.h"
 #include "server/services.h"
 
 using namespace quantatom;
@@ -313,7 +315,8 @@ int main(int argc, char** argv) {
       ev.data.u32 = static_cast<uint32_t>(s);
       epoll_ctl(ep, EPOLL_CTL_ADD, conns[s].fd, &ev);
     }
-    std::vector<double> delays;
+    std::vector<double> delays, last_delays;  // every delivery; the last subscriber's per write
+    std::map<uint64_t, double> last_of_seq;
     std::atomic<int> ready{0}, open{subscribers};
     std::thread reader([&] {
       epoll_event events[256];
@@ -338,7 +341,10 @@ int main(int argc, char** argv) {
             if (change.snapshot()) {
               ready++;
             } else {
-              delays.push_back((now - change.commit_unix_nanos()) / 1e6);
+              const double d = (now - change.commit_unix_nanos()) / 1e6;
+              delays.push_back(d);
+              double& last = last_of_seq[change.seq()];
+              last = std::max(last, d);
             }
           });
         }
@@ -366,12 +372,32 @@ int main(int argc, char** argv) {
     host->bus().CloseAll();  // ends the streams
     reader.join();
     ::close(ep);
+    for (const auto& [seq, d] : last_of_seq) last_delays.push_back(d);
+    // The server's side of each delivery, by phase (server/live_grids.h, LiveFlushPhases).
+    std::vector<double> wake, read, encode, send, server_total, cells_read;
+    for (const LiveFlushPhases& p : services.live()->TakePhases()) {
+      wake.push_back((p.woke_ns - p.commit_ns) / 1e6);
+      read.push_back((p.read_ns - p.woke_ns) / 1e6);
+      encode.push_back((p.encoded_ns - p.read_ns) / 1e6);
+      send.push_back((p.sent_ns - p.encoded_ns) / 1e6);
+      server_total.push_back((p.sent_ns - p.commit_ns) / 1e6);
+      cells_read.push_back(p.cells_read);
+    }
+    auto pp = [](const std::vector<double>& v) {
+      char b[96];
+      std::snprintf(b, sizeof b, "{\"p50\":%.3f,\"p99\":%.3f}", Percentile(v, 0.5), Percentile(v, 0.99));
+      return std::string(b);
+    };
     std::printf(
         "{\"engine\":\"quantatom\",\"workload\":\"S1 commit-to-delivery\",\"subscribers\":%d,\"writes\":%d,"
         "\"connected\":%d,\"deliveries\":%zu,\"expected\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
-        "\"client\":\"one thread, epoll\"}\n",
+        "\"last_subscriber_p50_ms\":%.3f,\"last_subscriber_p99_ms\":%.3f,"
+        "\"phases_ms\":{\"commit_to_loop\":%s,\"read\":%s,\"encode\":%s,\"send_all\":%s,\"server_total\":%s},"
+        "\"cells_read_p50\":%.0f,\"client\":\"one thread, epoll\"}\n",
         subscribers, writes, ready.load(), delays.size(), subscribers * writes, Percentile(delays, 0.5),
-        Percentile(delays, 0.99), Percentile(delays, 1.0));
+        Percentile(delays, 0.99), Percentile(delays, 1.0), Percentile(last_delays, 0.5), Percentile(last_delays, 0.99),
+        pp(wake).c_str(), pp(read).c_str(), pp(encode).c_str(), pp(send).c_str(), pp(server_total).c_str(),
+        Percentile(cells_read, 0.5));
     std::fflush(stdout);
   }
 

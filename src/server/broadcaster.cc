@@ -4,8 +4,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -97,6 +99,27 @@ void Broadcaster::Post(std::function<void()> task) {
   (void)!::write(wake_fd_, &one, sizeof one);
 }
 
+void Broadcaster::RunSoon(std::function<void()> task) {
+  std::unique_lock loop(loop_mu_, std::try_to_lock);
+  if (!loop.owns_lock() || !thread_.joinable()) {
+    if (loop.owns_lock()) loop.unlock();
+    Post(std::move(task));
+    return;
+  }
+  {
+    std::lock_guard lock(tasks_mu_);
+    if (!accepting_) return;
+  }
+  const auto earliest = deadlines_.empty() ? Clock::time_point::max() : deadlines_.begin()->first;
+  RunTasks();  // what was posted before runs before `task`
+  task();
+  // The loop sleeps until the deadline it saw; wake it when an earlier one was added.
+  if (!deadlines_.empty() && deadlines_.begin()->first < earliest) {
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+}
+
 void Broadcaster::RunTasks() {
   std::vector<std::function<void()>> tasks;
   {
@@ -108,13 +131,18 @@ void Broadcaster::RunTasks() {
 
 void Broadcaster::Loop() {
   epoll_event events[256];
-  while (!(stopping_ && streams_.empty())) {
+  while (true) {
     int timeout_ms = -1;
-    if (!deadlines_.empty()) {
-      auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadlines_.begin()->first - Clock::now()).count();
-      timeout_ms = static_cast<int>(std::clamp<int64_t>(wait, 0, 60'000));
+    {
+      std::lock_guard loop(loop_mu_);
+      if (stopping_ && streams_.empty()) break;
+      if (!deadlines_.empty()) {
+        auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadlines_.begin()->first - Clock::now()).count();
+        timeout_ms = static_cast<int>(std::clamp<int64_t>(wait, 0, 60'000));
+      }
     }
     const int n = epoll_wait(epoll_fd_, events, 256, timeout_ms);
+    std::lock_guard loop(loop_mu_);
     for (int i = 0; i < n; ++i) {
       const uint64_t id = events[i].data.u64;
       if (id == kWakeId) {
@@ -219,8 +247,19 @@ void Broadcaster::End(StreamId id, const absl::Status& st) {
 
 void Broadcaster::Flush(StreamId id, Stream& s) {
   while (!s.queue.empty()) {
-    auto& [frame, offset] = s.queue.front();
-    ssize_t n = ::send(s.info.fd, frame->data() + offset, frame->size() - offset, MSG_NOSIGNAL);
+    // Every queued frame in one call (a slow reader's backlog, or the head and the snapshot).
+    iovec iov[16];
+    int count = 0;
+    size_t total = 0;
+    for (auto it = s.queue.begin(); it != s.queue.end() && count < 16; ++it, ++count) {
+      iov[count].iov_base = const_cast<char*>(it->first->data() + it->second);
+      iov[count].iov_len = it->first->size() - it->second;
+      total += iov[count].iov_len;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = ::sendmsg(s.info.fd, &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) break;
@@ -228,9 +267,16 @@ void Broadcaster::Flush(StreamId id, Stream& s) {
       Close(id);
       return;
     }
-    offset += static_cast<size_t>(n);
     s.queued_bytes -= static_cast<size_t>(n);
-    if (offset == frame->size()) s.queue.pop_front();
+    size_t left = static_cast<size_t>(n);
+    while (left > 0) {
+      auto& [frame, offset] = s.queue.front();
+      const size_t take = std::min(left, frame->size() - offset);
+      offset += take;
+      left -= take;
+      if (offset == frame->size()) s.queue.pop_front();
+    }
+    if (static_cast<size_t>(n) < total) break;  // the socket's buffer is full
   }
   if (s.queue.empty() && s.ending) {
     Close(id);

@@ -21,8 +21,13 @@
 // `drain_timeout` even if that message could not be sent. A client that closes its connection
 // ends its stream (canceled). Deadlines (Connect-Timeout-Ms) end a stream normally.
 //
-// Thread-safety: Post and open_streams may be called from any thread; Add, Send, End and alive
-// only on the loop thread (inside a posted task or an on_closed callback).
+// Thread-safety: Post, RunSoon and open_streams may be called from any thread; Add, Send, End
+// and alive only on the loop thread (inside a posted task or an on_closed callback) or inside
+// a task RunSoon runs on the calling thread.
+//
+// Latency: RunSoon runs a task on the calling thread when the loop is idle in epoll_wait (it
+// takes the loop's lock, which the loop holds while it handles events), so a commit reaches the
+// sockets without waking the loop thread; when the loop is busy the task is posted instead.
 #pragma once
 
 #include <atomic>
@@ -68,6 +73,10 @@ class Broadcaster {
 
   // Runs `task` on the loop thread, in posting order.
   void Post(std::function<void()> task);
+  // Runs `task` now on the calling thread, after the posted tasks, if the loop is idle (as if on
+  // the loop thread: nothing else touches the streams meanwhile); else posts it. The caller
+  // must not hold a lock a loop task may take.
+  void RunSoon(std::function<void()> task);
 
   // ---- Loop thread only ----
   // Takes over `stream`: writes its head and `first` (may be null). `on_closed` runs on the
@@ -109,6 +118,8 @@ class Broadcaster {
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_{0};
 
+  // Held by the loop thread while it handles events and tasks, and by RunSoon's caller.
+  std::mutex loop_mu_;
   std::mutex tasks_mu_;
   std::vector<std::function<void()>> tasks_;  // guarded by tasks_mu_
   bool accepting_ = true;                     // guarded by tasks_mu_

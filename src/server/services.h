@@ -36,6 +36,8 @@ class ApiServices {
   void Register(ConnectServer& server);
   // Open Subscribe streams.
   size_t subscribers() const;
+  // The live-update machinery (null before Register): its per-delivery phases for benchmarks.
+  LiveGrids* live() const { return live_.get(); }
 
  private:
   AppHost* host_;
