@@ -85,9 +85,15 @@ absl::StatusOr<AuditFile> ParseAuditFile(std::string_view bytes, const std::stri
   }
   if (std::memcmp(bytes.data(), kFileMagic, sizeof kFileMagic) != 0)
     return absl::DataLossError(StrCat(path, ": not an audit trail (bad magic)"));
-  size_t pos = sizeof kFileMagic;
-  file.valid_bytes = pos;
-  Hash prev{};
+  QA_RETURN_IF_ERROR(ParseAuditEntries(bytes.substr(sizeof kFileMagic), sizeof kFileMagic, Hash{}, 0, path, &file));
+  return file;
+}
+
+absl::Status ParseAuditEntries(std::string_view bytes, uint64_t offset, Hash prev, uint64_t first_number,
+                               const std::string& path, AuditFile* file) {
+  uint64_t number = first_number;
+  size_t pos = 0;
+  file->valid_bytes = offset;
   while (pos < bytes.size()) {
     const size_t left = bytes.size() - pos;
     uint32_t n = 0;
@@ -99,20 +105,21 @@ absl::StatusOr<AuditFile> ParseAuditFile(std::string_view bytes, const std::stri
     std::memcpy(stored.data(), bytes.data() + pos + sizeof n + n, 32);
     AuditEntry e;
     if (!DecodeBody(body, &e))
-      return absl::DataLossError(StrCat(path, ": audit entry ", file.entries.size() + 1, " at byte ", pos,
+      return absl::DataLossError(StrCat(path, ": audit entry ", number + 1, " at byte ", offset + pos,
                                         " does not decode"));
     const Hash h = HashBody(prev, body);
     if (h != stored)
-      return absl::DataLossError(StrCat(path, ": audit chain broken at entry ", file.entries.size() + 1, " (byte ", pos,
-                                        "): its hash does not follow from the entries before it"));
-    file.entries.push_back(std::move(e));
-    file.hashes.push_back(h);
+      return absl::DataLossError(StrCat(path, ": audit chain broken at entry ", number + 1, " (byte ",
+                                        offset + pos, "): its hash does not follow from the entries before it"));
+    file->entries.push_back(std::move(e));
+    file->hashes.push_back(h);
     prev = h;
+    ++number;
     pos += sizeof n + n + 32;
-    file.valid_bytes = pos;
+    file->valid_bytes = offset + pos;
   }
-  file.torn_tail = file.valid_bytes < bytes.size();
-  return file;
+  file->torn_tail = pos < bytes.size();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<AuditFile> ReadAuditFile(const std::string& path) {

@@ -53,6 +53,11 @@ struct AuditFile {
 // entry cut short is not an error (`torn_tail`). NotFound if there is no file.
 absl::StatusOr<AuditFile> ReadAuditFile(const std::string& path);
 absl::StatusOr<AuditFile> ParseAuditFile(std::string_view bytes, const std::string& path);
+// The entries in `bytes`, which begin at byte `offset` of the file at `path` and follow the
+// chain hash `prev`, appended to `file` (whose valid_bytes and torn_tail are set, in file
+// offsets). The errors of ParseAuditFile; entries are numbered from `first_number` + 1.
+absl::Status ParseAuditEntries(std::string_view bytes, uint64_t offset, Hash prev, uint64_t first_number,
+                               const std::string& path, AuditFile* file);
 
 // The hash that follows `prev` when `entry` is appended.
 Hash ChainHash(const Hash& prev, const AuditEntry& entry);

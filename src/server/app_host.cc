@@ -74,6 +74,7 @@ absl::StatusOr<std::shared_ptr<HostedApp>> AppHost::Bind(std::unique_ptr<durable
   app->security = std::make_unique<AppSecurity>(&model);
   if (auto bytes = app->durable->Section(kSecurity)) QA_RETURN_IF_ERROR(app->security->Decode(*bytes));
   QA_RETURN_IF_ERROR(LoadSandboxes(*app));
+  app->audit = std::make_unique<AuditSource>(app->durable.get());
   return app;
 }
 

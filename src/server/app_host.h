@@ -23,6 +23,7 @@
 #include "engine/data_folder.h"
 #include "security/rights.h"
 #include "engine/sandbox.h"
+#include "server/audit_source.h"
 #include "server/change_bus.h"
 #include "targets/targets.h"
 
@@ -34,6 +35,7 @@ struct HostedApp : std::enable_shared_from_this<HostedApp> {
   std::unique_ptr<CommentStore> comments;
   std::unique_ptr<Targets> targets;  // null when the app has no scenario with Budget/Actual
   std::unique_ptr<AppSecurity> security;
+  std::unique_ptr<AuditSource> audit;  // the audit trail's index and the log's newest entries
   std::mutex layers_mu;  // serialises changes of comments, targets, security, sandboxes
   // Open sandboxes by "user/name" (section "sandbox:user/name" each; the list in "sandboxes").
   std::map<std::string, std::shared_ptr<Sandbox>> sandboxes;  // guarded by layers_mu

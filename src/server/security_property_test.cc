@@ -2,7 +2,8 @@
 // over 100,000 random cell reads through every surface (grid, bulk export, comments, audit,
 // spread results, member listings, error messages) compared with a reference evaluator written
 // here from the rules in docs/security.md (no server code: its own inheritance, its own path
-// weights, brute-force sums over the stored cells). Run with the caches on and off: both must
+// weights, brute-force sums over the stored cells), sandboxes (their grids and the conflicts
+// their commits list) included. Run with the caches on and off: both must
 // match the reference, so they agree with each other.
 #include <gtest/gtest.h>
 
@@ -134,6 +135,39 @@ struct RefModel {
     if (policy == 2) return std::nullopt;
     return total(true);
   }
+  // What the user sees at `c` in a sandbox holding `overlay` (leaf -> value) over the cells:
+  // leaves and totals the user reads in full (or any readable total under include_hidden)
+  // show the sandbox's sums; every other cell is hidden (docs/security.md, "Sandboxes").
+  std::optional<double> SeeSandbox(const std::vector<std::string>& user_roles, const std::vector<int>& c,
+                                   const std::map<std::vector<int>, double>& overlay) const {
+    if (CellRight(user_roles, c) < 1) return std::nullopt;
+    bool leaf = true;
+    for (size_t d = 0; d < c.size(); ++d) leaf = leaf && dims[d].leaf(c[d]);
+    bool one_role_reads_all = false;
+    for (const auto& r : ActiveRoles(user_roles)) {
+      bool all = true;
+      for (size_t d = 0; d < c.size() && all; ++d)
+        for (int x : LeavesBelow(d, c[d])) all = all && Access(r, d, x) >= 1;
+      one_role_reads_all = one_role_reads_all || all;
+    }
+    if (!leaf && policy != 1 && !one_role_reads_all) return std::nullopt;
+    std::map<std::vector<int>, double> merged = cells;
+    for (const auto& [k, v] : overlay) merged[k] = v;
+    double sum = 0;
+    bool any = false;
+    for (const auto& [l, v] : merged) {
+      double w = 1;
+      bool below = true;
+      for (size_t d = 0; d < c.size() && below; ++d) {
+        below = Below(d, l[d], c[d]);
+        if (below) w *= PathWeight(d, l[d], c[d]);
+      }
+      if (!below) continue;
+      sum += v * w;
+      any = true;
+    }
+    return any ? sum : std::nan("");
+  }
   bool WritesAllBelow(const std::vector<std::string>& user_roles, const std::vector<int>& c) const {
     for (const auto& r : ActiveRoles(user_roles)) {
       bool all = true;
@@ -185,6 +219,7 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
   TestServer server({}, so);
   std::mt19937 rng(caches ? 20261124 : 20261124);  // the same worlds with caches on and off
   size_t reads = 0, grid_reads = 0, export_reads = 0, comment_reads = 0, audit_reads = 0, spreads = 0;
+  size_t sandbox_reads = 0, sandbox_commits = 0, conflicts_seen = 0;
   const size_t kReadsPerRun = 105'000;
   int world = 0;
   while (reads < kReadsPerRun) {
@@ -472,6 +507,115 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
           ++spreads;
           ++reads;
         }
+
+        // Sandbox: the user's what-if copy. Writes into it follow the user's write rights; its
+        // grid shows what the reference allows over the cells overlaid with the sandbox's; its
+        // commit lists as conflicts only the sandbox's cells changed since it was opened, each
+        // readable by the user, with the current value the reference holds.
+        if (round % 3 == 1) {
+          const std::string box = "box" + std::to_string(round);
+          v1::SandboxRequest sb;
+          sb.set_app(app_name);
+          sb.set_name(box);
+          ASSERT_EQ(server.Call("quantatom.v1.SandboxService/CreateSandbox", sb, nullptr, json, user.token).status, 200);
+          std::map<std::vector<int>, double> mine;
+          for (int i = 0; i < 4 && !all_leaves.empty(); ++i) {
+            const auto& leaf = all_leaves[rng() % all_leaves.size()];
+            v1::WriteCellsRequest w;
+            w.set_app(app_name);
+            w.set_sandbox(box);
+            auto* cell = w.add_cells();
+            for (int d = 0; d < 3; ++d) cell->mutable_coordinate()->add_members(ref.dims[d].codes[leaf[d]]);
+            const double v = 500 + static_cast<int>(rng() % 100);
+            cell->mutable_value()->set_number(v);
+            r = server.Call("quantatom.v1.WriteService/WriteCells", w, nullptr, json, user.token);
+            if (ref.CellRight(user.roles, leaf) >= 2) {
+              ASSERT_EQ(r.status, 200) << r.body;
+              mine[leaf] = v;
+            } else {
+              ASSERT_NE(r.status, 200) << "a sandbox write into a cell the user may not write";
+              for (const auto& [l, lv] : ref.cells) {
+                if (ref.CellRight(user.roles, l) < 1 && std::abs(lv) > 9) {
+                  ASSERT_EQ(r.body.find(" " + std::to_string(static_cast<int>(lv)) + " "), std::string::npos);
+                }
+              }
+            }
+          }
+          v1::QueryGridRequest sq = q;
+          sq.mutable_grid()->mutable_slicers(0)->set_member(ref.dims[2].codes[slice]);
+          sq.set_sandbox(box);
+          v1::QueryGridResponse sg;
+          r = server.Call("quantatom.v1.GridService/QueryGrid", sq, &sg, json, user.token);
+          if (r.status == 200) {
+            std::map<std::string, int> index_a, index_b;
+            for (int m = 0; m < static_cast<int>(ref.dims[0].codes.size()); ++m) index_a[ref.dims[0].codes[m]] = m;
+            for (int m = 0; m < static_cast<int>(ref.dims[1].codes.size()); ++m) index_b[ref.dims[1].codes[m]] = m;
+            for (uint32_t i = 0; i < sg.rows(); ++i) {
+              for (uint32_t j = 0; j < sg.cols(); ++j) {
+                std::vector<int> c = {index_a.at(sg.row_headers(i).members(0)), index_b.at(sg.col_headers(j).members(0)),
+                                      slice};
+                auto want = ref.SeeSandbox(user.roles, c, mine);
+                size_t k = i * sg.cols() + j;
+                if (!want) {
+                  ASSERT_EQ(sg.layers(0).kinds(k), v1::CELL_KIND_HIDDEN) << "sandbox leak at " << c[0] << "," << c[1];
+                  ASSERT_EQ(sg.layers(0).numbers(k), 0);
+                } else if (std::isnan(*want)) {
+                  ASSERT_EQ(sg.layers(0).kinds(k), v1::CELL_KIND_EMPTY) << c[0] << "," << c[1];
+                } else {
+                  ASSERT_EQ(sg.layers(0).kinds(k), v1::CELL_KIND_NUMBER) << c[0] << "," << c[1];
+                  ASSERT_NEAR(sg.layers(0).numbers(k), *want, 1e-9) << "sandbox " << c[0] << "," << c[1];
+                }
+                ++reads;
+                ++sandbox_reads;
+              }
+            }
+          } else {
+            // The same refusal as the plain grid (invisible slicer, or no visible member).
+            ASSERT_TRUE(!ref.MemberVisible(user.roles, 2, slice) || r.status == 400) << r.body;
+          }
+          // The admin changes one of the sandbox's cells meanwhile: a conflict at commit.
+          std::optional<std::vector<int>> theirs;
+          if (!mine.empty()) {
+            theirs = std::next(mine.begin(), rng() % mine.size())->first;
+            const double v = -10 - static_cast<int>(rng() % 30);
+            ref.cells[*theirs] = v;
+            ASSERT_TRUE(server.host()
+                            .Write(*app, "admin",
+                                   {{{static_cast<MemberId>((*theirs)[0]), static_cast<MemberId>((*theirs)[1]),
+                                      static_cast<MemberId>((*theirs)[2])},
+                                     CellValue::Number(v)}})
+                            .ok());
+          }
+          v1::CommitSandboxRequest cs;
+          cs.set_app(app_name);
+          cs.set_name(box);
+          cs.set_conflict_policy(v1::CONFLICT_POLICY_KEEP_THEIRS);
+          v1::ChangeSummary committed;
+          r = server.Call("quantatom.v1.SandboxService/CommitSandbox", cs, &committed, json, user.token);
+          ASSERT_EQ(r.status, 200) << r.body;
+          std::map<std::string, int> codes[3];
+          for (int d = 0; d < 3; ++d)
+            for (int m = 0; m < static_cast<int>(ref.dims[d].codes.size()); ++m) codes[d][ref.dims[d].codes[m]] = m;
+          std::set<std::vector<int>> conflicted;
+          for (const auto& cf : committed.conflicts()) {
+            std::vector<int> leaf;
+            for (int d = 0; d < 3; ++d) leaf.push_back(codes[d].at(cf.coordinate().members(d)));
+            ASSERT_TRUE(mine.count(leaf)) << "a conflict at a cell the sandbox did not write";
+            ASSERT_GE(ref.CellRight(user.roles, leaf), 1);
+            auto cur = ref.cells.find(leaf);
+            if (cur != ref.cells.end()) {
+              ASSERT_EQ(cf.current().number(), cur->second);
+            }
+            ASSERT_EQ(cf.wanted().number(), mine.at(leaf));
+            conflicted.insert(leaf);
+            ++reads;
+            ++conflicts_seen;
+          }
+          if (theirs) ASSERT_TRUE(conflicted.count(*theirs)) << "the admin's change is a conflict";
+          for (const auto& [leaf, v] : mine)
+            if (!conflicted.count(leaf)) ref.cells[leaf] = v;  // kept: theirs wins the conflicts
+          ++sandbox_commits;
+        }
       }
       // The admin changes a few cells between rounds; the reference follows.
       std::vector<CellWrite> more;
@@ -485,8 +629,13 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
       if (!more.empty()) ASSERT_TRUE(server.host().Write(*app, "admin", more).ok());
     }
   }
-  std::printf("caches %s: %zu reads (grid %zu, export %zu, comments %zu, audit %zu), %zu spreads, %d apps\n",
-              caches ? "on" : "off", reads, grid_reads, export_reads, comment_reads, audit_reads, spreads, world);
+  std::printf(
+      "caches %s: %zu reads (grid %zu, export %zu, comments %zu, audit %zu, sandbox grid %zu), %zu spreads, %zu "
+      "sandbox commits (%zu conflicts), %d apps\n",
+      caches ? "on" : "off", reads, grid_reads, export_reads, comment_reads, audit_reads, sandbox_reads, spreads,
+      sandbox_commits, conflicts_seen, world);
+  EXPECT_GT(sandbox_reads, 1000u);
+  EXPECT_GT(conflicts_seen, 10u);
   EXPECT_GE(reads, kReadsPerRun);
 }
 

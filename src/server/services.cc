@@ -1006,45 +1006,41 @@ void ApiServices::Register(ConnectServer& server) {
         const size_t limit = req.limit() == 0 ? 100 : req.limit();
         audit::AuditQuery query;
         query.user = req.user();
-        // The hash-chained trail of the durable layer: every acknowledged change, oldest first.
-        QA_ASSIGN_OR_RETURN(std::vector<audit::AuditEntry> trail, ua.app->durable->Audit(query));
-        auto in_region = [&](const Coordinate& c) {
+        // A single cell: its own posting list in the index.
+        if (region && model.IsLeaf(*region)) query.coordinate = model.FormatCoordinate(*region);
+        auto in_region = [&](const audit::AuditEntry& e) {
           if (!region) return true;
-          for (size_t d = 0; d < c.size(); ++d)
-            if (!model.dimensions[d].IsAncestorOrSelf((*region)[d], c[d])) return false;
+          auto c = model.ParseCoordinate(e.coordinate);
+          if (!c.ok()) return false;
+          for (size_t d = 0; d < c->size(); ++d)
+            if (!model.dimensions[d].IsAncestorOrSelf((*region)[d], (*c)[d])) return false;
           return true;
         };
-        // Change sets (one log record each) newest first.
-        size_t end = trail.size();
-        while (end > 0 && static_cast<size_t>(resp->entries_size()) < limit) {
-          size_t begin = end;
-          const uint64_t seq = trail[end - 1].log_seq;
-          while (begin > 0 && trail[begin - 1].log_seq == seq) --begin;
-          if (seq <= req.after_seq()) break;
-          v1::AuditEntry entry;
-          entry.set_change_set(seq);
-          entry.set_seq(seq);
-          entry.set_user(trail[begin].user);
-          entry.set_action(trail[begin].cause);
-          entry.set_unix_millis(trail[begin].time_us / 1000);
-          size_t in = 0, shown = 0;
-          for (size_t i = begin; i < end; ++i) {
-            auto c = model.ParseCoordinate(trail[i].coordinate);
-            if (!c.ok() || !in_region(*c)) continue;
-            ++in;
+        // The hash-chained trail of the durable layer and the change sets logged since its last
+        // checkpoint, through the trail's index (server/audit_source.h): newest sets first.
+        QA_ASSIGN_OR_RETURN(auto sets, ua.app->audit->NewestSets(query, in_region, req.after_seq(), limit));
+        for (const std::vector<audit::AuditEntry>& set : sets) {
+          v1::AuditEntry* entry = resp->add_entries();
+          const uint64_t seq = set.front().log_seq;
+          entry->set_change_set(seq);
+          entry->set_seq(seq);
+          entry->set_user(set.front().user);
+          entry->set_action(set.front().cause);
+          entry->set_unix_millis(set.front().time_us / 1000);
+          size_t shown = 0;
+          for (const audit::AuditEntry& e : set) {
+            auto c = model.ParseCoordinate(e.coordinate);
+            if (!c.ok()) continue;
             if (!ua.rights->CanRead(*c)) {
-              entry.set_hidden_cells(entry.hidden_cells() + 1);
+              entry->set_hidden_cells(entry->hidden_cells() + 1);
               continue;
             }
             if (shown++ >= 1000) continue;  // the first 1,000 cells of a set
-            v1::AuditCell* cell = entry.add_cells();
+            v1::AuditCell* cell = entry->add_cells();
             FromCoordinate(model, *c, cell->mutable_coordinate());
-            FromValue(trail[i].before, cell->mutable_old_value());
-            FromValue(trail[i].after, cell->mutable_new_value());
+            FromValue(e.before, cell->mutable_old_value());
+            FromValue(e.after, cell->mutable_new_value());
           }
-          end = begin;
-          if (in == 0) continue;
-          *resp->add_entries() = std::move(entry);
         }
         return absl::OkStatus();
       });
