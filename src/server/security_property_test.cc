@@ -3,19 +3,29 @@
 // spread results, member listings, error messages) compared with a reference evaluator written
 // here from the rules in docs/security.md (no server code: its own inheritance, its own path
 // weights, brute-force sums over the stored cells), sandboxes (their grids and the conflicts
-// their commits list) included. Run with the caches on and off: both must
+// their commits list) and live update streams (after each round of changes and a rule change)
+// included. Run with the caches on and off: both must
 // match the reference, so they agree with each other.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "api/quantatom/v1/admin.pb.h"
 #include "api/quantatom/v1/apps.pb.h"
 #include "api/quantatom/v1/grid.pb.h"
 #include "api/quantatom/v1/planning.pb.h"
 #include "api/quantatom/v1/write.pb.h"
+#include "base/strings.h"
 #include "server/server_testutil.h"
 
 namespace quantatom {
@@ -204,6 +214,104 @@ RefDim RandomDim(std::mt19937& rng, const std::string& name, int n) {
   return d;
 }
 
+// A Subscribe stream (binary Connect over raw HTTP/1.1) read on its own thread: the cells as
+// the stream has told them so far (the snapshot, then each change), by (row, col).
+class LiveGrid {
+ public:
+  LiveGrid(int port, const std::string& token, const v1::GridSpec& spec) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+    v1::SubscribeRequest sub;
+    *sub.mutable_grid() = spec;
+    const std::string body = testing::Envelope(0, sub.SerializeAsString());
+    const std::string request = "POST /quantatom.v1.GridService/Subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                "Authorization: Bearer " + token +
+                                "\r\nConnect-Timeout-Ms: 600000\r\nContent-Type: application/connect+proto\r\n"
+                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) std::abort();
+    reader_ = std::thread([this] { Read(); });
+  }
+  ~LiveGrid() {
+    ::shutdown(fd_, SHUT_RDWR);
+    reader_.join();
+    ::close(fd_);
+  }
+  // Waits until `check` (called with the cells, under the lock) returns "" or `ms` pass; returns
+  // its last answer.
+  template <typename Fn>
+  std::string WaitFor(Fn check, int ms) {
+    std::unique_lock lock(mu_);
+    std::string why;
+    cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] {
+      why = check(cells_, ended_);
+      return why.empty();
+    });
+    return why;
+  }
+
+ private:
+  void Read() {
+    std::string raw, body;
+    bool head = false;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::recv(fd_, buf, sizeof buf, 0)) > 0) {
+      raw.append(buf, static_cast<size_t>(n));
+      size_t p = 0;
+      if (!head) {
+        size_t e = raw.find("\r\n\r\n");
+        if (e == std::string::npos) continue;
+        head = true;
+        p = e + 4;
+      }
+      while (true) {  // HTTP chunks
+        size_t eol = raw.find("\r\n", p);
+        if (eol == std::string::npos) break;
+        size_t len = std::strtoul(raw.c_str() + p, nullptr, 16);
+        if (raw.size() < eol + 2 + len + 2) break;
+        body.append(raw, eol + 2, len);
+        p = eol + 2 + len + 2;
+      }
+      raw.erase(0, p);
+      std::vector<std::pair<uint8_t, std::string>> envs;
+      size_t q = 0;
+      while (body.size() - q >= 5) {
+        uint32_t len = 0;
+        for (int i = 0; i < 4; ++i) len = (len << 8) | static_cast<uint8_t>(body[q + 1 + i]);
+        if (body.size() - q - 5 < len) break;
+        envs.emplace_back(static_cast<uint8_t>(body[q]), body.substr(q + 5, len));
+        q += 5 + len;
+      }
+      body.erase(0, q);
+      std::lock_guard lock(mu_);
+      for (const auto& [flags, payload] : envs) {
+        if (flags & 2) {
+          ended_ = true;
+          continue;
+        }
+        v1::GridChange change;
+        if (!change.ParseFromString(payload)) std::abort();
+        for (const auto& u : change.cells()) cells_[{u.row(), u.col()}] = u;
+      }
+      cv_.notify_all();
+    }
+    std::lock_guard lock(mu_);
+    ended_ = true;
+    cv_.notify_all();
+  }
+
+  int fd_ = -1;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::pair<uint32_t, uint32_t>, v1::CellUpdate> cells_;  // guarded by mu_
+  bool ended_ = false;                                              // guarded by mu_
+};
+
 struct UserInfo {
   std::string name, token;
   std::vector<std::string> roles;
@@ -219,7 +327,7 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
   TestServer server({}, so);
   std::mt19937 rng(caches ? 20261124 : 20261124);  // the same worlds with caches on and off
   size_t reads = 0, grid_reads = 0, export_reads = 0, comment_reads = 0, audit_reads = 0, spreads = 0;
-  size_t sandbox_reads = 0, sandbox_commits = 0, conflicts_seen = 0;
+  size_t sandbox_reads = 0, sandbox_commits = 0, conflicts_seen = 0, live_reads = 0, rule_changes = 0;
   const size_t kReadsPerRun = 105'000;
   int world = 0;
   while (reads < kReadsPerRun) {
@@ -313,7 +421,95 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
       comments.push_back({c, ac.text()});
     }
 
+    // Live updates: each user's Subscribe stream on the grid (a x b, c at its root), whose cells
+    // must equal the reference after every round's changes (the server re-reads only the rows
+    // and columns a change touches, and everything after a rule change: both are checked).
+    struct Live {
+      std::unique_ptr<LiveGrid> stream;
+      std::vector<std::vector<int>> coords;  // per (row * cols + col): the cell's members
+      uint32_t cols = 0;
+    };
+    std::vector<Live> lives(users.size());
+    {
+      v1::GridSpec spec;
+      spec.set_app(app_name);
+      auto* lr = spec.mutable_rows()->add_parts();
+      lr->set_dimension("a");
+      lr->set_member_set("all");
+      auto* lc = spec.mutable_cols()->add_parts();
+      lc->set_dimension("b");
+      lc->set_member_set("all");
+      auto* ls = spec.add_slicers();
+      ls->set_dimension("c");
+      ls->set_member(ref.dims[2].codes[0]);
+      for (size_t u = 0; u < users.size(); ++u) {
+        v1::QueryGridRequest lq;
+        *lq.mutable_grid() = spec;
+        v1::QueryGridResponse shape;
+        if (server.Call("quantatom.v1.GridService/QueryGrid", lq, &shape, false, users[u].token).status != 200) continue;
+        std::map<std::string, int> ia, ib;
+        for (int m = 0; m < static_cast<int>(ref.dims[0].codes.size()); ++m) ia[ref.dims[0].codes[m]] = m;
+        for (int m = 0; m < static_cast<int>(ref.dims[1].codes.size()); ++m) ib[ref.dims[1].codes[m]] = m;
+        lives[u].cols = shape.cols();
+        for (uint32_t i = 0; i < shape.rows(); ++i)
+          for (uint32_t j = 0; j < shape.cols(); ++j)
+            lives[u].coords.push_back({ia.at(shape.row_headers(i).members(0)), ib.at(shape.col_headers(j).members(0)), 0});
+        lives[u].stream = std::make_unique<LiveGrid>(server.port(), users[u].token, spec);
+      }
+    }
+    auto check_live = [&]() {
+      for (size_t u = 0; u < users.size(); ++u) {
+        Live& live = lives[u];
+        if (!live.stream) continue;
+        std::string why = live.stream->WaitFor(
+            [&](const std::map<std::pair<uint32_t, uint32_t>, v1::CellUpdate>& cells, bool ended) -> std::string {
+              if (ended) return "the stream ended";
+              for (size_t k = 0; k < live.coords.size(); ++k) {
+                auto it = cells.find({static_cast<uint32_t>(k / live.cols), static_cast<uint32_t>(k % live.cols)});
+                if (it == cells.end()) return "no snapshot yet";
+                const v1::CellUpdate& got = it->second;
+                auto want = ref.See(users[u].roles, false, live.coords[k]);
+                const std::string at = StrCat(" at ", live.coords[k][0], ",", live.coords[k][1]);
+                if (!want) {
+                  if (got.kind() != v1::CELL_KIND_HIDDEN || got.number() != 0) return "live leak" + at;
+                } else if (std::isnan(*want)) {
+                  if (got.kind() != v1::CELL_KIND_EMPTY) return "live: not empty" + at;
+                } else if (got.kind() != v1::CELL_KIND_NUMBER || std::abs(got.number() - *want) > 1e-9) {
+                  return StrCat("live: ", got.number(), " (kind ", static_cast<int>(got.kind()), "), want ", *want, at);
+                }
+              }
+              return "";
+            },
+            3000);
+        ASSERT_EQ(why, "") << "user " << users[u].name << " policy " << ref.policy;
+        live_reads += live.coords.size();
+        reads += live.coords.size();
+      }
+    };
+    check_live();
+
     for (int round = 0; round < 6; ++round) {
+      if (round == 3) {
+        // A rule changes mid-stream: the next change re-reads every live grid of the app.
+        const std::string& role = role_names[rng() % role_names.size()];
+        const int d = static_cast<int>(rng() % 2);
+        RefRule rule;
+        rule.default_access = rng() % 3;
+        rule.explicit_access[rng() % ref.dims[d].codes.size()] = rng() % 3;
+        ref.roles[role][d] = rule;
+        v1::SetMemberRightsRequest req;
+        req.set_app(app_name);
+        req.set_role(role);
+        req.set_dimension(ref.dims[d].name);
+        req.set_default_access(static_cast<v1::Access>(rule.default_access));
+        for (auto [m, a] : rule.explicit_access) {
+          auto* rr = req.add_rights();
+          rr->set_member(ref.dims[d].codes[m]);
+          rr->set_access(static_cast<v1::Access>(a));
+        }
+        ASSERT_EQ(server.Call("quantatom.v1.AdminService/SetMemberRights", req, nullptr, false).status, 200);
+        ++rule_changes;
+      }
       for (const UserInfo& user : users) {
         const bool json = rng() % 2;
         const bool app_visible = !ref.ActiveRoles(user.roles).empty();
@@ -627,13 +823,15 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
                         CellValue::Number(v)});
       }
       if (!more.empty()) ASSERT_TRUE(server.host().Write(*app, "admin", more).ok());
+      check_live();
     }
   }
   std::printf(
-      "caches %s: %zu reads (grid %zu, export %zu, comments %zu, audit %zu, sandbox grid %zu), %zu spreads, %zu "
-      "sandbox commits (%zu conflicts), %d apps\n",
-      caches ? "on" : "off", reads, grid_reads, export_reads, comment_reads, audit_reads, sandbox_reads, spreads,
-      sandbox_commits, conflicts_seen, world);
+      "caches %s: %zu reads (grid %zu, export %zu, comments %zu, audit %zu, sandbox grid %zu, live %zu), %zu "
+      "spreads, %zu sandbox commits (%zu conflicts), %zu rule changes, %d apps\n",
+      caches ? "on" : "off", reads, grid_reads, export_reads, comment_reads, audit_reads, sandbox_reads, live_reads,
+      spreads, sandbox_commits, conflicts_seen, rule_changes, world);
+  EXPECT_GT(live_reads, 1000u);
   EXPECT_GT(sandbox_reads, 1000u);
   EXPECT_GT(conflicts_seen, 10u);
   EXPECT_GE(reads, kReadsPerRun);
