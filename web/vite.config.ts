@@ -5,6 +5,8 @@ import react from "@vitejs/plugin-react";
 // scrolls a synthetic 10,000 x 1,000 view without a server.
 export default defineConfig({
   plugins: [react()],
+  // The render Worker (src/grid/render/canvas2d-worker.ts) is a module worker.
+  worker: { format: "es" },
   build: {
     outDir: "dist",
     rollupOptions: { input: { main: "index.html", bench: "bench.html" } },

@@ -108,6 +108,11 @@ export class ColumnWidths {
     return this.left(this.count);
   }
 
+  /** The (column, width) pairs that differ from the default, by column. */
+  exceptions(): [number, number][] {
+    return this.cols.map((c, i) => [c, this.widths[i]]);
+  }
+
   /** The column under content x, clamped to [0, count]. */
   at(x: number): number {
     if (x < 0) return 0;

@@ -6,7 +6,8 @@ import type { DamageSet } from "../damage";
 import { Mark, frameCell, sameLayout, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
 import { bodyViewport, cellRect, colAt, headerHeight, headerWidth } from "../geometry";
 import { rangeContains } from "../selection";
-import { kTheme, type GridRenderer } from "./renderer";
+import type { GridRenderer } from "./renderer";
+import { kTheme } from "./theme";
 
 const kNumeric = /^[-0-9.,]*$/;
 
@@ -14,7 +15,7 @@ export class Canvas2dRenderer implements GridRenderer {
   readonly kind = "canvas2d" as const;
   /** The context drawn into: a back buffer's when there are back buffers, else the canvas's. */
   private ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
-  private readonly screen: CanvasRenderingContext2D;
+  private readonly screen: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
   /**
    * Two back buffers, drawn in turn: a scroll copies the last frame from one into the other,
    * shifted (copying a canvas onto itself makes Chromium snapshot it, which costs more than a
@@ -29,8 +30,9 @@ export class Canvas2dRenderer implements GridRenderer {
   /** Cells painted by the last draw (for tests and the benchmark). */
   lastPainted = 0;
 
-  constructor(private readonly canvas: HTMLCanvasElement) {
-    const ctx = canvas.getContext("2d", { alpha: false });
+  /** `canvas` is the page's canvas, or in a Worker the OffscreenCanvas it was transferred to. */
+  constructor(private readonly canvas: HTMLCanvasElement | OffscreenCanvas) {
+    const ctx = canvas.getContext("2d", { alpha: false }) as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
     if (!ctx) throw new Error("no 2d context");
     this.screen = ctx;
     this.ctx = ctx;
