@@ -20,5 +20,5 @@ npx --no-install vitest run
 step "vite build"
 npx --no-install vite build --logLevel warn
 step "end-to-end (chromium)"
-QA_BUILD_DIR="$BUILD" QA_ARTIFACTS="$BUILD/web-artifacts" node --test --test-concurrency=1 e2e/grid.e2e.mjs e2e/scroll.e2e.mjs
+QA_BUILD_DIR="$BUILD" QA_ARTIFACTS="$BUILD/web-artifacts" node --test --test-concurrency=1 e2e/grid.e2e.mjs e2e/scroll.e2e.mjs e2e/gpu-resize.e2e.mjs
 step "done"

@@ -237,10 +237,6 @@ export class InstanceWriter {
     this.reserve(this.count + 8 + labels * 40);
     this.rect(0, hh, hw, g.viewportHeight - hh, kTheme.headerBg);
     this.rect(hw, 0, g.viewportWidth - hw, hh, kTheme.headerBg);
-    this.rect(0, 0, hw, hh, kTheme.cornerBg);
-    frame.cornerLabels.forEach((label, level) =>
-      this.text(label, level * g.rowHeaderWidth + kTheme.padding, hh - g.rowHeight / 2, g.rowHeaderWidth - 2 * kTheme.padding, kTheme.headerFg, false, true, 32),
-    );
     const header = (h: HeaderLabel) => {
       const { x, y, w } = h.rect;
       if (w <= 0 || h.rect.h <= 0) return;
@@ -252,5 +248,11 @@ export class InstanceWriter {
     };
     frame.rowHeaders.forEach(header);
     frame.colHeaders.forEach(header);
+    // The corner last: it covers the labels of a column scrolled under the row headers and of
+    // a row scrolled under the column headers (rectangles are drawn in order, unclipped).
+    this.rect(0, 0, hw, hh, kTheme.cornerBg);
+    frame.cornerLabels.forEach((label, level) =>
+      this.text(label, level * g.rowHeaderWidth + kTheme.padding, hh - g.rowHeight / 2, g.rowHeaderWidth - 2 * kTheme.padding, kTheme.headerFg, false, true, 32),
+    );
   }
 }
