@@ -11,5 +11,7 @@ export default defineConfig({
     outDir: "dist",
     rollupOptions: { input: { main: "index.html", bench: "bench.html" } },
   },
-  test: { include: ["src/**/*.test.ts"], environment: "node" },
+  // The unit tests are pure (no DOM, no module state they rely on), so they share one worker
+  // thread without isolation: 4.5 s instead of 17 s on the 2-core machine.
+  test: { include: ["src/**/*.test.ts"], environment: "node", pool: "threads", isolate: false },
 } as never);
