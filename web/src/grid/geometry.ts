@@ -161,6 +161,24 @@ export function contentSize(g: GridGeometry): { readonly w: number; readonly h: 
   return { w: colLeft(g, g.colCount), h: g.rowCount * g.rowHeight };
 }
 
+/**
+ * The parts of the body (screen rectangles) that hold no cells: right of the last column and
+ * below the last row, when the view is smaller than the canvas. Renderers paint them as empty
+ * page, not as grid lines.
+ */
+export function emptyRects(g: GridGeometry, scroll: Scroll): Rect[] {
+  const hw = headerWidth(g);
+  const hh = headerHeight(g);
+  const body = bodyViewport(g);
+  const content = contentSize(g);
+  const right = Math.max(hw, hw + content.w - scroll.x);
+  const bottom = Math.max(hh, hh + content.h - scroll.y);
+  const out: Rect[] = [];
+  if (right < hw + body.w) out.push({ x: right, y: hh, w: hw + body.w - right, h: body.h });
+  if (bottom < hh + body.h) out.push({ x: hw, y: bottom, w: Math.min(right, hw + body.w) - hw, h: hh + body.h - bottom });
+  return out.filter((r) => r.w > 0 && r.h > 0);
+}
+
 export function maxScroll(g: GridGeometry): Scroll {
   const body = bodyViewport(g);
   const content = contentSize(g);

@@ -4,7 +4,7 @@
 
 import type { DamageSet } from "../damage";
 import { Mark, frameCell, sameLayout, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
-import { bodyViewport, cellRect, colAt, headerHeight, headerWidth } from "../geometry";
+import { bodyViewport, cellRect, colAt, emptyRects, headerHeight, headerWidth } from "../geometry";
 import { rangeContains } from "../selection";
 import type { GridRenderer } from "./renderer";
 import { kTheme } from "./theme";
@@ -95,6 +95,9 @@ export class Canvas2dRenderer implements GridRenderer {
         }
       });
     }
+    // Beyond the last row and column: empty page, whichever way the rest was painted.
+    ctx.fillStyle = kTheme.emptyBg;
+    for (const e of emptyRects(g, frame.scroll)) ctx.fillRect(e.x, e.y, e.w, e.h);
     ctx.restore();
     this.lastPainted = painted;
     if (full) this.paintHeaders(frame);

@@ -7,7 +7,7 @@
 // zero-sized rectangles, which the rasteriser drops.
 
 import { Mark, frameCell, type FrameSnapshot, type HeaderLabel } from "../frame";
-import { cellRect, headerHeight, headerWidth } from "../geometry";
+import { cellRect, emptyRects, headerHeight, headerWidth } from "../geometry";
 import { rangeContains } from "../selection";
 import { kTheme } from "./renderer";
 
@@ -235,6 +235,8 @@ export class InstanceWriter {
     const hh = headerHeight(g);
     const labels = frame.rowHeaders.length + frame.colHeaders.length + frame.cornerLabels.length;
     this.reserve(this.count + 8 + labels * 40);
+    // Beyond the last row and column: empty page (the canvas is cleared to the grid-line colour).
+    for (const e of emptyRects(g, frame.scroll)) this.rect(e.x, e.y, e.w, e.h, kTheme.emptyBg);
     this.rect(0, hh, hw, g.viewportHeight - hh, kTheme.headerBg);
     this.rect(hw, 0, g.viewportWidth - hw, hh, kTheme.headerBg);
     const header = (h: HeaderLabel) => {

@@ -4,6 +4,8 @@ export const kTheme = {
   font: "12px sans-serif",
   fontHeader: "bold 12px sans-serif",
   gridLine: "#d9dde3",
+  /** The body beyond the last row and column. */
+  emptyBg: "#ffffff",
   headerBg: "#eef1f5",
   headerFg: "#1f2933",
   cornerBg: "#e2e7ee",
