@@ -105,6 +105,7 @@ export class Canvas2dRenderer implements GridRenderer {
     this.last = frame;
     if (this.buffers) {
       this.screen.setTransform(1, 0, 0, 1, 0, 0);
+      this.screen.imageSmoothingEnabled = false;
       this.screen.drawImage(this.buffers[this.current], 0, 0);
     }
   }
@@ -128,6 +129,7 @@ export class Canvas2dRenderer implements GridRenderer {
     const w = body.w - Math.abs(dx);
     const h = body.h - Math.abs(dy);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.imageSmoothingEnabled = false;
     // The corner stays; the body moves both ways, row headers vertically, column headers
     // horizontally.
     ctx.drawImage(from, 0, 0, hw * d, hh * d, 0, 0, hw * d, hh * d);
