@@ -9,6 +9,12 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 cd "$ROOT/web"
 step() { printf '== web: %s (%ss)\n' "$1" "$SECONDS"; }
+# The end-to-end tests' demo data (the command-line tool: demo, imports, bridge, targets,
+# comments; mostly waiting on fsync) is written in the background meanwhile.
+DEMO_ROOT="$(mktemp -d "${TMPDIR:-/tmp}/qa-web-demo-XXXXXX")"
+node e2e/prepare-demo.mjs "$BUILD" "$DEMO_ROOT" >"$DEMO_ROOT/prepare.log" 2>&1 &
+DEMO_PID=$!
+trap 'kill "$DEMO_PID" 2>/dev/null || true; rm -rf "$DEMO_ROOT"' EXIT
 step "npm ci"
 "$ROOT/scripts/web-npm-ci.sh"
 step "generate the client from proto/ (protoc + protoc-gen-es)"
@@ -20,5 +26,10 @@ npx --no-install vitest run
 step "vite build"
 npx --no-install vite build --logLevel warn
 step "end-to-end (chromium)"
-QA_BUILD_DIR="$BUILD" QA_ARTIFACTS="$BUILD/web-artifacts" node --test --test-concurrency=1 e2e/grid.e2e.mjs e2e/scroll.e2e.mjs
+if ! wait "$DEMO_PID"; then
+  echo "preparing the demo data failed:" >&2
+  cat "$DEMO_ROOT/prepare.log" >&2
+  exit 1
+fi
+QA_DEMO_DATA="$DEMO_ROOT/data" QA_BUILD_DIR="$BUILD" QA_ARTIFACTS="$BUILD/web-artifacts" node --test --test-concurrency=1 e2e/grid.e2e.mjs e2e/scroll.e2e.mjs e2e/gpu-resize.e2e.mjs
 step "done"

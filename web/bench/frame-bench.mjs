@@ -3,7 +3,8 @@
 //   node bench/frame-bench.mjs [seconds=10] [renderers=auto,webgpu,webgl2,canvas2d,dom]
 // auto: the automatic choice with the default flags (no WebGPU adapter without
 // --enable-unsafe-webgpu, software WebGL2 skipped); webgpu: with --enable-unsafe-webgpu;
-// webgl2: forced even on SwiftShader; dom: the peer (the same snapshots drawn as divs).
+// webgl2: forced even on SwiftShader; worker: Canvas2D drawing in a Worker (OffscreenCanvas);
+// dom: the peer (the same snapshots drawn as divs).
 // A "+uncapped" suffix (auto+uncapped, dom+uncapped) launches chromium without vsync and frame
 // rate limit: rAF-to-rAF intervals then show how fast the whole pipeline can go, past 60 FPS.
 // Needs `npm run build` first (dist/bench.html).
@@ -25,7 +26,7 @@ try {
     const browser = await launch({ webgpu, uncapped });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      const query = renderer === "auto" ? "" : `renderer=${renderer}&`;
+      const query = renderer === "auto" ? "" : renderer === "worker" ? "renderer=canvas2d&worker=1&" : `renderer=${renderer}&`;
       await page.goto(`http://127.0.0.1:${port}/bench.html?${query}seconds=${seconds}`);
       await page.waitForFunction(() => window.__frameBench, null, { timeout: (seconds + 60) * 1000, polling: 500 });
       const result = await page.evaluate(() => window.__frameBench);

@@ -4,7 +4,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 export const kAdminToken = "qa_e2e_admin_token_0123456789abcdef";
 
@@ -15,8 +15,19 @@ export function buildDir() {
   return dir;
 }
 
-export function prepareDemo(build) {
-  const root = mkdtempSync(join(tmpdir(), "qa-web-e2e-"));
+/**
+ * Writes the demo data folder under `root` (a new temporary folder by default) and returns
+ * { root, data }. When QA_DEMO_DATA names a folder already prepared (scripts/web-test.sh does
+ * so in the background while the client builds: the imports spend most of their 25 s in
+ * fsync), that one is used.
+ */
+export function prepareDemo(build, root = undefined) {
+  const ready = process.env.QA_DEMO_DATA;
+  if (!root && ready) {
+    if (!existsSync(join(ready, "apps", "plan.qa"))) throw new Error(`QA_DEMO_DATA=${ready}: no prepared demo there (apps/plan.qa missing)`);
+    return { root: dirname(ready), data: ready };
+  }
+  root ??= mkdtempSync(join(tmpdir(), "qa-web-e2e-"));
   const q = (...args) => execFileSync(join(build, "src/cli/quantatom"), args, { stdio: ["ignore", "ignore", "inherit"] });
   const data = join(root, "data");
   const demo = join(root, "demo");

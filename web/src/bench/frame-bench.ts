@@ -4,7 +4,12 @@
 //   frame: from the start of the animation frame to the first task after the browser rendered
 //     it (style, layout, paint on the main thread included), via a MessageChannel message;
 //   interval: time between animation frames (headless Chromium delivers at most 60 a second).
-// Query: ?renderer=webgpu|webgl2|canvas2d|dom (default: the automatic choice), &seconds=10.
+// Query: ?renderer=webgpu|webgl2|canvas2d|dom (default: the automatic choice), &seconds=10,
+// &worker=1: Canvas2D draws in a Worker (OffscreenCanvas). The main thread then only builds
+// and posts snapshots, so its figures no longer hold the drawing: the Worker's are reported as
+//   worker_draw: the Worker's draw of one frame;
+//   presented: between the ends of consecutive Worker draws (the frame interval the user sees,
+//     skipped frames included: a frame posted while one is being drawn waits and may be replaced).
 // `dom` is the peer: the same snapshots drawn as recycled absolutely positioned divs.
 
 import { GridView } from "../grid/grid-view";
@@ -13,6 +18,7 @@ import { cellKey } from "../grid/damage";
 import { buildFrame, type CellDisplay } from "../grid/frame";
 import { clampScroll } from "../grid/geometry";
 import { kOrigin, selectionRange } from "../grid/selection";
+import type { WorkerCanvas2dRenderer } from "../grid/render/worker-renderer";
 import { DomGrid } from "./dom-grid";
 import { syntheticModel } from "./synthetic";
 
@@ -28,6 +34,10 @@ async function main(): Promise<void> {
   const renderer = (dom ? "canvas2d" : requested) as RendererKind | undefined;
   const seconds = Number(params.get("seconds") ?? 10);
   // finish=0 measures only the CPU side (the GPU work overlaps the next frames).
+  const inWorker = params.get("worker") === "1";
+  // In a Worker, waiting means the Worker drew the frame: the scroll then advances one step per
+  // frame drawn, as on the main thread (else the page would post steps faster than they are
+  // drawn, and each drawn frame would jump many steps at once).
   const waitForGpu = params.get("finish") !== "0";
   const host = document.getElementById("grid") as HTMLElement;
   let view: GridView | null = null;
@@ -37,12 +47,26 @@ async function main(): Promise<void> {
     view?.damageCells(changed);
     for (const c of changed) domCache.delete(cellKey(c.row, c.col));
   });
-  view = new GridView(host, { renderer, onVisible: (range, ahead) => cells.ensure(range, ahead) });
+  view = new GridView(host, { renderer, offscreen: inWorker, onVisible: (range, ahead) => cells.ensure(range, ahead) });
   (window as unknown as { __benchView: GridView }).__benchView = view;
   const kind = dom ? "dom" : await view.ready;
   if (dom) await view.ready;
   view.setModel(model);
   view.drawNow();
+  const workerDraws: number[] = [];
+  const presented: number[] = [];
+  let lastPresented = 0;
+  let measuring = false;
+  const proxy = view.activeRenderer as WorkerCanvas2dRenderer | null;
+  if (inWorker && proxy && "inWorker" in proxy) {
+    await proxy.finish();
+    proxy.onDrawn = (f) => {
+      if (!measuring) return;
+      workerDraws.push(f.end - f.start);
+      if (lastPresented > 0) presented.push(f.end - lastPresented);
+      lastPresented = f.end;
+    };
+  }
   // The peer needs only the geometry: the canvas grid is removed so it paints nothing.
   const domGeometry = view.geometry;
   if (dom) view.dispose();
@@ -66,6 +90,7 @@ async function main(): Promise<void> {
   const maxY = 10_000 * 24;
   const start = performance.now();
   let last = start;
+  measuring = true;
   let cellsPainted = 0;
   let waited = waitForGpu && !dom;
   await new Promise<void>((done) => {
@@ -107,6 +132,9 @@ async function main(): Promise<void> {
   });
   intervals.shift();
   await new Promise((r) => setTimeout(r, 50));
+  measuring = false;
+  const wd = [...workerDraws].sort((a, b) => a - b);
+  const pr = [...presented].sort((a, b) => a - b);
   const fr = [...frames].sort((a, b) => a - b);
   const w = [...work].sort((a, b) => a - b);
   const iv = [...intervals].sort((a, b) => a - b);
@@ -137,6 +165,15 @@ async function main(): Promise<void> {
     interval_p50_ms: percentile(iv, 50),
     interval_p99_ms: percentile(iv, 99),
     frames_painted: cellsPainted,
+    ...(inWorker ? {
+      in_worker: true,
+      frames_presented: wd.length,
+      worker_draw_p50_ms: percentile(wd, 50),
+      worker_draw_p99_ms: percentile(wd, 99),
+      presented_p50_ms: percentile(pr, 50),
+      presented_p99_ms: percentile(pr, 99),
+      presented_over_8_3ms: pr.filter((t) => t > 8.3).length,
+    } : {}),
     blocks_fetched: cells.fetchCount,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ColumnWidths, cellRect, clampScroll, contentSize, hitTest, maxScroll, pageRows, scrollToReveal, visibleRange, type GridGeometry } from "./geometry";
+import { ColumnWidths, cellRect, clampScroll, contentSize, emptyRects, hitTest, maxScroll, pageRows, scrollToReveal, visibleRange, type GridGeometry } from "./geometry";
 
 // 10,000 x 1,000 cells of 100 x 20 px; two row-header levels of 120 px, one column-header level.
 const g: GridGeometry = {
@@ -8,6 +8,20 @@ const g: GridGeometry = {
 };
 
 describe("geometry", () => {
+  it("the body beyond the last row and column is empty page", () => {
+    // A view bigger than the content has none.
+    expect(emptyRects(g, { x: 0, y: 0 })).toEqual([]);
+    // 3 rows x 2 columns, one column widened to 130: content 230 x 60 at (240, 20) on a body
+    // of 800 x 400 at (240, 20).
+    const small: GridGeometry = { ...g, rowCount: 3, colCount: 2, columns: new ColumnWidths(2, 100, new Map([[1, 130]])) };
+    expect(emptyRects(small, { x: 0, y: 0 })).toEqual([
+      { x: 470, y: 20, w: 1040 - 470, h: 400 },
+      { x: 240, y: 80, w: 230, h: 420 - 80 },
+    ]);
+    // No columns or rows at all: the whole body, once.
+    expect(emptyRects({ ...g, rowCount: 0, colCount: 0 }, { x: 0, y: 0 })).toEqual([{ x: 240, y: 20, w: 800, h: 400 }]);
+  });
+
   it("visible range covers partly visible cells and nothing else", () => {
     // body is 800 x 400; scrolled by (150, 30): cols 1..9 (x 150..950), rows 1..21 (y 30..430)
     expect(visibleRange(g, { x: 150, y: 30 })).toEqual({ firstRow: 1, endRow: 22, firstCol: 1, endCol: 10 });

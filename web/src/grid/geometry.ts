@@ -108,6 +108,11 @@ export class ColumnWidths {
     return this.left(this.count);
   }
 
+  /** The (column, width) pairs that differ from the default, by column. */
+  exceptions(): [number, number][] {
+    return this.cols.map((c, i) => [c, this.widths[i]]);
+  }
+
   /** The column under content x, clamped to [0, count]. */
   at(x: number): number {
     if (x < 0) return 0;
@@ -154,6 +159,24 @@ export function bodyViewport(g: GridGeometry): { readonly w: number; readonly h:
 
 export function contentSize(g: GridGeometry): { readonly w: number; readonly h: number } {
   return { w: colLeft(g, g.colCount), h: g.rowCount * g.rowHeight };
+}
+
+/**
+ * The parts of the body (screen rectangles) that hold no cells: right of the last column and
+ * below the last row, when the view is smaller than the canvas. Renderers paint them as empty
+ * page, not as grid lines.
+ */
+export function emptyRects(g: GridGeometry, scroll: Scroll): Rect[] {
+  const hw = headerWidth(g);
+  const hh = headerHeight(g);
+  const body = bodyViewport(g);
+  const content = contentSize(g);
+  const right = Math.max(hw, hw + content.w - scroll.x);
+  const bottom = Math.max(hh, hh + content.h - scroll.y);
+  const out: Rect[] = [];
+  if (right < hw + body.w) out.push({ x: right, y: hh, w: hw + body.w - right, h: body.h });
+  if (bottom < hh + body.h) out.push({ x: hw, y: bottom, w: Math.min(right, hw + body.w) - hw, h: hh + body.h - bottom });
+  return out.filter((r) => r.w > 0 && r.h > 0);
 }
 
 export function maxScroll(g: GridGeometry): Scroll {

@@ -52,6 +52,8 @@ export interface GridModel {
 
 export interface GridViewOptions {
   readonly renderer?: RendererKind;
+  /** Canvas2D draws in a Worker (OffscreenCanvas); see render/worker-renderer.ts. */
+  readonly offscreen?: boolean;
   readonly rowHeight?: number;
   readonly colWidth?: number;
   readonly rowHeaderWidth?: number;
@@ -152,7 +154,7 @@ export class GridView {
     this.canvas.addEventListener("paste", (e) => this.onPasteEvent(e));
     this.resizeObserver = new ResizeObserver(() => this.onResize());
     this.resizeObserver.observe(this.host);
-    this.ready = createRenderer(this.canvas, options.renderer).then((r) => {
+    this.ready = createRenderer(this.canvas, options.renderer, options.offscreen ?? false).then((r) => {
       this.renderer = r;
       this.width = 0; // the observer may have fired before the renderer existed
       this.onResize();
@@ -162,6 +164,11 @@ export class GridView {
 
   get rendererKind(): RendererKind | null {
     return this.renderer?.kind ?? null;
+  }
+
+  /** The renderer itself (the benchmark reads the Worker's frame timings from it). */
+  get activeRenderer(): GridRenderer | null {
+    return this.renderer;
   }
 
   get geometry(): GridGeometry {

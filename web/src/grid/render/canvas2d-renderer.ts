@@ -4,9 +4,10 @@
 
 import type { DamageSet } from "../damage";
 import { Mark, frameCell, sameLayout, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
-import { bodyViewport, cellRect, colAt, headerHeight, headerWidth } from "../geometry";
+import { bodyViewport, cellRect, colAt, emptyRects, headerHeight, headerWidth } from "../geometry";
 import { rangeContains } from "../selection";
-import { kTheme, type GridRenderer } from "./renderer";
+import type { GridRenderer } from "./renderer";
+import { kTheme } from "./theme";
 
 const kNumeric = /^[-0-9.,]*$/;
 
@@ -14,7 +15,7 @@ export class Canvas2dRenderer implements GridRenderer {
   readonly kind = "canvas2d" as const;
   /** The context drawn into: a back buffer's when there are back buffers, else the canvas's. */
   private ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
-  private readonly screen: CanvasRenderingContext2D;
+  private readonly screen: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
   /**
    * Two back buffers, drawn in turn: a scroll copies the last frame from one into the other,
    * shifted (copying a canvas onto itself makes Chromium snapshot it, which costs more than a
@@ -29,8 +30,9 @@ export class Canvas2dRenderer implements GridRenderer {
   /** Cells painted by the last draw (for tests and the benchmark). */
   lastPainted = 0;
 
-  constructor(private readonly canvas: HTMLCanvasElement) {
-    const ctx = canvas.getContext("2d", { alpha: false });
+  /** `canvas` is the page's canvas, or in a Worker the OffscreenCanvas it was transferred to. */
+  constructor(private readonly canvas: HTMLCanvasElement | OffscreenCanvas) {
+    const ctx = canvas.getContext("2d", { alpha: false }) as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
     if (!ctx) throw new Error("no 2d context");
     this.screen = ctx;
     this.ctx = ctx;
@@ -93,6 +95,9 @@ export class Canvas2dRenderer implements GridRenderer {
         }
       });
     }
+    // Beyond the last row and column: empty page, whichever way the rest was painted.
+    ctx.fillStyle = kTheme.emptyBg;
+    for (const e of emptyRects(g, frame.scroll)) ctx.fillRect(e.x, e.y, e.w, e.h);
     ctx.restore();
     this.lastPainted = painted;
     if (full) this.paintHeaders(frame);
@@ -100,6 +105,7 @@ export class Canvas2dRenderer implements GridRenderer {
     this.last = frame;
     if (this.buffers) {
       this.screen.setTransform(1, 0, 0, 1, 0, 0);
+      this.screen.imageSmoothingEnabled = false;
       this.screen.drawImage(this.buffers[this.current], 0, 0);
     }
   }
@@ -123,6 +129,7 @@ export class Canvas2dRenderer implements GridRenderer {
     const w = body.w - Math.abs(dx);
     const h = body.h - Math.abs(dy);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.imageSmoothingEnabled = false;
     // The corner stays; the body moves both ways, row headers vertically, column headers
     // horizontally.
     ctx.drawImage(from, 0, 0, hw * d, hh * d, 0, 0, hw * d, hh * d);

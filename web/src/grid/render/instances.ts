@@ -7,7 +7,7 @@
 // zero-sized rectangles, which the rasteriser drops.
 
 import { Mark, frameCell, type FrameSnapshot, type HeaderLabel } from "../frame";
-import { cellRect, headerHeight, headerWidth } from "../geometry";
+import { cellRect, emptyRects, headerHeight, headerWidth } from "../geometry";
 import { rangeContains } from "../selection";
 import { kTheme } from "./renderer";
 
@@ -235,12 +235,10 @@ export class InstanceWriter {
     const hh = headerHeight(g);
     const labels = frame.rowHeaders.length + frame.colHeaders.length + frame.cornerLabels.length;
     this.reserve(this.count + 8 + labels * 40);
+    // Beyond the last row and column: empty page (the canvas is cleared to the grid-line colour).
+    for (const e of emptyRects(g, frame.scroll)) this.rect(e.x, e.y, e.w, e.h, kTheme.emptyBg);
     this.rect(0, hh, hw, g.viewportHeight - hh, kTheme.headerBg);
     this.rect(hw, 0, g.viewportWidth - hw, hh, kTheme.headerBg);
-    this.rect(0, 0, hw, hh, kTheme.cornerBg);
-    frame.cornerLabels.forEach((label, level) =>
-      this.text(label, level * g.rowHeaderWidth + kTheme.padding, hh - g.rowHeight / 2, g.rowHeaderWidth - 2 * kTheme.padding, kTheme.headerFg, false, true, 32),
-    );
     const header = (h: HeaderLabel) => {
       const { x, y, w } = h.rect;
       if (w <= 0 || h.rect.h <= 0) return;
@@ -252,5 +250,11 @@ export class InstanceWriter {
     };
     frame.rowHeaders.forEach(header);
     frame.colHeaders.forEach(header);
+    // The corner last: it covers the labels of a column scrolled under the row headers and of
+    // a row scrolled under the column headers (rectangles are drawn in order, unclipped).
+    this.rect(0, 0, hw, hh, kTheme.cornerBg);
+    frame.cornerLabels.forEach((label, level) =>
+      this.text(label, level * g.rowHeaderWidth + kTheme.padding, hh - g.rowHeight / 2, g.rowHeaderWidth - 2 * kTheme.padding, kTheme.headerFg, false, true, 32),
+    );
   }
 }

@@ -22,26 +22,16 @@ export interface GridRenderer {
   dispose(): void;
 }
 
-export const kTheme = {
-  font: "12px sans-serif",
-  fontHeader: "bold 12px sans-serif",
-  gridLine: "#d9dde3",
-  headerBg: "#eef1f5",
-  headerFg: "#1f2933",
-  cornerBg: "#e2e7ee",
-  selectionBg: "#cfe3ff",
-  focus: "#1a73e8",
-  comment: "#f29900",
-  held: "#7b1fa2",
-  failed: "#d93025",
-  pending: "#5f6368",
-  adjusted: "#188038",
-  padding: 6,
-} as const;
+export { kTheme } from "./theme";
 
+/**
+ * `offscreen`: Canvas2D draws in a Worker (the canvas transferred to it) where the browser can
+ * (OffscreenCanvas and Worker present); the GPU renderers always draw on the main thread.
+ */
 export async function createRenderer(
   canvas: HTMLCanvasElement,
   prefer?: RendererKind,
+  offscreen = false,
 ): Promise<GridRenderer> {
   const order: RendererKind[] = prefer ? [prefer] : ["webgpu", "webgl2", "canvas2d"];
   for (const kind of order) {
@@ -56,6 +46,10 @@ export async function createRenderer(
         const r = createWebGl2Renderer(canvas, prefer === "webgl2");
         if (r) return r;
       } else {
+        if (offscreen && typeof Worker !== "undefined" && "transferControlToOffscreen" in canvas) {
+          const { WorkerCanvas2dRenderer } = await import("./worker-renderer");
+          return new WorkerCanvas2dRenderer(canvas);
+        }
         const { Canvas2dRenderer } = await import("./canvas2d-renderer");
         return new Canvas2dRenderer(canvas);
       }
