@@ -596,6 +596,9 @@ absl::StatusOr<int> ConnectServer::Start(const std::string& host, int port) {
   http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   if (!options_.static_dir.empty() && std::filesystem::is_directory(options_.static_dir)) {
     http_->set_mount_point("/", options_.static_dir);
+    static_assets_ = std::make_unique<StaticAssets>(options_.static_dir);
+    http_->set_file_request_handler(
+        [this](const httplib::Request& req, httplib::Response& res) { static_assets_->Finish(req, res); });
   }
   // Errors httplib raises itself (body over the limit, bad HTTP) get a Connect error body.
   http_->set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {

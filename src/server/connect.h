@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "auth/token_store.h"
 #include "server/metrics.h"
+#include "server/static_assets.h"
 
 namespace httplib {
 class Server;
@@ -132,6 +133,7 @@ class ConnectServer {
   std::map<std::string, Route> routes_;  // by path "/pkg.Service/Method"
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<Broadcaster> broadcaster_;
+  std::unique_ptr<StaticAssets> static_assets_;
   std::thread thread_;
   std::function<void()> on_stop_;
 };
