@@ -406,6 +406,17 @@ TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModels) {
     // Shifted inputs: the bulk path walks them with a step along time.
     s = cube->SetFormula({dn, Code(fd, f4), "lag(" + Code(fd, a) + ", 2) + next(" + Code(fd, b) + ") * 3", Scope::kLeaf});
     ASSERT_TRUE(s.ok()) << s;
+    // A same-period chain over f1 (when the dimension has room): fused into f1's pass, reading
+    // f1's and f5's results from the pass itself. Defined together; a repeat is refused.
+    const bool chain = leaves.size() >= 8;
+    const int f5 = chain ? leaves[6] : -1, f6 = chain ? leaves[7] : -1;
+    if (chain) {
+      const FormulaDefinition d5{dn, Code(fd, f5), Code(fd, f1) + " * 0.5 + " + Code(fd, b), Scope::kLeaf};
+      const FormulaDefinition d6{dn, Code(fd, f6), Code(fd, f5) + " / 2 + " + Code(fd, f1), Scope::kLeaf};
+      EXPECT_TRUE(absl::IsInvalidArgument(cube->SetFormulas({d5, d5})));
+      s = cube->SetFormulas({d6, d5});
+      ASSERT_TRUE(s.ok()) << s;
+    }
     // Inputs as the test tracks them: only members a and b (and others) are written.
     std::map<std::vector<int>, double> input;
     std::vector<int> time_leaves;  // generator ids in leaf order
@@ -481,6 +492,16 @@ TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModels) {
             c[fd] = f1;
             expected[c] = *v1;
           }
+          if (chain) {
+            std::optional<double> v5;
+            if (v1 || vb) v5 = v1.value_or(0) * 0.5 + vb.value_or(0);
+            if (v5) {
+              c[fd] = f5;
+              expected[c] = *v5;
+              c[fd] = f6;
+              expected[c] = *v5 / 2 + v1.value_or(0);
+            }
+          }
           std::optional<double> v3;
           if (f3_prev || v1) v3 = f3_prev.value_or(0) + v1.value_or(0);
           if (v3) {
@@ -512,7 +533,8 @@ TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModels) {
       // Every formula cell of f1 and f3 in the cube equals the independent values.
       for (auto& ctx : contexts)
         for (int t : time_leaves)
-          for (int member : {f1, f3, f4}) {
+          for (int member : {f1, f3, f4, f5, f6}) {
+            if (member < 0) continue;
             std::vector<int> c = {t};
             c.insert(c.end(), ctx.begin(), ctx.end());
             c[fd] = member;
