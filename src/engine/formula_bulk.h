@@ -1,4 +1,4 @@
-// Full recalculation of one leaf-level formula by merged slice walks (engine-internal).
+// Full recalculation of leaf-level formulas by merged slice walks (engine-internal).
 //
 // The cells a formula reads through its driving inputs differ from the formula's own cell only
 // in the formula dimension's member (and, for prev / lag / next / lead, by a fixed step along
@@ -11,6 +11,10 @@
 // one pass (CellStore::ApplySorted). Inputs that do not align (attributes, lookups, pinned
 // members of other dimensions, time windows) are read per cell as before (formula_inputs.h),
 // in the same order of additions, so both paths give the same bits.
+//
+// Formulas that chain in the same period run fused, as one group: each store slice is walked
+// once for the whole group, and a member's reads of an earlier member take that member's results
+// from the same batch (docs/formula-language.md, "Fused chains").
 //
 // The key range is cut into chunks by sampled keys, and the chunks run on all cores.
 #pragma once
