@@ -629,6 +629,25 @@ void Cube::RecalcAllLocked(const std::vector<bool>* only) {
 
 namespace {
 
+// The member of `time` at the level of total `m`, `shift` places from it in time order (by first
+// period), or kNoMember past either end.
+MemberId SameLevelStep(const Dimension& time, MemberId m, int shift) {
+  std::vector<std::pair<uint32_t, MemberId>> same;  // (first period, member)
+  for (MemberId o = 0; o < time.member_count(); ++o) {
+    if (time.level(o) != time.level(m)) continue;
+    uint32_t first = ~uint32_t{0};
+    for (auto [ordinal, w] : time.LeavesUnder(o)) first = std::min(first, ordinal);
+    same.emplace_back(first, o);
+  }
+  std::sort(same.begin(), same.end());
+  for (size_t i = 0; i < same.size(); ++i)
+    if (same[i].second == m) {
+      const int64_t to = static_cast<int64_t>(i) + shift;
+      return to < 0 || to >= static_cast<int64_t>(same.size()) ? kNoMember : same[static_cast<size_t>(to)].second;
+    }
+  return kNoMember;
+}
+
 class ReadTimeEvaluator {
  public:
   ReadTimeEvaluator(const AppModel& model, const CellStore& store, const FormulaState& st)
@@ -697,8 +716,25 @@ class ReadTimeEvaluator {
       return {v->is_number() ? v->number : 0.0, 0};
     }
     const int tdim = st_.time.dim;
-    const bool windowed = tdim >= 0 && in.time != TimeMode::kSame;
-    if (windowed && !model_.dimensions[tdim].is_leaf(coord[tdim])) return {ErrorValue(CellError::kRef), 0};
+    bool windowed = tdim >= 0 && in.time != TimeMode::kSame;
+    // At a consolidated period (docs/formula-language.md, "Time functions at totals"): a step
+    // (prev, next, lag, lead) moves to the total of the same level that many places away in
+    // time order; a window (ytd, qtd, cumulative, first, last, average) is the window of the
+    // total's last period.
+    MemberId stepped = kNoMember;
+    uint32_t anchor = 0;
+    if (windowed) {
+      const Dimension& time = model_.dimensions[tdim];
+      if (time.is_leaf(coord[tdim])) {
+        anchor = time.leaf_ordinal(coord[tdim]);
+      } else if (in.time == TimeMode::kShift) {
+        stepped = SameLevelStep(time, coord[tdim], in.shift);
+        if (stepped == kNoMember) return {FinishInput(in, 0, 0), 0};  // past either end: empty
+        windowed = false;
+      } else {
+        for (auto [ordinal, w] : time.LeavesUnder(coord[tdim])) anchor = std::max(anchor, ordinal);
+      }
+    }
     double sum = 0;
     uint32_t count = 0;
     for (const Coordinate& term : in.terms) {
@@ -706,11 +742,9 @@ class ReadTimeEvaluator {
       for (size_t d = 0; d < c.size(); ++d)
         if (term[d] != kNoMember) c[d] = term[d];
       if (term[st_.dim] == kNoMember) c[st_.dim] = f.bound.member;
+      if (stepped != kNoMember) c[tdim] = stepped;
       int64_t lo = 0, hi = 0;
-      if (windowed) {
-        const Dimension& time = model_.dimensions[tdim];
-        std::tie(lo, hi) = st_.time.Window(in.time, in.shift, time.leaf_ordinal(coord[tdim]));
-      }
+      if (windowed) std::tie(lo, hi) = st_.time.Window(in.time, in.shift, anchor);
       for (int64_t p = lo; p <= hi; ++p) {
         if (windowed) c[tdim] = model_.dimensions[tdim].leaf_member(static_cast<uint32_t>(p));
         CellValue v = ValueAt(c, depth);

@@ -224,6 +224,33 @@ TEST_F(CubeFormulas, TimeFunctions) {
   check("Sales - prev(Sales)", {1, 1, 2, 4, 8, 16});
 }
 
+// Time functions of a consolidated-scope formula read at quarters and the year: a step moves to
+// the total of the same level; a window is that of the total's last month. Hand-computed.
+TEST_F(CubeFormulas, TimeFunctionsAtConsolidatedPeriods) {
+  const double sales[] = {1, 2, 4, 8, 16, 32};
+  const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun"};
+  for (int i = 0; i < 6; ++i) Put("Sales", "EMEA", months[i], sales[i]);
+  auto at = [&](std::string_view text, std::string_view period) {
+    EXPECT_TRUE(Define("Amount", text, Scope::kBoth).ok()) << text;
+    return Read("Amount", "EMEA", period);
+  };
+  // Q1 = 7, Q2 = 56, FY = 63.
+  EXPECT_EQ(at("prev(Sales)", "Q2").number, 7);      // Q1
+  EXPECT_TRUE(at("prev(Sales)", "Q1").is_empty());   // before the first quarter
+  EXPECT_EQ(at("next(Sales)", "Q1").number, 56);     // Q2
+  EXPECT_TRUE(at("lag(Sales, 1)", "FY").is_empty());  // the only year
+  EXPECT_EQ(at("ytd(Sales)", "Q1").number, 7);       // ytd at Mar
+  EXPECT_EQ(at("ytd(Sales)", "Q2").number, 63);      // ytd at Jun
+  EXPECT_EQ(at("qtd(Sales)", "Q2").number, 56);      // qtd at Jun
+  EXPECT_EQ(at("cumulative(Sales)", "FY").number, 63);
+  EXPECT_EQ(at("first(Sales)", "Q2").number, 1);
+  EXPECT_EQ(at("last(Sales)", "Q1").number, 32);
+  EXPECT_EQ(at("average(Sales)", "Q1").number, 7.0 / 3);  // average over Jan..Mar
+  EXPECT_EQ(at("Sales - prev(Sales)", "Q2").number, 56 - 7);
+  // Leaf months are unchanged.
+  EXPECT_EQ(at("prev(Sales)", "Apr").number, 4);
+}
+
 TEST_F(CubeFormulas, SetsAttributesAndOtherScenarios) {
   Put("Sales", "EMEA", "Jan", 100);
   Put("Services", "EMEA", "Jan", 20);
