@@ -12,7 +12,9 @@
 // Prints JSON lines (workload, variant, median/min/max, cells, checksum = sum of the
 // formula's cells) so compare with bench/peer/formula_duckdb.mjs.
 //
-//   formula_bench DATA_DIR [REPS=3]
+//   formula_bench DATA_DIR [REPS=3] [WORKLOADS=F1,F2,F3,F4]
+//
+// WORKLOADS picks what runs (for profiling one of them; F3 needs F2).
 #include <malloc.h>
 
 #include <algorithm>
@@ -69,6 +71,8 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
+  const std::string workloads = argc > 3 ? argv[3] : "F1,F2,F3,F4";
+  auto wanted = [&](const char* w) { return workloads.find(w) != std::string::npos; };
   DatasetOptions options;
   options.app_name = "formulas";
   DatasetModel dataset = Check(ReadDatasetModel(dir, options));
@@ -98,7 +102,7 @@ int main(int argc, char** argv) {
   const std::string margin = budget + " - " + actual;
 
   // ---- F4 first (no cells needed): JIT compile time of the six formulas in one module.
-  {
+  if (wanted("F4")) {
     std::vector<formula::BoundFormula> bound;
     auto bind = [&](const char* member, const std::string& text) {
       auto tree = Check(formula::Parse(text));
@@ -136,6 +140,7 @@ int main(int argc, char** argv) {
   };
 
   // ---- F1: the margin formula.
+  if (wanted("F1")) {
   t0 = NowMs();
   Check(cube->SetFormula({dim, "Margin", margin, formula::Scope::kLeaf}));
   {
@@ -149,22 +154,27 @@ int main(int argc, char** argv) {
     run_full("F1", "full recompute, Margin = Budget - Actual (JIT)", FormulaTier::kJit, id("Margin"), 1);
   Check(cube->RemoveFormula(dim, "Margin"));
   malloc_trim(0);
+  }
 
   // ---- F2: the chain.
   cube->SetFormulaTier(FormulaTier::kVm);
   t0 = NowMs();
-  for (auto& [m, text] : chain) Check(cube->SetFormula({dim, m, text, formula::Scope::kLeaf}));
+  {
+    std::vector<FormulaDefinition> defs;
+    for (auto& [m, text] : chain) defs.push_back({dim, m, text, formula::Scope::kLeaf});
+    Check(cube->SetFormulas(defs));
+  }
   {
     const double define_ms = NowMs() - t0;
     auto [n, sum] = CellsOf(*cube, id("C5"));
-    Emit({{"workload", "F2"}, {"variant", "first computation: five SetFormula, every cell new (VM)"}, {"cells", n},
+    Emit({{"workload", "F2"}, {"variant", "first computation: SetFormulas of the five, every cell new (VM)"}, {"cells", n},
           {"formulas", 5}, {"checksum", sum}}, {define_ms}, "ms");
   }
   run_full("F2", "full recompute, 5-deep chain (VM)", FormulaTier::kVm, id("C5"), 5);
   if (formula::JitModule::Available()) run_full("F2", "full recompute, 5-deep chain (JIT)", FormulaTier::kJit, id("C5"), 5);
 
   // ---- F3: one Budget leaf write that feeds the chain, with a cached total above it.
-  {
+  if (wanted("F3")) {
     cube->SetFormulaTier(FormulaTier::kVm);
     std::vector<Coordinate> cells;
     cube->WithStore([&](const CellStore& store) {

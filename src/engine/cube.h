@@ -227,6 +227,9 @@ class Cube {
   // with the line and column, for a bad text; InvalidArgument printing the cycle; nothing
   // changes on error. All formulas of an app are on members of one dimension.
   absl::Status SetFormula(const FormulaDefinition& definition);
+  // Defines or replaces several at once (a model's rules), computed in one pass where they
+  // chain: the same as SetFormula one by one, all or nothing.
+  absl::Status SetFormulas(const std::vector<FormulaDefinition>& definitions);
   // NotFound when the member has no formula. Its computed cells are cleared.
   absl::Status RemoveFormula(std::string_view dimension, std::string_view member);
   std::vector<FormulaDefinition> Formulas() const;
@@ -309,6 +312,8 @@ class Cube {
   void SetDerivedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
   // The same for a batch sorted by key (bulk recalculation): one ordered pass over the store.
   void SetDerivedSortedLocked(std::span<const CellStore::SortedUpdate> batch);
+  // The same for a batch in sorted streams (CellStore::ApplySorted).
+  void SetDerivedSortedLocked(std::span<const CellStore::SortedStream> streams);
   absl::Status InstallFormulasLocked(std::vector<FormulaDefinition> definitions);
   // Replaces cells of the grid computed by consolidated-level formulas. Requires mu_ shared.
   void ApplyReadFormulasLocked(const GridQuery& query, Grid* grid) const;

@@ -78,6 +78,24 @@ absl::Status Cube::SetFormula(const FormulaDefinition& definition) {
   return InstallFormulasLocked(std::move(defs));
 }
 
+absl::Status Cube::SetFormulas(const std::vector<FormulaDefinition>& definitions) {
+  std::unique_lock lock(mu_);
+  std::vector<FormulaDefinition> defs;
+  auto redefined = [&](const FormulaDefinition& d) {
+    return std::any_of(definitions.begin(), definitions.end(), [&](const FormulaDefinition& n) { return Key(n) == Key(d); });
+  };
+  if (formulas_)
+    for (const CompiledFormula& f : formulas_->formulas)
+      if (!redefined(f.definition)) defs.push_back(f.definition);
+  for (size_t i = 0; i < definitions.size(); ++i) {
+    for (size_t j = i + 1; j < definitions.size(); ++j)
+      if (Key(definitions[i]) == Key(definitions[j]))
+        return absl::InvalidArgumentError(StrCat("formula for ", Key(definitions[i]), " is given twice"));
+    defs.push_back(definitions[i]);
+  }
+  return InstallFormulasLocked(std::move(defs));
+}
+
 absl::Status Cube::RemoveFormula(std::string_view dimension, std::string_view member) {
   std::unique_lock lock(mu_);
   std::vector<FormulaDefinition> defs;
@@ -475,10 +493,20 @@ void Cube::RecalcRegionLocked(const Coordinate& region) {
 }
 
 void Cube::SetDerivedSortedLocked(std::span<const CellStore::SortedUpdate> batch) {
-  if (batch.empty()) return;
-  if (batch.size() <= 256) {  // few: exact cache updates, cell by cell
+  const CellStore::SortedStream one[1] = {{batch}};
+  SetDerivedSortedLocked(std::span<const CellStore::SortedStream>(one));
+}
+
+void Cube::SetDerivedSortedLocked(std::span<const CellStore::SortedStream> streams) {
+  size_t size = 0;
+  for (const auto& stream : streams)
+    for (const auto& p : stream) size += p.size();
+  if (size == 0) return;
+  if (size <= 256) {  // few: exact cache updates, cell by cell
     std::vector<std::pair<uint64_t, CellValue>> cells;
-    for (const auto& u : batch) cells.emplace_back(u.key, u.erase ? CellValue::Empty() : CellValue::Number(u.value));
+    for (const auto& stream : streams)
+      for (const auto& p : stream)
+        for (const auto& u : p) cells.emplace_back(u.key, u.erase ? CellValue::Empty() : CellValue::Number(u.value));
     SetDerivedLocked(cells);
     return;
   }
@@ -489,16 +517,18 @@ void Cube::SetDerivedSortedLocked(std::span<const CellStore::SortedUpdate> batch
   std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
   for (size_t d = 0; d < touched.size() && cache_.size() > 0; ++d) {
     std::vector<bool> seen(layout.leaf_count(static_cast<int>(d)), false);
-    for (const auto& u : batch) {
-      const uint32_t o = layout.Get(u.key, static_cast<int>(d));
-      if (!seen[o]) {
-        seen[o] = true;
-        touched[d].push_back(o);
-      }
-    }
+    for (const auto& stream : streams)
+      for (const auto& p : stream)
+        for (const auto& u : p) {
+          const uint32_t o = layout.Get(u.key, static_cast<int>(d));
+          if (!seen[o]) {
+            seen[o] = true;
+            touched[d].push_back(o);
+          }
+        }
   }
   cache_.InvalidateRegion(touched);
-  store_.ApplySorted(batch);
+  store_.ApplySorted(streams);
 }
 
 namespace {
@@ -540,10 +570,27 @@ void Cube::RecalcAllLocked(const std::vector<bool>* only) {
   if (only)
     for (int g : st.leaf_formulas)
       if ((*only)[g]) component_wanted[st.graph.component[st.position[g]]] = true;
+  // Formulas that chain without time steps are computed in one fused pass (formula_bulk.h)
+  // and their changes applied together.
+  std::vector<int> group;
+  auto flush = [&] {
+    if (group.empty()) return;
+    std::vector<std::vector<CellStore::SortedUpdates>> lists = BulkFormulaUpdates(model_, store_, st, group);
+    std::vector<CellStore::SortedStream> streams(lists.size());
+    for (size_t m = 0; m < lists.size(); ++m) streams[m].assign(lists[m].begin(), lists[m].end());
+    SetDerivedSortedLocked(streams);
+    group.clear();
+  };
   for (int g : st.leaf_formulas) {
     const CompiledFormula& f = st.formulas[g];
     const int comp = st.graph.component[st.position[g]];
     if (!component_wanted[comp]) continue;
+    if (!st.recurrent[comp] && BulkEligible(model_, st, f)) {
+      if (!FusableInto(model_, st, group, f)) flush();
+      group.push_back(g);
+      continue;
+    }
+    flush();
     if (st.recurrent[comp]) {
       if (done_component[comp]) continue;
       done_component[comp] = true;
@@ -573,14 +620,33 @@ void Cube::RecalcAllLocked(const std::vector<bool>* only) {
       }
       continue;
     }
-    SetDerivedSortedLocked(BulkEligible(model_, st, f) ? BulkFormulaUpdates(model_, store_, st, f)
-                                                       : CellwiseFormulaUpdates(model_, store_, st, f));
+    SetDerivedSortedLocked(CellwiseFormulaUpdates(model_, store_, st, f));
   }
+  flush();
 }
 
 // ---- Consolidated-level formulas, at read time.
 
 namespace {
+
+// The member of `time` at the level of total `m`, `shift` places from it in time order (by first
+// period), or kNoMember past either end.
+MemberId SameLevelStep(const Dimension& time, MemberId m, int shift) {
+  std::vector<std::pair<uint32_t, MemberId>> same;  // (first period, member)
+  for (MemberId o = 0; o < time.member_count(); ++o) {
+    if (time.level(o) != time.level(m)) continue;
+    uint32_t first = ~uint32_t{0};
+    for (auto [ordinal, w] : time.LeavesUnder(o)) first = std::min(first, ordinal);
+    same.emplace_back(first, o);
+  }
+  std::sort(same.begin(), same.end());
+  for (size_t i = 0; i < same.size(); ++i)
+    if (same[i].second == m) {
+      const int64_t to = static_cast<int64_t>(i) + shift;
+      return to < 0 || to >= static_cast<int64_t>(same.size()) ? kNoMember : same[static_cast<size_t>(to)].second;
+    }
+  return kNoMember;
+}
 
 class ReadTimeEvaluator {
  public:
@@ -650,8 +716,25 @@ class ReadTimeEvaluator {
       return {v->is_number() ? v->number : 0.0, 0};
     }
     const int tdim = st_.time.dim;
-    const bool windowed = tdim >= 0 && in.time != TimeMode::kSame;
-    if (windowed && !model_.dimensions[tdim].is_leaf(coord[tdim])) return {ErrorValue(CellError::kRef), 0};
+    bool windowed = tdim >= 0 && in.time != TimeMode::kSame;
+    // At a consolidated period (docs/formula-language.md, "Time functions at totals"): a step
+    // (prev, next, lag, lead) moves to the total of the same level that many places away in
+    // time order; a window (ytd, qtd, cumulative, first, last, average) is the window of the
+    // total's last period.
+    MemberId stepped = kNoMember;
+    uint32_t anchor = 0;
+    if (windowed) {
+      const Dimension& time = model_.dimensions[tdim];
+      if (time.is_leaf(coord[tdim])) {
+        anchor = time.leaf_ordinal(coord[tdim]);
+      } else if (in.time == TimeMode::kShift) {
+        stepped = SameLevelStep(time, coord[tdim], in.shift);
+        if (stepped == kNoMember) return {FinishInput(in, 0, 0), 0};  // past either end: empty
+        windowed = false;
+      } else {
+        for (auto [ordinal, w] : time.LeavesUnder(coord[tdim])) anchor = std::max(anchor, ordinal);
+      }
+    }
     double sum = 0;
     uint32_t count = 0;
     for (const Coordinate& term : in.terms) {
@@ -659,11 +742,9 @@ class ReadTimeEvaluator {
       for (size_t d = 0; d < c.size(); ++d)
         if (term[d] != kNoMember) c[d] = term[d];
       if (term[st_.dim] == kNoMember) c[st_.dim] = f.bound.member;
+      if (stepped != kNoMember) c[tdim] = stepped;
       int64_t lo = 0, hi = 0;
-      if (windowed) {
-        const Dimension& time = model_.dimensions[tdim];
-        std::tie(lo, hi) = st_.time.Window(in.time, in.shift, time.leaf_ordinal(coord[tdim]));
-      }
+      if (windowed) std::tie(lo, hi) = st_.time.Window(in.time, in.shift, anchor);
       for (int64_t p = lo; p <= hi; ++p) {
         if (windowed) c[tdim] = model_.dimensions[tdim].leaf_member(static_cast<uint32_t>(p));
         CellValue v = ValueAt(c, depth);

@@ -58,105 +58,221 @@ uint64_t Offset(uint64_t x, __int128 by) {
   return static_cast<uint64_t>(v);
 }
 
-// Computes the chunk [lo, hi) of residual keys.
+// A group of formulas fused into one pass (see FusableInto): per formula its walks, each
+// either reading the store through a cursor (shared by every walk of the same slice and step)
+// or reading the result of an earlier formula of the group at the same cell.
+struct Plan {
+  struct Step {
+    int input;
+    double weight;
+    int cursor;  // index into `slices`, or -1
+    int member;  // the group member whose result it reads, when cursor < 0
+  };
+  struct Member {
+    const CompiledFormula* f;
+    std::vector<Step> steps;       // in the order LeafReader adds them
+    std::vector<bool> aligned;     // per input: read by steps (else per cell)
+  };
+  std::vector<Member> members;
+  std::vector<Walk> slices;        // the store slices walked (input, weight unused)
+};
+
+Plan MakePlan(const AppModel& model, const FormulaState& st, std::span<const int> group) {
+  Plan plan;
+  for (int g : group) {
+    const CompiledFormula& f = st.formulas[g];
+    Plan::Member m{&f, {}, std::vector<bool>(f.bound.inputs.size(), false)};
+    for (const Walk& w : Walks(model, st, f)) {
+      m.aligned[w.input] = true;
+      int member = -1;
+      for (size_t h = 0; h < plan.members.size(); ++h)
+        if (plan.members[h].f->member_ordinal == w.ordinal) member = static_cast<int>(h);
+      if (member >= 0) {
+        m.steps.push_back({w.input, w.weight, -1, member});
+        continue;
+      }
+      int cursor = -1;
+      for (size_t c = 0; c < plan.slices.size(); ++c)
+        if (plan.slices[c].ordinal == w.ordinal && plan.slices[c].shift == w.shift) cursor = static_cast<int>(c);
+      if (cursor < 0) {
+        cursor = static_cast<int>(plan.slices.size());
+        plan.slices.push_back(w);
+      }
+      m.steps.push_back({w.input, w.weight, cursor, -1});
+    }
+    plan.members.push_back(std::move(m));
+  }
+  return plan;
+}
+
+// Computes the chunk [lo, hi) of residual keys for every member of the group.
 class Chunk {
  public:
-  Chunk(const AppModel& model, const CellStore& store, const FormulaState& st, const CompiledFormula& f,
-        const std::vector<Walk>& walks, const std::vector<std::vector<SliceExtra>>& extras,
-        const std::vector<SliceExtra>& own_extras)
-      : model_(model), store_(store), layout_(store.layout()), st_(st), f_(f), walks_(walks), extras_(extras),
-        own_extras_(own_extras), inputs_(f.bound.inputs.size()) {
-    aligned_.assign(inputs_, false);
-    for (const Walk& w : walks) aligned_[w.input] = true;
+  Chunk(const AppModel& model, const CellStore& store, const FormulaState& st, const Plan& plan,
+        const std::vector<std::vector<SliceExtra>>& extras, const std::vector<std::vector<SliceExtra>>& own_extras)
+      : model_(model), store_(store), layout_(store.layout()), st_(st), plan_(plan), extras_(extras),
+        own_extras_(own_extras) {
     if (st.time.dim >= 0) {
       time_unit_ = int64_t{1} << layout_.shift(st.time.dim);
       periods_ = layout_.leaf_count(st.time.dim);
     }
   }
 
-  void Run(uint64_t lo, uint64_t hi, CellStore::SortedUpdates* out) {
+  // Appends the changes of member m to outs[m], in key order. `expected`: about how many store
+  // cells the range holds, a bound on any member's changes there; the lists reserve that much
+  // address space (mapped lazily: untouched pages cost nothing), so that they never grow by
+  // copying into fresh pages, which the kernel must zero.
+  void Run(uint64_t lo, uint64_t hi, size_t expected, std::vector<CellStore::SortedUpdates>* outs) {
+    const size_t slices = plan_.slices.size(), members = plan_.members.size();
+    for (auto& out : *outs) out.reserve(expected);
     std::vector<SliceCursor> cursors;
-    cursors.reserve(walks_.size());
-    heads_.assign(walks_.size(), SliceCursor::kEnd);
-    for (size_t w = 0; w < walks_.size(); ++w) {
-      const __int128 by = static_cast<__int128>(walks_[w].shift) * time_unit_;
-      cursors.emplace_back(store_, st_.dim, walks_[w].ordinal, &extras_[w], Offset(lo, by), Offset(hi, by));
+    cursors.reserve(slices);
+    heads_.assign(slices, SliceCursor::kEnd);
+    for (size_t w = 0; w < slices; ++w) {
+      const __int128 by = static_cast<__int128>(plan_.slices[w].shift) * time_unit_;
+      cursors.emplace_back(store_, st_.dim, plan_.slices[w].ordinal, &extras_[w], Offset(lo, by), Offset(hi, by));
       Settle(cursors, w);
     }
-    SliceCursor own(store_, st_.dim, f_.member_ordinal, &own_extras_, lo, hi);
-    std::vector<std::vector<double>> columns(inputs_, std::vector<double>(formula::kBatch));
-    std::vector<std::vector<uint32_t>> counts(inputs_, std::vector<uint32_t>(formula::kBatch));
+    std::vector<SliceCursor> own;
+    own.reserve(members);
+    for (size_t m = 0; m < members; ++m)
+      own.emplace_back(store_, st_.dim, plan_.members[m].f->member_ordinal, &own_extras_[m], lo, hi);
+    // Per slice: the value and state (0 none, 1 number, 2 text) of its cell at each batch key.
+    std::vector<std::vector<double>> slice_value(slices, std::vector<double>(formula::kBatch));
+    std::vector<std::vector<uint8_t>> slice_state(slices, std::vector<uint8_t>(formula::kBatch));
+    // Per member: its result and whether it has a cell at each batch key.
+    std::vector<std::vector<double>> result(members, std::vector<double>(formula::kBatch));
+    std::vector<std::vector<uint8_t>> exists(members, std::vector<uint8_t>(formula::kBatch));
+    size_t max_inputs = 0;
+    for (const auto& m : plan_.members) max_inputs = std::max(max_inputs, m.f->bound.inputs.size());
+    std::vector<std::vector<double>> columns(max_inputs, std::vector<double>(formula::kBatch));
+    std::vector<std::vector<uint32_t>> counts(max_inputs, std::vector<uint32_t>(formula::kBatch));
     std::vector<const double*> ptrs;
     for (auto& c : columns) ptrs.push_back(c.data());
     std::vector<uint64_t> keys(formula::kBatch);
-    std::vector<double> results(formula::kBatch), row(inputs_);
+    std::vector<double> row(max_inputs);
     LeafReader reader(model_, store_, st_);
     for (;;) {
-      // The next batch of cells: the union of the walks, each walk adding into its input.
+      // The next batch of cells: the union of the store walks.
       size_t n = 0;
       while (n < formula::kBatch) {
         uint64_t k = SliceCursor::kEnd;
         for (uint64_t h : heads_) k = std::min(k, h);
         if (k == SliceCursor::kEnd) break;
-        for (size_t i = 0; i < inputs_; ++i)
-          if (aligned_[i]) columns[i][n] = 0, counts[i][n] = 0;
-        for (size_t w = 0; w < walks_.size(); ++w) {
-          if (heads_[w] != k) continue;
-          const int i = walks_[w].input;
-          if (cursors[w].text()) columns[i][n] += ErrorValue(CellError::kValue);
-          else columns[i][n] += walks_[w].weight * cursors[w].value();
-          ++counts[i][n];
+        for (size_t w = 0; w < slices; ++w) {
+          if (heads_[w] != k) {
+            slice_state[w][n] = 0;
+            continue;
+          }
+          slice_state[w][n] = cursors[w].text() ? 2 : 1;
+          slice_value[w][n] = cursors[w].value();
           cursors[w].Next();
           Settle(cursors, w);
         }
         keys[n++] = k;
       }
       if (n == 0) break;
-      uint32_t ord[64];
-      for (size_t i = 0; i < inputs_; ++i) {
-        const Input& in = f_.bound.inputs[i];
-        if (aligned_[i]) {
-          if (in.aggregate != Input::Aggregate::kSum)
-            for (size_t j = 0; j < n; ++j) columns[i][j] = FinishInput(in, columns[i][j], counts[i][j]);
-          continue;
-        }
+      for (size_t m = 0; m < members; ++m) Compute(m, n, keys, slice_value, slice_state, result, exists, columns,
+                                                   counts, ptrs, row, reader);
+      // Merge with each member's own cells: vanished, changed and new cells.
+      for (size_t m = 0; m < members; ++m) {
+        const uint32_t ordinal = plan_.members[m].f->member_ordinal;
+        SliceCursor& mine = own[m];
+        CellStore::SortedUpdates& out = (*outs)[m];
         for (size_t j = 0; j < n; ++j) {
-          layout_.Unpack(SliceCursor::WithOrdinal(layout_, st_.dim, keys[j], f_.member_ordinal), ord);
-          columns[i][j] = reader.Read(f_, i, ord).value;
+          while (mine.residual() < keys[j]) {
+            out.push_back({SliceCursor::WithOrdinal(layout_, st_.dim, mine.residual(), ordinal), 0.0, true});
+            mine.Next();
+          }
+          const bool here = mine.residual() == keys[j];
+          if (!exists[m][j]) {
+            if (here) out.push_back({SliceCursor::WithOrdinal(layout_, st_.dim, keys[j], ordinal), 0.0, true});
+          } else {
+            const double v = result[m][j];
+            const bool same = here && !mine.text() && std::bit_cast<uint64_t>(mine.value()) == std::bit_cast<uint64_t>(v);
+            if (!same) out.push_back({SliceCursor::WithOrdinal(layout_, st_.dim, keys[j], ordinal), v, false});
+          }
+          if (here) mine.Next();
         }
-      }
-      if (st_.tier == FormulaTier::kInterpreter) {
-        for (size_t j = 0; j < n; ++j) {
-          for (size_t i = 0; i < inputs_; ++i) row[i] = columns[i][j];
-          results[j] = formula::Interpret(f_.bound.expr, row);
-        }
-      } else if (st_.jit && f_.jit_index >= 0) {
-        st_.jit->function(f_.jit_index)(ptrs.data(), n, results.data());
-      } else {
-        formula::Run(f_.program, ptrs, n, results.data());
-      }
-      // Merge with the formula's own cells: vanished, changed and new cells.
-      for (size_t j = 0; j < n; ++j) {
-        while (own.residual() < keys[j]) {
-          out->push_back({SliceCursor::WithOrdinal(layout_, st_.dim, own.residual(), f_.member_ordinal), 0.0, true});
-          own.Next();
-        }
-        const double v = results[j] == 0 ? 0.0 : results[j];  // never -0.0 in the store
-        const bool same = own.residual() == keys[j] && !own.text() &&
-                          std::bit_cast<uint64_t>(own.value()) == std::bit_cast<uint64_t>(v);
-        if (!same) out->push_back({SliceCursor::WithOrdinal(layout_, st_.dim, keys[j], f_.member_ordinal), v, false});
-        if (own.residual() == keys[j]) own.Next();
       }
     }
-    for (; own.residual() != SliceCursor::kEnd; own.Next())
-      out->push_back({SliceCursor::WithOrdinal(layout_, st_.dim, own.residual(), f_.member_ordinal), 0.0, true});
+    for (size_t m = 0; m < members; ++m)
+      for (SliceCursor& mine = own[m]; mine.residual() != SliceCursor::kEnd; mine.Next())
+        (*outs)[m].push_back(
+            {SliceCursor::WithOrdinal(layout_, st_.dim, mine.residual(), plan_.members[m].f->member_ordinal), 0.0, true});
   }
 
  private:
+  // Member m's inputs over the batch, then its expression; its cells are where a driving input
+  // has one.
+  void Compute(size_t m, size_t n, const std::vector<uint64_t>& keys, const std::vector<std::vector<double>>& slice_value,
+               const std::vector<std::vector<uint8_t>>& slice_state, std::vector<std::vector<double>>& result,
+               std::vector<std::vector<uint8_t>>& exists, std::vector<std::vector<double>>& columns,
+               std::vector<std::vector<uint32_t>>& counts, const std::vector<const double*>& ptrs,
+               std::vector<double>& row, const LeafReader& reader) {
+    const Plan::Member& member = plan_.members[m];
+    const CompiledFormula& f = *member.f;
+    const size_t inputs = f.bound.inputs.size();
+    for (size_t i = 0; i < inputs; ++i)
+      if (member.aligned[i]) {
+        std::fill_n(columns[i].begin(), n, 0.0);
+        std::fill_n(counts[i].begin(), n, 0u);
+      }
+    for (const Plan::Step& s : member.steps) {
+      double* col = columns[s.input].data();
+      uint32_t* cnt = counts[s.input].data();
+      if (s.cursor >= 0) {
+        const double* val = slice_value[s.cursor].data();
+        const uint8_t* state = slice_state[s.cursor].data();
+        for (size_t j = 0; j < n; ++j) {
+          if (state[j] == 0) continue;
+          col[j] += state[j] == 2 ? ErrorValue(CellError::kValue) : s.weight * val[j];
+          ++cnt[j];
+        }
+      } else {
+        const double* val = result[s.member].data();
+        const uint8_t* has = exists[s.member].data();
+        for (size_t j = 0; j < n; ++j) {
+          if (!has[j]) continue;
+          col[j] += s.weight * val[j];
+          ++cnt[j];
+        }
+      }
+    }
+    uint8_t* has = exists[m].data();
+    std::fill_n(has, n, 0);
+    uint32_t ord[64];
+    for (size_t i = 0; i < inputs; ++i) {
+      const Input& in = f.bound.inputs[i];
+      if (member.aligned[i]) {
+        for (size_t j = 0; j < n; ++j) has[j] |= counts[i][j] != 0;
+        if (in.aggregate != Input::Aggregate::kSum)
+          for (size_t j = 0; j < n; ++j) columns[i][j] = FinishInput(in, columns[i][j], counts[i][j]);
+        continue;
+      }
+      for (size_t j = 0; j < n; ++j) {
+        layout_.Unpack(SliceCursor::WithOrdinal(layout_, st_.dim, keys[j], f.member_ordinal), ord);
+        columns[i][j] = reader.Read(f, i, ord).value;
+      }
+    }
+    double* out = result[m].data();
+    if (st_.tier == FormulaTier::kInterpreter) {
+      for (size_t j = 0; j < n; ++j) {
+        for (size_t i = 0; i < inputs; ++i) row[i] = columns[i][j];
+        out[j] = formula::Interpret(f.bound.expr, row);
+      }
+    } else if (st_.jit && f.jit_index >= 0) {
+      st_.jit->function(f.jit_index)(ptrs.data(), n, out);
+    } else {
+      formula::Run(f.program, std::span<const double* const>(ptrs.data(), inputs), n, out);
+    }
+    for (size_t j = 0; j < n; ++j) out[j] = out[j] == 0 ? 0.0 : out[j];  // never -0.0 in the store
+  }
+
   // Moves walk `w`'s head to its cursor's cell as the target cell it feeds, skipping cells
   // whose target period is outside the time dimension.
   void Settle(std::vector<SliceCursor>& cursors, size_t w) {
-    const int shift = walks_[w].shift;
+    const int shift = plan_.slices[w].shift;
     for (;;) {
       const uint64_t r = cursors[w].residual();
       if (r == SliceCursor::kEnd || shift == 0) {
@@ -176,12 +292,9 @@ class Chunk {
   const CellStore& store_;
   const KeyLayout& layout_;
   const FormulaState& st_;
-  const CompiledFormula& f_;
-  const std::vector<Walk>& walks_;
+  const Plan& plan_;
   const std::vector<std::vector<SliceExtra>>& extras_;
-  const std::vector<SliceExtra>& own_extras_;
-  const size_t inputs_;
-  std::vector<bool> aligned_;
+  const std::vector<std::vector<SliceExtra>>& own_extras_;
   std::vector<uint64_t> heads_;
   int64_t time_unit_ = 0;
   int64_t periods_ = 0;
@@ -220,34 +333,44 @@ bool BulkEligible(const AppModel& model, const FormulaState& st, const CompiledF
   return driven && Walks(model, st, f).size() <= kMaxWalks;
 }
 
-CellStore::SortedUpdates BulkFormulaUpdates(const AppModel& model, const CellStore& store,
-                                                        const FormulaState& st, const CompiledFormula& f) {
-  std::vector<Walk> walks = Walks(model, st, f);
-  std::vector<std::vector<SliceExtra>> extras;
-  for (const Walk& w : walks) extras.push_back(SliceExtras(store, st.dim, w.ordinal));
-  const std::vector<SliceExtra> own_extras = SliceExtras(store, st.dim, f.member_ordinal);
-  const bool other_app = std::any_of(f.bound.inputs.begin(), f.bound.inputs.end(),
-                                     [](const Input& in) { return in.kind == Input::Kind::kOtherApp; });
+bool FusableInto(const AppModel& model, const FormulaState& st, std::span<const int> group, const CompiledFormula& f) {
+  for (const Input& in : f.bound.inputs)
+    if (in.kind == Input::Kind::kCells && !in.driving) return false;  // read per cell: would miss the group's results
+  for (const Walk& w : Walks(model, st, f))
+    for (int g : group)
+      if (st.formulas[g].member_ordinal == w.ordinal && w.shift != 0) return false;
+  return true;
+}
+
+std::vector<std::vector<CellStore::SortedUpdates>> BulkFormulaUpdates(const AppModel& model, const CellStore& store,
+                                                                      const FormulaState& st, std::span<const int> group) {
+  const Plan plan = MakePlan(model, st, group);
+  std::vector<std::vector<SliceExtra>> extras, own_extras;
+  for (const Walk& w : plan.slices) extras.push_back(SliceExtras(store, st.dim, w.ordinal));
+  bool other_app = false;
+  for (const Plan::Member& m : plan.members) {
+    own_extras.push_back(SliceExtras(store, st.dim, m.f->member_ordinal));
+    for (const Input& in : m.f->bound.inputs) other_app = other_app || in.kind == Input::Kind::kOtherApp;
+  }
   const size_t cells = store.numeric_cells();
   const size_t per_chunk = chunk_cells.load();
   const size_t chunks = other_app || cells < 2 * per_chunk ? 1 : std::min<size_t>(64, cells / per_chunk);
   const std::vector<uint64_t> bounds = ChunkBounds(store, st.dim, chunks);
-  std::vector<CellStore::SortedUpdates> parts(bounds.size() - 1);
+  // [chunk][member], handed back as [member][chunk].
+  std::vector<std::vector<CellStore::SortedUpdates>> by_chunk(bounds.size() - 1);
   auto run = [&](size_t c) {
-    Chunk chunk(model, store, st, f, walks, extras, own_extras);
-    chunk.Run(bounds[c], bounds[c + 1], &parts[c]);
+    by_chunk[c].resize(plan.members.size());
+    Chunk chunk(model, store, st, plan, extras, own_extras);
+    chunk.Run(bounds[c], bounds[c + 1], cells / by_chunk.size() * 3 / 2 + 1024, &by_chunk[c]);
   };
-  if (parts.size() == 1) {
+  if (by_chunk.size() == 1) {
     run(0);
   } else {
-    tbb::parallel_for(size_t{0}, parts.size(), [&](size_t c) { run(c); });
+    tbb::parallel_for(size_t{0}, by_chunk.size(), [&](size_t c) { run(c); });
   }
-  if (parts.size() == 1) return std::move(parts[0]);
-  size_t total = 0;
-  for (auto& p : parts) total += p.size();
-  CellStore::SortedUpdates out;
-  out.reserve(total);
-  for (auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  std::vector<std::vector<CellStore::SortedUpdates>> out(plan.members.size());
+  for (size_t m = 0; m < out.size(); ++m)
+    for (auto& c : by_chunk) out[m].push_back(std::move(c[m]));
   return out;
 }
 

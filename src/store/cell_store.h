@@ -78,6 +78,11 @@ class CellStore {
   // Large batches are best kept in lazily mapped huge pages (base/large_allocator.h).
   using SortedUpdates = std::vector<SortedUpdate, LazyAllocator<SortedUpdate>>;
   void ApplySorted(std::span<const SortedUpdate> updates);
+  // The same for a batch given as several sorted streams that may interleave (no key in two of
+  // them), each in consecutive pieces (each sorted, each after the one before), as parallel
+  // producers leave it: merged on the fly, no copy into one list.
+  using SortedStream = std::vector<std::span<const SortedUpdate>>;
+  void ApplySorted(std::span<const SortedStream> streams);
 
   // Merges the delta and the deleted set into main. Called automatically by Set when they grow
   // past max(64k, main/32) entries.
@@ -113,12 +118,13 @@ class CellStore {
   KeyValues SortedCells() const;
 
  private:
-  void BuildMain(const KeyValues& sorted);
-  // Rebuilds main from its live cells except the positions in `drop`, merged with `extra`
-  // (sorted, keys not in main), in one pass without an intermediate copy of the cells.
-  void RebuildMain(const std::vector<bool>& drop, const KeyValues& extra);
-  template <typename KeyAt, typename ValueAt>
-  void BuildMainFrom(size_t n, const KeyAt& key_at, const ValueAt& value_at);
+  // The one builder of main (load, compaction, bulk merge). Main becomes the merge, in key
+  // order, of its present cells except the positions `drop` marks (none of them when `keep`
+  // is false) with the cells `next` yields (bool next(KeyValue*), increasing keys none of which
+  // is a kept main key): `n` cells in all, written once into arrays of their final size.
+  template <typename Next>
+  void RebuildMain(bool keep, const std::vector<bool>* drop, size_t n, Next&& next);
+  KeyValues SortedDelta() const;
 
   KeyLayout layout_;
   LargeVector<uint64_t> run_prefix_;

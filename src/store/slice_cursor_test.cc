@@ -71,7 +71,7 @@ TEST(SliceCursorTest, WalksEverySliceInResidualOrderOnRandomStores) {
 }
 
 // A bulk sorted update equals the same changes made one Set at a time, with few and with many
-// new cells (the second merges them into main).
+// new cells (the second merges them, the delta and the deleted set into main in one rebuild).
 TEST(CellStoreTest, ApplySortedEqualsSetPerCell) {
   std::mt19937_64 rng(11);
   for (int n : {50, 5000, 200000}) {
@@ -87,6 +87,13 @@ TEST(CellStoreTest, ApplySortedEqualsSetPerCell) {
     ASSERT_TRUE(single.Load(std::move(copy)).ok());
     bulk.Set(layout.Pack(std::array<uint32_t, 3>{1, 1, 1}.data()), CellValue::Text("x"));
     single.Set(layout.Pack(std::array<uint32_t, 3>{1, 1, 1}.data()), CellValue::Text("x"));
+    // Some cells already in the delta and the deleted set before the batch.
+    for (int i = 0; i < 3000; ++i) {
+      uint32_t o[3] = {static_cast<uint32_t>(rng() % 16), static_cast<uint32_t>(rng() % 300), static_cast<uint32_t>(rng() % 90)};
+      const CellValue v = rng() % 3 == 0 ? CellValue::Empty() : CellValue::Number(static_cast<double>(rng() % 7));
+      bulk.Set(layout.Pack(o), v);
+      single.Set(layout.Pack(o), v);
+    }
     std::map<uint64_t, CellStore::SortedUpdate> updates;
     for (int i = 0; i < n; ++i) {
       uint32_t o[3] = {static_cast<uint32_t>(rng() % 16), static_cast<uint32_t>(rng() % 300), static_cast<uint32_t>(rng() % 90)};
@@ -99,7 +106,17 @@ TEST(CellStoreTest, ApplySortedEqualsSetPerCell) {
       sorted.push_back(u);
       single.Set(k, u.erase ? CellValue::Empty() : CellValue::Number(u.value));
     }
-    bulk.ApplySorted(sorted);
+    // As two interleaving streams (by the parity of the key's first field), each in three
+    // consecutive pieces, as parallel producers hand them over.
+    std::vector<CellStore::SortedUpdate> by_parity[2];
+    for (const auto& u : sorted) by_parity[layout.Get(u.key, 0) % 2].push_back(u);
+    std::vector<CellStore::SortedStream> streams(2);
+    for (int p = 0; p < 2; ++p) {
+      const std::span<const CellStore::SortedUpdate> all(by_parity[p]);
+      const size_t third = all.size() / 3;
+      streams[p] = {all.subspan(0, third), all.subspan(third, third), all.subspan(2 * third)};
+    }
+    bulk.ApplySorted(streams);
     KeyValues a = bulk.SortedCells(), b = single.SortedCells();
     ASSERT_EQ(a.size(), b.size()) << n;
     for (size_t i = 0; i < a.size(); ++i) {
