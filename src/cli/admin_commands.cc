@@ -82,11 +82,16 @@ absl::Status RunLog(const LogArgs& args) {
     for (const auto& s : rec.sets) n += s.changes.size();
     for (const auto& u : rec.undos) n += u.changes.size();
     cells += n;
+    // The version vector of the record's newest change set (docs/durability.md, "Vector
+    // clocks"): the app's clock when it was applied, other replicas included after a sandbox
+    // commit merged them.
+    const std::string clock =
+        rec.sets.empty() ? std::string() : StrCat("\tclock ", app->cube().ChangeSetClock(rec.sets.back().id).ToString());
     if (args.action == "list")
-      std::printf("%llu\t%zu bytes\t%s\t%s\t%s\t%zu change set%s\t%zu cell%s%s\n", static_cast<unsigned long long>(r.seq),
+      std::printf("%llu\t%zu bytes\t%s\t%s\t%s\t%zu change set%s\t%zu cell%s%s%s\n", static_cast<unsigned long long>(r.seq),
                   r.payload.size() + 20, FormatTime(rec.time_us).c_str(), rec.user.c_str(), rec.cause.c_str(),
                   rec.sets.size() + rec.undos.size(), rec.sets.size() + rec.undos.size() == 1 ? "" : "s", n,
-                  n == 1 ? "" : "s", rec.sections.empty() && rec.holds.empty() ? "" : " + layers");
+                  n == 1 ? "" : "s", rec.sections.empty() && rec.holds.empty() ? "" : " + layers", clock.c_str());
   }
   std::printf("log %s: %zu record%s, %llu bytes, %zu changed cells%s\n", app->log_path().c_str(), log->records.size(),
               log->records.size() == 1 ? "" : "s", static_cast<unsigned long long>(log->valid_bytes), cells,

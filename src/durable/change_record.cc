@@ -8,7 +8,8 @@ namespace quantatom::durable {
 namespace {
 
 constexpr uint8_t kVersion = 1;
-enum Part : uint8_t { kSet = 1, kUndo = 2, kRedo = 3, kHolds = 4, kSection = 5, kSectionRemoved = 6, kFormula = 7 };
+enum Part : uint8_t { kSet = 1, kUndo = 2, kRedo = 3, kHolds = 4, kSection = 5, kSectionRemoved = 6, kFormula = 7,
+                   kSetVector = 8 };
 
 void PutChanges(ByteWriter& w, const std::vector<RecordedChange>& changes) {
   w.Put(static_cast<uint64_t>(changes.size()));
@@ -73,6 +74,11 @@ std::string EncodeChangeRecord(const ChangeRecord& r) {
     w.PutString<uint32_t>(s.user);
     w.PutString<uint32_t>(s.action);
     PutChanges(w, s.changes);
+    if (!s.merged.empty()) {
+      w.Put(kSetVector);
+      w.Put(s.id);
+      s.merged.EncodeTo(w);
+    }
   }
   for (const LoggedHolds& h : r.holds) {
     w.Put(kHolds);
@@ -129,6 +135,17 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::str
         QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&s.action));
         QA_RETURN_IF_ERROR(GetChanges(in, &s.changes));
         r.sets.push_back(std::move(s));
+        break;
+      }
+      case kSetVector: {
+        uint64_t id = 0;
+        QA_RETURN_IF_ERROR(in.Get(&id, "a version vector's change set"));
+        if (r.sets.empty() || r.sets.back().id != id || !r.sets.back().merged.empty())
+          return in.Error(StrCat("a version vector for change set ", id, " that does not follow it"));
+        VersionVector v;
+        QA_RETURN_IF_ERROR(VersionVector::DecodeFrom(in, &v));
+        if (v.empty() || v.Get(kAppReplica) != 0) return in.Error("a change set's merged vector must name other replicas only");
+        r.sets.back().merged = std::move(v);
         break;
       }
       case kHolds: {

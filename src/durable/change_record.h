@@ -20,6 +20,9 @@ struct LoggedChangeSet {
   uint64_t id = 0;
   std::string user, action;
   std::vector<RecordedChange> changes;  // in the order applied
+  // A sandbox commit: the other replicas' counters the app's clock had after it (cumulative,
+  // Cube::MergedAfter; engine/version_vector.h). Empty for every other change set.
+  VersionVector merged;
 };
 
 // An undo or redo of an earlier change set; `changes` are the cells it set (for the audit

@@ -216,6 +216,9 @@ class DurableApp {
   // Entries of an import the trail did not get before a crash (from the snapshot's cells, at
   // Recover); appended when the trail is opened for writing.
   std::vector<audit::AuditEntry> pending_import_;
+  // Read-only: the import entries a crash cut short, derived and checked against the anchor
+  // in memory (Verify reports them; the next writable open appends them).
+  uint64_t import_missing_ = 0;
 
   mutable std::shared_mutex sections_mu_;  // guards sections_ (writers also hold apply_mu_)
   std::map<std::string, std::string, std::less<>> sections_;

@@ -19,6 +19,7 @@
 
 #include "model/app_model.h"
 #include "model/cell_value.h"
+#include "engine/version_vector.h"
 
 namespace quantatom {
 
@@ -36,6 +37,9 @@ struct VersionedWrite {
   uint64_t key = 0;  // packed leaf key (Cube::PackLeaf)
   CellValue value;   // empty clears the cell
   uint64_t seen_seq = 0;
+  // The whole vector clock the writer's value derives from (a sandbox cell), or null: then
+  // only `seen_seq`, the app's entry, is compared (engine/version_vector.h).
+  const VersionVector* seen = nullptr;
 };
 
 // What to do with the writes whose cell changed after their `seen_seq`.
@@ -59,6 +63,7 @@ struct VersionedWriteResult {
   uint64_t change_set = 0;  // the one change set recorded
   size_t written = 0;       // writes applied
   std::vector<WriteConflict> conflicts;  // overwritten (keep mine) or skipped (keep theirs)
+  size_t superseded = 0;  // writes skipped: the app's newest change already saw them (vectors)
 };
 
 }  // namespace quantatom

@@ -21,6 +21,7 @@
 #include "query/consolidated_cache.h"
 #include "engine/cell_versions.h"
 #include "engine/history.h"
+#include "engine/version_vector.h"
 #include "formula/bound.h"
 #include "query/grid.h"
 #include "spread/spread.h"
@@ -177,8 +178,34 @@ class Cube {
   // now, value wanted, who changed it); kKeepMine and kKeepTheirs write all or the rest and
   // report the conflicts in the result. InvalidArgument (nothing written) for a key outside
   // the layout or a number that is not finite.
+  //
+  // Writes that carry the whole vector their writer saw (`VersionedWrite::seen`, a sandbox's
+  // cells) are compared by vector clock: a cell whose newest change in the app is not after
+  // the writer's vector but concurrent with it is a conflict; one whose newest change already
+  // saw the writer's vector (the app is causally later, the value came in through another
+  // sandbox) is skipped and counted as superseded. `merge`, when given, is the writer's clock:
+  // its other replicas' counters are merged into the app's clock with the change set.
   absl::StatusOr<VersionedWriteResult> WriteVersioned(std::span<const VersionedWrite> batch, ConflictPolicy policy,
-                                                      const std::string& user, const std::string& action = "write");
+                                                      const std::string& user, const std::string& action = "write",
+                                                      const VersionVector* merge = nullptr);
+
+  // ---- Vector clocks (engine/version_vector.h, docs/durability.md "Vector clocks") ----
+  // The app's clock as of `seq`: {app: seq} plus every other replica's counter merged into
+  // the app by a change set recorded at or before `seq`. Takes no lock of the cells: callable
+  // inside WithStoreAt.
+  VersionVector ClockAt(uint64_t seq) const;
+  // The other replicas' counters the app had merged after change set `id` (cumulative; empty
+  // before any sandbox commit), and whether `id` itself merged any.
+  VersionVector MergedAfter(uint64_t change_set, bool* merged_here = nullptr) const;
+  // The app's clock when change set `id` was last applied (ClockAt of its seq): what it had
+  // seen. Empty for an unknown id.
+  VersionVector ChangeSetClock(uint64_t id) const;
+  // Replay: change set `change_set` (the newest, just applied) merged `merged` (other replicas'
+  // counters). DataLoss if `change_set` is not the newest.
+  absl::Status NoteMerged(uint64_t change_set, const VersionVector& merged);
+  // The table of merges as bytes (docs/formats/app-snapshot.md, section `clocks`) and back.
+  std::string EncodeClocks() const;
+  absl::Status RestoreClocks(std::string_view bytes, const std::string& name);
   // Calls `fn(const CellStore&, uint64_t seq)` under the read lock: the cells as of `seq`.
   template <typename Fn>
   auto WithStoreAt(Fn&& fn) const {
@@ -277,7 +304,10 @@ class Cube {
   absl::Status AfterLoadLocked(std::vector<std::pair<uint64_t, std::string>> texts);
   void NoteScaleLocked(const Coordinate& region);
   std::vector<BaseChange> ChangedSinceLocked(uint64_t seq, std::span<const uint64_t> keys) const;
-  std::vector<WriteConflict> FindConflictsLocked(std::span<const VersionedWrite> batch) const;
+  // `superseded`, when given, receives the keys of vector-carrying writes the app already saw.
+  std::vector<WriteConflict> FindConflictsLocked(std::span<const VersionedWrite> batch,
+                                                 std::vector<uint64_t>* superseded = nullptr) const;
+  void NoteMergedLocked(uint64_t change_set, const VersionVector& merged);
 
   const AppModel model_;
   mutable std::shared_mutex mu_;  // guards store_; writers exclusive
@@ -291,6 +321,15 @@ class Cube {
   mutable ConsolidatedCache cache_;
   uint64_t loaded_seq_ = 0;  // guarded by mu_: every cell changed then
   std::vector<std::pair<uint64_t, Coordinate>> scaled_regions_;  // guarded by mu_: ScaleLeaves (seq, region)
+  // Vector clocks: one entry per change set that merged other replicas (a sandbox commit),
+  // with the app's seq then and the cumulative counters of every other replica merged so far.
+  // Written under mu_ exclusive and clock_mu_; read under clock_mu_ alone (ClockAt).
+  struct ClockMerge {
+    uint64_t change_set = 0, seq = 0;
+    VersionVector merged;  // cumulative, without the app's own entry
+  };
+  mutable std::mutex clock_mu_;
+  std::vector<ClockMerge> clock_merges_;
   std::atomic<uint64_t> data_version_{0};  // bumped under mu_ held exclusively
 
   // Formulas (cube_formulas.cc). Require mu_ held exclusively unless noted.

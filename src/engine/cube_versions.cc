@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/byte_codec.h"
 #include "base/strings.h"
 #include "engine/cube.h"
 
@@ -202,7 +203,8 @@ std::vector<WriteConflict> Cube::FindConflicts(std::span<const VersionedWrite> b
   return FindConflictsLocked(batch);
 }
 
-std::vector<WriteConflict> Cube::FindConflictsLocked(std::span<const VersionedWrite> batch) const {
+std::vector<WriteConflict> Cube::FindConflictsLocked(std::span<const VersionedWrite> batch,
+                                                     std::vector<uint64_t>* superseded) const {
   if (batch.empty()) return {};
   // One pass over the history from the oldest version asked: the newest change of a cell is
   // after its own version exactly when the cell changed since that version.
@@ -219,6 +221,13 @@ std::vector<WriteConflict> Cube::FindConflictsLocked(std::span<const VersionedWr
   for (const VersionedWrite& w : batch) {
     auto it = changed.find(w.key);
     if (it == changed.end() || it->second.seq <= w.seen_seq) continue;
+    // The app changed the cell after the writer's app entry. With the writer's whole vector:
+    // if the app's change had already seen it (the value reached the app through another
+    // replica), the app is causally later and the write is stale, not in conflict.
+    if (w.seen != nullptr && w.seen->LessOrEqual(ClockAt(it->second.seq))) {
+      if (superseded) superseded->push_back(w.key);
+      continue;
+    }
     out.push_back({w.key, LeafOfKey(w.key), store_.Get(w.key), w.value, w.seen_seq, it->second});
   }
   return out;
@@ -244,7 +253,8 @@ absl::Status Cube::CheckWrites(const std::vector<CellWrite>& batch) const {
 }
 
 absl::StatusOr<VersionedWriteResult> Cube::WriteVersioned(std::span<const VersionedWrite> batch, ConflictPolicy policy,
-                                                          const std::string& user, const std::string& action) {
+                                                          const std::string& user, const std::string& action,
+                                                          const VersionVector* merge) {
   const KeyLayout& layout = store_.layout();
   for (size_t i = 0; i < batch.size(); ++i) {
     bool in_layout = layout.total_bits() == 64 || (batch[i].key >> layout.total_bits()) == 0;
@@ -262,7 +272,9 @@ absl::StatusOr<VersionedWriteResult> Cube::WriteVersioned(std::span<const Versio
                                                   model_.FormatCoordinate(LeafOfKey(batch[i].key)), "): ", why,
                                                   " is read-only"));
   VersionedWriteResult result;
-  result.conflicts = FindConflictsLocked(batch);
+  std::vector<uint64_t> superseded;
+  result.conflicts = FindConflictsLocked(batch, &superseded);
+  result.superseded = superseded.size();
   if (!result.conflicts.empty() && policy == ConflictPolicy::kAbort) {
     std::vector<std::string> lines;
     for (size_t i = 0; i < result.conflicts.size() && i < kConflictsInMessage; ++i) {
@@ -281,13 +293,99 @@ absl::StatusOr<VersionedWriteResult> Cube::WriteVersioned(std::span<const Versio
   absl::flat_hash_map<uint64_t, bool> skip;
   if (policy == ConflictPolicy::kKeepTheirs)
     for (const WriteConflict& c : result.conflicts) skip.emplace(c.key, true);
+  for (uint64_t key : superseded) skip.emplace(key, true);
   std::vector<std::pair<uint64_t, CellValue>> keyed;
   keyed.reserve(batch.size());
   for (const VersionedWrite& w : batch)
     if (!skip.contains(w.key)) keyed.emplace_back(w.key, w.value);
   result.written = keyed.size();
   result.change_set = history_.Record(user, action, ApplyKeyedLocked(keyed));
+  if (merge != nullptr) NoteMergedLocked(result.change_set, *merge);
   return result;
+}
+
+// ---- Vector clocks ----
+
+VersionVector Cube::ClockAt(uint64_t seq) const {
+  std::lock_guard lock(clock_mu_);
+  VersionVector out;
+  // The newest merge at or before `seq` holds every counter merged until then.
+  auto it = std::upper_bound(clock_merges_.begin(), clock_merges_.end(), seq,
+                             [](uint64_t s, const ClockMerge& m) { return s < m.seq; });
+  if (it != clock_merges_.begin()) out = std::prev(it)->merged;
+  out.Set(kAppReplica, seq);
+  return out;
+}
+
+VersionVector Cube::MergedAfter(uint64_t change_set, bool* merged_here) const {
+  std::lock_guard lock(clock_mu_);
+  auto it = std::upper_bound(clock_merges_.begin(), clock_merges_.end(), change_set,
+                             [](uint64_t id, const ClockMerge& m) { return id < m.change_set; });
+  if (merged_here) *merged_here = it != clock_merges_.begin() && std::prev(it)->change_set == change_set;
+  return it == clock_merges_.begin() ? VersionVector() : std::prev(it)->merged;
+}
+
+VersionVector Cube::ChangeSetClock(uint64_t id) const {
+  std::shared_lock lock(mu_);
+  const std::vector<ChangeSet>& sets = history_.change_sets();
+  if (id == 0 || id > sets.size()) return VersionVector();
+  return ClockAt(sets[id - 1].applied_seq);
+}
+
+void Cube::NoteMergedLocked(uint64_t change_set, const VersionVector& merged) {
+  std::lock_guard lock(clock_mu_);
+  VersionVector all = clock_merges_.empty() ? VersionVector() : clock_merges_.back().merged;
+  VersionVector others = merged;
+  others.Set(kAppReplica, 0);
+  if (others.LessOrEqual(all)) return;  // nothing new: no entry (the table stays one per real merge)
+  all.Merge(others);
+  clock_merges_.push_back({change_set, history_.seq(), std::move(all)});
+}
+
+absl::Status Cube::NoteMerged(uint64_t change_set, const VersionVector& merged) {
+  std::unique_lock lock(mu_);
+  if (change_set != history_.change_sets().size())
+    return absl::DataLossError(StrCat("replay: the version vector of change set ", change_set,
+                                      " follows change set ", history_.change_sets().size()));
+  NoteMergedLocked(change_set, merged);
+  return absl::OkStatus();
+}
+
+std::string Cube::EncodeClocks() const {
+  std::lock_guard lock(clock_mu_);
+  ByteWriter w;
+  w.Put(uint64_t{1});  // version
+  w.Put(static_cast<uint64_t>(clock_merges_.size()));
+  for (const ClockMerge& m : clock_merges_) {
+    w.Put(m.change_set);
+    w.Put(m.seq);
+    m.merged.EncodeTo(w);
+  }
+  return w.Take();
+}
+
+absl::Status Cube::RestoreClocks(std::string_view bytes, const std::string& name) {
+  ByteReader in(bytes, StrCat(name, " (clocks)"));
+  uint64_t version = 0, count = 0;
+  QA_RETURN_IF_ERROR(in.Get(&version, "the version"));
+  if (version != 1) return in.Error(StrCat("unknown version ", version));
+  QA_RETURN_IF_ERROR(in.GetCount<uint64_t>(&count, 20, "the merge count"));
+  std::vector<ClockMerge> merges;
+  for (uint64_t i = 0; i < count; ++i) {
+    ClockMerge m;
+    QA_RETURN_IF_ERROR(in.Get(&m.change_set, "a merge's change set"));
+    QA_RETURN_IF_ERROR(in.Get(&m.seq, "a merge's seq"));
+    QA_RETURN_IF_ERROR(VersionVector::DecodeFrom(in, &m.merged));
+    if (!merges.empty() && (m.change_set <= merges.back().change_set || m.seq < merges.back().seq ||
+                            !merges.back().merged.LessOrEqual(m.merged)))
+      return in.Error("merges out of order");
+    merges.push_back(std::move(m));
+  }
+  if (!in.done()) return in.Error("trailing bytes");
+  std::unique_lock lock(mu_);
+  std::lock_guard clock_lock(clock_mu_);
+  clock_merges_ = std::move(merges);
+  return absl::OkStatus();
 }
 
 }  // namespace quantatom

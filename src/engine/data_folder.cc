@@ -24,6 +24,9 @@ constexpr char kMagic[8] = {'Q', 'A', 'A', 'P', 'P', 'v', '0', '2'};
 constexpr char kMagicV1[8] = {'Q', 'A', 'A', 'P', 'P', 'v', '0', '1'};
 constexpr std::string_view kHoldsSection = "holds";
 constexpr std::string_view kHistorySection = "history";
+// Vector clocks: the table of sandbox merges (Cube::EncodeClocks); absent before any, and in
+// files written before vector clocks existed (their vectors are the app's seq alone).
+constexpr std::string_view kClocksSection = "clocks";
 constexpr std::string_view kFormulasSection = "formulas";
 // The undo history keeps the cells of the newest change sets up to this many (about 64 MB);
 // older sets stay listed but can no longer be undone after a save.
@@ -99,6 +102,8 @@ std::string EncodeAppSnapshot(const Cube& cube, const SnapshotSections& extra) {
   SnapshotSections sections;
   sections.emplace_back(std::string(kHoldsSection), EncodeHolds(cube));
   sections.emplace_back(std::string(kHistorySection), cube.EncodeHistory(kHistoryCellsKept));
+  if (std::string clocks = cube.EncodeClocks(); clocks.size() > 16)  // more than an empty table
+    sections.emplace_back(std::string(kClocksSection), std::move(clocks));
   if (!cube.Formulas().empty()) sections.emplace_back(std::string(kFormulasSection), cube.EncodeFormulas());
   for (const auto& section : extra) sections.push_back(section);
   return cube.WithStore([&](const CellStore& store) {
@@ -213,6 +218,7 @@ absl::StatusOr<std::unique_ptr<Cube>> DecodeAppSnapshot(std::string_view bytes, 
   for (auto& [name, body] : sections) {
     if (name == kHoldsSection) QA_RETURN_IF_ERROR(DecodeHolds(body, path, cube.get()));
     else if (name == kHistorySection) QA_RETURN_IF_ERROR(cube->RestoreHistory(body, path));
+    else if (name == kClocksSection) QA_RETURN_IF_ERROR(cube->RestoreClocks(body, path));
     else if (name == kFormulasSection) QA_RETURN_IF_ERROR(cube->RestoreFormulas(body, path));
     else if (extra) extra->emplace_back(std::move(name), std::move(body));
   }

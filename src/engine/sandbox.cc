@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <deque>
+#include <map>
 #include <mutex>
+#include <random>
 
 #include "absl/container/flat_hash_map.h"
 #include "base/byte_codec.h"
@@ -35,9 +38,65 @@ std::vector<std::vector<double>> WeightsToward(const AppModel& model, const Coor
 
 std::optional<double> NumberOf(const CellValue& v) { return v.is_number() ? std::optional<double>(v.number) : std::nullopt; }
 
+
+uint64_t RandomReplicaId() {
+  std::random_device rd;
+  uint64_t id = 0;
+  while (id == kAppReplica) id = ((uint64_t{rd()} << 32) | rd()) & ((uint64_t{1} << 53) - 1);
+  return id;
+}
+
+// The leaf coordinate of a packed key.
+Coordinate LeafOf(const Cube& cube, uint64_t key) {
+  const AppModel& model = cube.model();
+  Coordinate c(model.dimensions.size());
+  for (size_t d = 0; d < c.size(); ++d) c[d] = model.dimensions[d].leaf_member(cube.layout().Get(key, static_cast<int>(d)));
+  return c;
+}
+
+std::string Describe(const CellValue& v) {
+  if (v.is_number()) return StrCat(v.number);
+  if (v.is_text()) return StrCat("'", v.text, "'");
+  return "empty";
+}
+
 }  // namespace
 
-Sandbox::Sandbox(Cube* cube, std::string user) : cube_(cube), user_(std::move(user)) {}
+Sandbox::Sandbox(Cube* cube, std::string user, uint64_t replica)
+    : cube_(cube), user_(std::move(user)), replica_(replica == kAppReplica ? RandomReplicaId() : replica) {
+  forked_at_ = cube_->ClockAt(cube_->CurrentSeq());
+  clock_ = forked_at_;
+}
+
+std::pair<uint32_t, uint64_t> Sandbox::BeginOpLocked(uint64_t app_seq) {
+  clock_.Merge(cube_->ClockAt(app_seq));
+  clock_.Set(replica_, ++ops_);
+  vectors_.push_back(clock_);
+  return {static_cast<uint32_t>(vectors_.size() - 1), ops_};
+}
+
+VersionVector Sandbox::CellVectorLocked(const OverlayCell& cell) const {
+  VersionVector v = vectors_[cell.vec];
+  if (cell.last_op > v.Get(replica_)) v.Set(replica_, cell.last_op);
+  return v;
+}
+
+VersionVector Sandbox::forked_at() const {
+  std::shared_lock lock(mu_);
+  return forked_at_;
+}
+
+VersionVector Sandbox::Clock() const {
+  std::shared_lock lock(mu_);
+  return clock_;
+}
+
+std::optional<VersionVector> Sandbox::CellVector(uint64_t key) const {
+  std::shared_lock lock(mu_);
+  auto it = cells_.find(key);
+  if (it == cells_.end()) return std::nullopt;
+  return CellVectorLocked(it->second);
+}
 
 absl::Status Sandbox::CheckOpenLocked() const {
   if (state_ == State::kCommitted)
@@ -61,12 +120,16 @@ size_t Sandbox::size() const {
   return cells_.size();
 }
 
-void Sandbox::PutLocked(uint64_t key, CellValue value, uint64_t base_seq) {
-  // The first version stays: a later change of the same cell is still based on what the
-  // sandbox saw first, and the app's changes since then are exactly what commit must find.
+void Sandbox::PutLocked(uint64_t key, CellValue value, uint32_t vec, uint64_t op) {
+  // The first vector stays: a later change of the same cell is still based on what the
+  // sandbox saw of the app first, and the app's changes since then are exactly what commit
+  // must find. Only the own counter moves on.
   if (value.is_number()) value.number += 0.0;  // as the store: never -0.0
-  auto [it, inserted] = cells_.try_emplace(key, OverlayCell{value, base_seq});
-  if (!inserted) it->second.value = std::move(value);
+  auto [it, inserted] = cells_.try_emplace(key, OverlayCell{value, vec, op});
+  if (!inserted) {
+    it->second.value = std::move(value);
+    it->second.last_op = op;
+  }
 }
 
 // ---- Reads ----
@@ -235,8 +298,8 @@ absl::Status Sandbox::Write(const std::vector<CellWrite>& batch) {
   std::unique_lock lock(mu_);
   QA_RETURN_IF_ERROR(CheckOpenLocked());
   QA_RETURN_IF_ERROR(cube_->CheckWrites(batch));
-  const uint64_t version = cube_->CurrentSeq();
-  for (const CellWrite& w : batch) PutLocked(cube_->PackLeaf(w.coord), w.value, version);
+  const auto [vec, op] = BeginOpLocked(cube_->CurrentSeq());
+  for (const CellWrite& w : batch) PutLocked(cube_->PackLeaf(w.coord), w.value, vec, op);
   return absl::OkStatus();
 }
 
@@ -299,12 +362,18 @@ absl::StatusOr<size_t> Sandbox::SpreadAlongTimeLocked(const Coordinate& target, 
     return fail(absl::FailedPreconditionError(StrCat("the ", time.name(), " weights of the unheld periods sum to zero")));
   // All or nothing: a period that cannot take its share puts the overlay back as it was.
   auto saved = cells_;
+  const VersionVector saved_clock = clock_;
+  const uint64_t saved_ops = ops_;
+  const size_t saved_vectors = vectors_.size();
   size_t changed = 0;
   for (size_t k = 0; k < open.size(); ++k) {
     SpreadRequest part{SpreadMethod::kProportional, (request.amount - held_total) * share[k] / denominator};
     auto n = SpreadLocked(open[k].first, part, holds, max_leaves);
     if (!n.ok()) {
       cells_ = std::move(saved);
+      clock_ = saved_clock;
+      ops_ = saved_ops;
+      vectors_.resize(saved_vectors);
       return fail(absl::Status(n.status().code(), StrCat(time.name(), " '", time.member(open[k].first[td]).code, "': ",
                                                          n.status().message())));
     }
@@ -467,12 +536,15 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
       if ((*result)[i] != was) changes.emplace_back(keys[i], (*result)[i]);
     }
     std::sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (changes.empty()) return size_t{0};
+    const auto [vec, op] = BeginOpLocked(version);
     auto hint = cells_.begin();
     for (const auto& [key, now] : changes) {
       CellValue value = now ? CellValue::Number(*now + 0.0) : CellValue::Empty();  // never -0.0
-      // An existing cell keeps its first version.
-      auto it = cells_.try_emplace(hint, key, OverlayCell{CellValue(), version});
+      // An existing cell keeps its first vector; its own counter moves on.
+      auto it = cells_.try_emplace(hint, key, OverlayCell{CellValue(), vec, op});
       it->second.value = std::move(value);
+      it->second.last_op = op;
       hint = std::next(it);
     }
     return changes.size();
@@ -481,41 +553,168 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
 
 // ---- Commit and discard ----
 
-LargeVector<VersionedWrite> Sandbox::VersionedWritesLocked() const {
-  // Large overlays make this megabytes: fresh pages are slow to fault in (large_allocator.h).
-  LargeVector<VersionedWrite> batch;
-  batch.reserve(cells_.size());
-  for (const auto& [key, cell] : cells_) batch.push_back({key, cell.value, cell.base_seq});
-  return batch;
-}
-
 absl::StatusOr<std::vector<WriteConflict>> Sandbox::Conflicts() const {
   std::shared_lock lock(mu_);
   QA_RETURN_IF_ERROR(CheckOpenLocked());
-  return cube_->FindConflicts(VersionedWritesLocked());
+  std::deque<VersionVector> vectors;
+  return cube_->FindConflicts(WritesWithVectorsLocked(&vectors));
+}
+
+LargeVector<VersionedWrite> Sandbox::WritesWithVectorsLocked(std::deque<VersionVector>* vectors) const {
+  // Large overlays make this megabytes: fresh pages are slow to fault in (large_allocator.h).
+  LargeVector<VersionedWrite> batch;
+  batch.reserve(cells_.size());
+  std::map<std::pair<uint32_t, uint64_t>, const VersionVector*> built;
+  for (const auto& [key, cell] : cells_) {
+    auto [it, fresh] = built.try_emplace({cell.vec, cell.last_op}, nullptr);
+    if (fresh) it->second = &vectors->emplace_back(CellVectorLocked(cell));
+    batch.push_back({key, cell.value, it->second->Get(kAppReplica), it->second});
+  }
+  return batch;
 }
 
 absl::StatusOr<SandboxCommit> Sandbox::Commit(ConflictPolicy policy) {
   std::unique_lock lock(mu_);
   QA_RETURN_IF_ERROR(CheckOpenLocked());
-  auto written = cube_->WriteVersioned(VersionedWritesLocked(), policy, user_, "sandbox commit");
+  std::deque<VersionVector> vectors;
+  auto written = cube_->WriteVersioned(WritesWithVectorsLocked(&vectors), policy, user_, "sandbox commit", &clock_);
   if (!written.ok())
     return absl::Status(written.status().code(), StrCat("cannot commit the sandbox of user '", user_, "': ",
                                                         std::string(written.status().message())));
   state_ = State::kCommitted;
   committed_change_set_ = written->change_set;
   cells_.clear();  // free the overlay
-  return SandboxCommit{written->change_set, written->written, std::move(written->conflicts)};
+  return SandboxCommit{written->change_set, written->written, std::move(written->conflicts), written->superseded};
+}
+
+absl::StatusOr<SandboxMerge> Sandbox::MergeFrom(const Sandbox& other, ConflictPolicy policy) {
+  if (&other == this) return absl::InvalidArgumentError("a sandbox cannot merge itself");
+  if (other.cube_ != cube_) return absl::InvalidArgumentError("the sandboxes are over different apps");
+  // Two sandbox locks: always in address order, so that two merges in opposite directions
+  // cannot deadlock. Both before the cube's, as everywhere.
+  std::unique_lock<std::shared_mutex> mine(mu_, std::defer_lock);
+  std::shared_lock<std::shared_mutex> theirs(other.mu_, std::defer_lock);
+  if (this < &other) {
+    mine.lock();
+    theirs.lock();
+  } else {
+    theirs.lock();
+    mine.lock();
+  }
+  QA_RETURN_IF_ERROR(CheckOpenLocked());
+  QA_RETURN_IF_ERROR(other.CheckOpenLocked());
+
+  // This sandbox's vector of each incoming cell it has not changed: the app's newest change.
+  std::vector<uint64_t> app_keys;
+  for (const auto& [key, cell] : other.cells_)
+    if (!cells_.contains(key)) app_keys.push_back(key);
+  absl::flat_hash_map<uint64_t, BaseChange> app_changes;
+  for (BaseChange& c : cube_->ChangedSince(0, app_keys)) app_changes.emplace(c.key, std::move(c));
+
+  struct Incoming {
+    uint64_t key;
+    VersionVector theirs, here;
+    bool conflict;
+  };
+  std::vector<Incoming> apply;
+  SandboxMerge result;
+  for (const auto& [key, cell] : other.cells_) {
+    VersionVector theirs_v = other.CellVectorLocked(cell);
+    VersionVector here;
+    CellValue current;
+    BaseChange change{key, 0, 0, "", ""};
+    if (auto it = cells_.find(key); it != cells_.end()) {
+      here = CellVectorLocked(it->second);
+      current = it->second.value;
+      change.action = StrCat("sandbox of user '", user_, "'");
+    } else {
+      if (auto c = app_changes.find(key); c != app_changes.end()) {
+        here = cube_->ClockAt(c->second.seq);
+        change = c->second;
+      }
+      current = cube_->WithStoreAt([&](const CellStore& store, uint64_t) { return store.Get(key); });
+    }
+    change.seq = here.Get(kAppReplica);
+    switch (theirs_v.Compare(here)) {
+      case VersionOrder::kBefore:
+      case VersionOrder::kEqual:
+        ++result.superseded;
+        break;
+      case VersionOrder::kAfter:
+        apply.push_back({key, std::move(theirs_v), std::move(here), false});
+        break;
+      case VersionOrder::kConcurrent:
+        result.conflicts.push_back({key, LeafOf(*cube_, key), current, cell.value, theirs_v.Get(kAppReplica), change});
+        apply.push_back({key, std::move(theirs_v), std::move(here), true});
+        break;
+    }
+  }
+  if (!result.conflicts.empty() && policy == ConflictPolicy::kAbort) {
+    std::vector<std::string> lines;
+    for (size_t i = 0; i < result.conflicts.size() && i < 20; ++i) {
+      const WriteConflict& c = result.conflicts[i];
+      lines.push_back(StrCat(cube_->model().FormatCoordinate(c.coord), ": here ", Describe(c.current), ", from '",
+                             other.user_, "' ", Describe(c.mine)));
+    }
+    if (result.conflicts.size() > 20) lines.push_back(StrCat("... and ", result.conflicts.size() - 20, " more"));
+    return absl::AbortedError(StrCat("cannot merge the sandbox of user '", other.user_, "' into that of user '", user_,
+                                     "': ", result.conflicts.size(), " cell(s) changed concurrently in both, nothing merged: ",
+                                     StrJoin(lines, "; ")));
+  }
+  // One own change: it has seen everything the other sandbox had.
+  clock_.Merge(other.clock_);
+  clock_.Set(replica_, ++ops_);
+  // Fast-forwarded cells keep the other's vector (what their value derives from); a resolved
+  // conflict gets both sides' vectors and this change's own counter (it saw both).
+  std::map<std::string, uint32_t> interned;
+  auto intern = [&](VersionVector v) {
+    ByteWriter w;
+    v.EncodeTo(w);
+    auto [it, fresh] = interned.try_emplace(w.Take(), 0);
+    if (fresh) {
+      vectors_.push_back(std::move(v));
+      it->second = static_cast<uint32_t>(vectors_.size() - 1);
+    }
+    return it->second;
+  };
+  for (Incoming& in : apply) {
+    const bool take = !in.conflict || policy == ConflictPolicy::kKeepMine;
+    auto here = cells_.find(in.key);
+    if (in.conflict) {
+      VersionVector both = in.theirs;
+      both.Merge(in.here);
+      if (take) {
+        CellValue v = other.cells_.at(in.key).value;
+        cells_[in.key] = OverlayCell{std::move(v), intern(std::move(both)), ops_};
+        ++result.written;
+      } else if (here != cells_.end()) {
+        here->second.vec = intern(std::move(both));
+        here->second.last_op = ops_;
+      }
+      continue;
+    }
+    CellValue v = other.cells_.at(in.key).value;
+    cells_[in.key] = OverlayCell{std::move(v), intern(std::move(in.theirs)), 0};
+    ++result.written;
+  }
+  return result;
 }
 
 std::string Sandbox::Encode() const {
   std::shared_lock lock(mu_);
   ByteWriter w;
-  w.Put(uint64_t{1});  // version
+  w.Put(uint64_t{2});  // version (1: no vectors, a seq per cell)
+  w.Put(replica_);
+  w.Put(ops_);
+  forked_at_.EncodeTo(w);
+  clock_.EncodeTo(w);
+  w.Put(static_cast<uint64_t>(vectors_.size()));
+  for (const VersionVector& v : vectors_) v.EncodeTo(w);
   w.Put(static_cast<uint64_t>(cells_.size()));
   for (const auto& [key, cell] : cells_) {
     w.Put(key);
-    w.Put(cell.base_seq);
+    w.Put(cell.vec);
+    w.Put(cell.last_op);
     PutCellValueFull(w, cell.value);
   }
   return w.Take();
@@ -527,21 +726,61 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Restore(Cube* cube, std::strin
   ByteReader in(bytes, context);
   uint64_t version = 0, count = 0;
   QA_RETURN_IF_ERROR(in.Get(&version, "the version"));
-  if (version != 1) return in.Error(StrCat("unknown version ", version));
-  QA_RETURN_IF_ERROR(in.GetCount<uint64_t>(&count, 33, "the cell count"));
-  auto sandbox = std::make_unique<Sandbox>(cube, std::move(user));
+  if (version != 1 && version != 2) return in.Error(StrCat("unknown version ", version));
+  uint64_t replica = 0;
+  if (version == 2) {
+    QA_RETURN_IF_ERROR(in.Get(&replica, "the replica id"));
+    if (replica == kAppReplica) return in.Error("replica id 0 is the app's");
+  }
+  auto sandbox = std::make_unique<Sandbox>(cube, std::move(user), replica);
+  if (version == 2) {
+    QA_RETURN_IF_ERROR(in.Get(&sandbox->ops_, "the own counter"));
+    QA_RETURN_IF_ERROR(VersionVector::DecodeFrom(in, &sandbox->forked_at_));
+    QA_RETURN_IF_ERROR(VersionVector::DecodeFrom(in, &sandbox->clock_));
+    if (sandbox->clock_.Get(sandbox->replica_) != sandbox->ops_) return in.Error("the clock's own counter is not the own counter");
+    uint64_t n = 0;
+    QA_RETURN_IF_ERROR(in.GetCount<uint64_t>(&n, 4, "the vector count"));
+    sandbox->vectors_.resize(n);
+    for (VersionVector& v : sandbox->vectors_) QA_RETURN_IF_ERROR(VersionVector::DecodeFrom(in, &v));
+  } else {
+    // Written before vector clocks: each cell had the app's seq it first saw. Those become
+    // vectors {app: seq, own: 1}: one own change, as far as anyone can tell now.
+    sandbox->forked_at_ = VersionVector();
+    sandbox->ops_ = 1;
+  }
+  QA_RETURN_IF_ERROR(in.GetCount<uint64_t>(&count, 17, "the cell count"));
   const KeyLayout& layout = cube->layout();
+  std::map<uint64_t, uint32_t> by_seq;  // version 1
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t key = 0, seq = 0;
-    CellValue v;
+    uint64_t key = 0;
+    OverlayCell cell;
     QA_RETURN_IF_ERROR(in.Get(&key, "a cell"));
-    QA_RETURN_IF_ERROR(in.Get(&seq, "a cell"));
-    QA_RETURN_IF_ERROR(GetCellValueFull(in, &v));
+    if (version == 2) {
+      QA_RETURN_IF_ERROR(in.Get(&cell.vec, "a cell's vector"));
+      QA_RETURN_IF_ERROR(in.Get(&cell.last_op, "a cell's own counter"));
+      if (cell.vec >= sandbox->vectors_.size()) return in.Error(StrCat("a cell's vector ", cell.vec, " is not in the table"));
+      if (cell.last_op > sandbox->ops_) return in.Error("a cell's own counter is past the sandbox's");
+    } else {
+      uint64_t seq = 0;
+      QA_RETURN_IF_ERROR(in.Get(&seq, "a cell"));
+      auto [it, fresh] = by_seq.try_emplace(seq, static_cast<uint32_t>(sandbox->vectors_.size()));
+      if (fresh) {
+        VersionVector v;
+        v.Set(kAppReplica, seq);
+        v.Set(sandbox->replica_, 1);
+        sandbox->vectors_.push_back(v);
+        sandbox->clock_.Merge(v);
+      }
+      cell.vec = it->second;
+      cell.last_op = 1;
+    }
+    QA_RETURN_IF_ERROR(GetCellValueFull(in, &cell.value));
     bool leaf = layout.total_bits() == 64 || (key >> layout.total_bits()) == 0;
     for (int d = 0; d < layout.dims() && leaf; ++d) leaf = layout.Get(key, d) < layout.leaf_count(d);
     if (!leaf) return in.Error("cell not of this app");
-    sandbox->cells_.emplace(key, OverlayCell{std::move(v), seq});
+    sandbox->cells_.emplace(key, std::move(cell));
   }
+  if (version == 1) sandbox->clock_.Set(sandbox->replica_, 1);
   if (!in.done()) return in.Error("trailing bytes");
   return sandbox;
 }

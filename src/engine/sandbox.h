@@ -12,13 +12,15 @@
 // weight x (sandbox value - app value). Cells the sandbox did not change show the app as it is
 // now, other users' later changes included.
 //
-// Versions: each overlay cell remembers the app's sequence number (Cube::CurrentSeq) when the
-// sandbox first changed it, read under the same lock as the values the change was computed
-// from. That is the app's half of the per-cell clock {app seq, sandbox seq}; the sandbox half
-// is not stored, because one sandbox has one writer and its newest value of a cell is always
-// the one to commit. Commit asks the app which overlay cells changed after their version
-// (Cube::WriteVersioned) and applies the rest, or all, or nothing, as the policy says, as one
-// change set of the sandbox's user, atomically with that check.
+// Versions: vector clocks (engine/version_vector.h; docs/durability.md "Vector clocks"). The
+// sandbox is a replica of the app's data with its own replica id; each of its changes (a
+// write, a spread, a merge of another sandbox) ticks its own counter and takes in the app's
+// clock at the version its inputs were read at. Each overlay cell carries the vector its value
+// derives from: the app part from the sandbox's first change of it (what it saw then), the own
+// counter from its latest change. Commit compares, per cell, that vector with the app's newest
+// change of the cell: the app's change happened before it (apply), already saw it (superseded:
+// skipped), or is concurrent (a conflict, handled by the policy). MergeFrom does the same
+// between two sandboxes.
 //
 // Errors are the Cube's: the same checks and messages for writes and spreads, and nothing
 // changes on an error. After Commit or Discard every call fails with FailedPrecondition.
@@ -30,7 +32,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -46,12 +50,24 @@ struct SandboxCommit {
   uint64_t change_set = 0;  // the app's change set (Cube::Undo(user) takes it back)
   size_t written = 0;       // cells written to the app
   std::vector<WriteConflict> conflicts;  // overwritten (keep mine) or skipped (keep theirs)
+  size_t superseded = 0;    // cells skipped: the app's newest change already saw them
+};
+
+// What Sandbox::MergeFrom did to the receiving sandbox.
+struct SandboxMerge {
+  size_t written = 0;     // cells taken from the other sandbox (fast-forward, or kKeepMine)
+  size_t superseded = 0;  // cells the receiver already had, or a causally later value of
+  // Cells changed concurrently on both sides; `current` is the receiver's value, `mine` the
+  // other sandbox's, `change.action` says where the receiver's value came from.
+  std::vector<WriteConflict> conflicts;
 };
 
 class Sandbox {
  public:
-  // Opens an empty sandbox of `user` over `cube` (not owned; must outlive the sandbox).
-  Sandbox(Cube* cube, std::string user);
+  // Opens an empty sandbox of `user` over `cube` (not owned; must outlive the sandbox), as
+  // replica `replica` (0: a random id below 2^53; tests and nodes give their own). It forks at
+  // the app's clock now.
+  Sandbox(Cube* cube, std::string user, uint64_t replica = 0);
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
 
@@ -77,6 +93,23 @@ class Sandbox {
   absl::StatusOr<SandboxCommit> Commit(ConflictPolicy policy = ConflictPolicy::kAbort);
   // Drops the overlay.
   absl::Status Discard();
+  // Takes `other`'s overlay into this sandbox, comparing each cell's vector with this
+  // sandbox's vector of the same cell (its overlay cell, or else the app's newest change):
+  // the other's value is applied when this one happened before it, skipped when this one
+  // already saw it, and a conflict when they are concurrent (kAbort: Aborted naming the cells,
+  // nothing changes; kKeepMine: the other's value wins; kKeepTheirs: this sandbox's stays).
+  // One change of this sandbox that merges `other`'s clock. `other` is unchanged.
+  absl::StatusOr<SandboxMerge> MergeFrom(const Sandbox& other, ConflictPolicy policy = ConflictPolicy::kAbort);
+
+  // ---- Vector clocks ----
+  uint64_t replica() const { return replica_; }
+  // The app's clock when the sandbox was opened.
+  VersionVector forked_at() const;
+  // Everything the sandbox has seen: its fork, the app at each change, merged sandboxes, and
+  // its own counter.
+  VersionVector Clock() const;
+  // The vector of the overlay cell `key`, or nullopt when the sandbox has not changed it.
+  std::optional<VersionVector> CellVector(uint64_t key) const;
 
   // How many leaf cells the sandbox holds, and their packed keys (ascending).
   size_t size() const;
@@ -93,7 +126,8 @@ class Sandbox {
  private:
   struct OverlayCell {
     CellValue value;
-    uint64_t base_seq;  // the app's seq when the sandbox first changed the cell
+    uint32_t vec = 0;      // vectors_[vec]: what the value derives from (the app part as first seen)
+    uint64_t last_op = 0;  // the sandbox's own counter at its latest change of the cell (0: none)
   };
   enum class State { kOpen, kCommitted, kDiscarded };
 
@@ -101,13 +135,19 @@ class Sandbox {
   absl::StatusOr<Grid> QueryLocked(const GridQuery& query, const Cube::ReadOptions& options) const;
   // Corrects `grid`, the app's values at the store's state, by the overlay.
   void OverlayGridLocked(const GridQuery& query, const ResolvedGrid& rg, const CellStore& store, Grid* grid) const;
-  void PutLocked(uint64_t key, CellValue value, uint64_t base_seq);
+  void PutLocked(uint64_t key, CellValue value, uint32_t vec, uint64_t op);
+  // Starts one own change whose inputs were read at the app's `app_seq`: ticks the clock and
+  // returns the index of its vector in vectors_ and the own counter.
+  std::pair<uint32_t, uint64_t> BeginOpLocked(uint64_t app_seq);
+  VersionVector CellVectorLocked(const OverlayCell& cell) const;
   absl::StatusOr<CellValue> ReadCellLocked(const Coordinate& coord) const;
   absl::StatusOr<size_t> SpreadLocked(const Coordinate& target, const SpreadRequest& request,
                                       const std::vector<Coordinate>& holds, size_t max_leaves);
   absl::StatusOr<size_t> SpreadAlongTimeLocked(const Coordinate& target, const SpreadRequest& request,
                                                const std::vector<Coordinate>& holds, size_t max_leaves);
-  LargeVector<VersionedWrite> VersionedWritesLocked() const;
+  // The overlay as versioned writes, each with its cell's vector (built once per distinct
+  // vector into `vectors`, which must outlive the writes).
+  LargeVector<VersionedWrite> WritesWithVectorsLocked(std::deque<VersionVector>* vectors) const;
 
   Cube* const cube_;
   const std::string user_;
@@ -115,6 +155,11 @@ class Sandbox {
   // Packed leaf key -> the sandbox's cell. Ordered: reads and commit look the app's values up
   // in key order, which keeps the store's searches in cache.
   absl::btree_map<uint64_t, OverlayCell> cells_;
+  uint64_t replica_ = 0;
+  VersionVector forked_at_;
+  VersionVector clock_;
+  uint64_t ops_ = 0;                     // own changes so far (clock_'s own entry)
+  std::vector<VersionVector> vectors_;   // the distinct vectors overlay cells refer to
   State state_ = State::kOpen;
   uint64_t committed_change_set_ = 0;
 };
