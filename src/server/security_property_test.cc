@@ -109,41 +109,48 @@ struct RefModel {
         if (Below(d, x, m) && Access(r, d, x) >= 1) return true;
     return false;
   }
-  // What the user sees at `c`: nullopt = hidden; else the value (NaN = empty).
-  std::optional<double> See(const std::vector<std::string>& user_roles, bool admin, const std::vector<int>& c) const {
-    auto total = [&](bool only_readable) {
-      double sum = 0;
-      bool any = false;
-      for (const auto& [leaf, v] : cells) {
-        double w = 1;
-        bool below = true;
-        for (size_t d = 0; d < c.size() && below; ++d) {
-          below = Below(d, leaf[d], c[d]);
-          if (below) w *= PathWeight(d, leaf[d], c[d]);
-        }
-        if (!below) continue;
-        if (only_readable && CellRight(user_roles, leaf) < 1) continue;
-        sum += v * w;
-        any = true;
+  // The weighted sum of `from`'s leaves below `c` (NaN when none), skipping the leaves the
+  // user cannot read when `readable_for` is given.
+  double SumBelow(const std::map<std::vector<int>, double>& from, const std::vector<int>& c,
+                  const std::vector<std::string>* readable_for = nullptr) const {
+    double sum = 0;
+    bool any = false;
+    for (const auto& [leaf, v] : from) {
+      double w = 1;
+      bool below = true;
+      for (size_t d = 0; d < c.size() && below; ++d) {
+        below = Below(d, leaf[d], c[d]);
+        if (below) w *= PathWeight(d, leaf[d], c[d]);
       }
-      return any ? sum : std::nan("");
-    };
-    if (admin) return total(false);
-    if (CellRight(user_roles, c) < 1) return std::nullopt;
-    bool leaf = true;
-    for (size_t d = 0; d < c.size(); ++d) leaf = leaf && dims[d].leaf(c[d]);
-    if (leaf || policy == 1) return total(false);
-    // Does one role read every leaf below, in every dimension?
-    bool one_role_reads_all = false;
+      if (!below) continue;
+      if (readable_for != nullptr && CellRight(*readable_for, leaf) < 1) continue;
+      sum += v * w;
+      any = true;
+    }
+    return any ? sum : std::nan("");
+  }
+  bool IsLeaf(const std::vector<int>& c) const {
+    for (size_t d = 0; d < c.size(); ++d)
+      if (!dims[d].leaf(c[d])) return false;
+    return true;
+  }
+  // Does one of the user's roles read every leaf below `c`, in every dimension?
+  bool OneRoleReadsAll(const std::vector<std::string>& user_roles, const std::vector<int>& c) const {
     for (const auto& r : ActiveRoles(user_roles)) {
       bool all = true;
       for (size_t d = 0; d < c.size() && all; ++d)
         for (int x : LeavesBelow(d, c[d])) all = all && Access(r, d, x) >= 1;
-      one_role_reads_all = one_role_reads_all || all;
+      if (all) return true;
     }
-    if (one_role_reads_all) return total(false);
+    return false;
+  }
+  // What the user sees at `c`: nullopt = hidden; else the value (NaN = empty).
+  std::optional<double> See(const std::vector<std::string>& user_roles, bool admin, const std::vector<int>& c) const {
+    if (admin) return SumBelow(cells, c);
+    if (CellRight(user_roles, c) < 1) return std::nullopt;
+    if (IsLeaf(c) || policy == 1 || OneRoleReadsAll(user_roles, c)) return SumBelow(cells, c);
     if (policy == 2) return std::nullopt;
-    return total(true);
+    return SumBelow(cells, c, &user_roles);
   }
   // What the user sees at `c` in a sandbox holding `overlay` (leaf -> value) over the cells:
   // leaves and totals the user reads in full (or any readable total under include_hidden)
@@ -151,32 +158,10 @@ struct RefModel {
   std::optional<double> SeeSandbox(const std::vector<std::string>& user_roles, const std::vector<int>& c,
                                    const std::map<std::vector<int>, double>& overlay) const {
     if (CellRight(user_roles, c) < 1) return std::nullopt;
-    bool leaf = true;
-    for (size_t d = 0; d < c.size(); ++d) leaf = leaf && dims[d].leaf(c[d]);
-    bool one_role_reads_all = false;
-    for (const auto& r : ActiveRoles(user_roles)) {
-      bool all = true;
-      for (size_t d = 0; d < c.size() && all; ++d)
-        for (int x : LeavesBelow(d, c[d])) all = all && Access(r, d, x) >= 1;
-      one_role_reads_all = one_role_reads_all || all;
-    }
-    if (!leaf && policy != 1 && !one_role_reads_all) return std::nullopt;
+    if (!IsLeaf(c) && policy != 1 && !OneRoleReadsAll(user_roles, c)) return std::nullopt;
     std::map<std::vector<int>, double> merged = cells;
     for (const auto& [k, v] : overlay) merged[k] = v;
-    double sum = 0;
-    bool any = false;
-    for (const auto& [l, v] : merged) {
-      double w = 1;
-      bool below = true;
-      for (size_t d = 0; d < c.size() && below; ++d) {
-        below = Below(d, l[d], c[d]);
-        if (below) w *= PathWeight(d, l[d], c[d]);
-      }
-      if (!below) continue;
-      sum += v * w;
-      any = true;
-    }
-    return any ? sum : std::nan("");
+    return SumBelow(merged, c);
   }
   bool WritesAllBelow(const std::vector<std::string>& user_roles, const std::vector<int>& c) const {
     for (const auto& r : ActiveRoles(user_roles)) {
