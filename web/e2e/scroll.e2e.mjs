@@ -29,9 +29,11 @@ test("scrolling by copying pixels paints what a full repaint paints", async () =
   await page.waitForFunction(() => window.__frameBench, null, { timeout: 60_000 });
   const results = await page.evaluate(async () => {
     const v = window.__benchView;
-    const ctx = v.canvas.getContext("2d");
-    const W = v.canvas.width;
-    const H = v.canvas.height;
+    // The renderer draws into two stacked canvases in turn; the one drawn last is shown.
+    const pixels = () => {
+      const c = v.renderer.shown;
+      return c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    };
     const out = [];
     let x = 3000;
     let y = 30_000;
@@ -53,10 +55,10 @@ test("scrolling by copying pixels paints what a full repaint paints", async () =
       v.select({ type: "click", cell: { row: r0 + 2, col: c0 + 1 }, extend: true });
       v.drawNow();
       const painted = v.renderer.lastPainted;
-      const copied = ctx.getImageData(0, 0, W, H).data;
+      const copied = pixels();
       v.invalidate();
       v.drawNow();
-      const full = ctx.getImageData(0, 0, W, H).data;
+      const full = pixels();
       let diff = 0;
       for (let i = 0; i < copied.length; i += 4)
         if (copied[i] !== full[i] || copied[i + 1] !== full[i + 1] || copied[i + 2] !== full[i + 2]) diff++;
@@ -73,5 +75,39 @@ test("scrolling by copying pixels paints what a full repaint paints", async () =
   // 113 px down exposes 5-6 rows of 13 columns, 37 px right 1-2 columns of 33 rows; a full
   // repaint paints about 33 x 13 = 430 cells.
   assert.ok(step.painted < 160, `one scroll step painted ${step.painted} cells`);
+  // What the page shows (a screenshot: which of the two canvases is visible) after a copied
+  // scroll step equals a full repaint of the same frame; two steps, so each of the two
+  // canvases is the one shown once.
+  const shownPages = new Set();
+  for (let i = 0; i < 2; i++) {
+    shownPages.add(await page.evaluate((i) => {
+      const v = window.__benchView;
+      const s = v.currentScroll;
+      v.setScroll({ x: s.x + 37, y: s.y + 113 - 150 * i });
+      v.drawNow();
+      return v.renderer.shown === v.canvas ? "canvas" : "sibling";
+    }, i));
+    const box = await page.locator("canvas[data-testid=grid-canvas]").boundingBox();
+    const shot = await page.screenshot({ clip: box });
+    const r = await page.evaluate(async (b64) => {
+      const v = window.__benchView;
+      v.invalidate();
+      v.drawNow();
+      const c = v.renderer.shown;
+      const full = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+      const o = new OffscreenCanvas(bmp.width, bmp.height);
+      const octx = o.getContext("2d");
+      octx.drawImage(bmp, 0, 0);
+      const seen = octx.getImageData(0, 0, bmp.width, bmp.height).data;
+      let diff = 0;
+      for (let i = 0; i < full.length; i += 4)
+        if (full[i] !== seen[i] || full[i + 1] !== seen[i + 1] || full[i + 2] !== seen[i + 2]) diff++;
+      return { diff, size: [bmp.width, bmp.height, c.width, c.height] };
+    }, shot.toString("base64"));
+    assert.deepEqual(r.size.slice(0, 2), r.size.slice(2), "screenshot and canvas sizes");
+    assert.equal(r.diff, 0, `step ${i}: the page after a copied scroll step differs from a full repaint in ${r.diff} pixels`);
+  }
+  assert.equal(shownPages.size, 2, "both canvases were shown");
   await page.close();
 });

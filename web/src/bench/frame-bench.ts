@@ -93,6 +93,9 @@ async function main(): Promise<void> {
   measuring = true;
   let cellsPainted = 0;
   let waited = waitForGpu && !dom;
+  // &detail=1: one record per frame, so the slowest can be told apart from the rest.
+  const detail = params.get("detail") === "1";
+  const records: { t: number; interval: number; work: number; snapshot: number; draw: number; painted: number; fetched: number; heap: number }[] = [];
   await new Promise<void>((done) => {
     const step = async (now: number) => {
       intervals.push(now - last);
@@ -123,6 +126,10 @@ async function main(): Promise<void> {
         if (waitForGpu) waited = (await view!.finishGpu()) && waited;
       }
       work.push(performance.now() - t0);
+      if (detail)
+        records.push({ t: t0 - start, interval: intervals[intervals.length - 1], work: work[work.length - 1], snapshot: view!.lastTimings.snapshot,
+          draw: view!.lastTimings.draw, painted: (view!.activeRenderer as { lastPainted?: number } | null)?.lastPainted ?? 0, fetched: cells.fetchCount,
+          heap: (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0 });
       channel.port2.postMessage(0);
       cellsPainted = view!.framesPainted;
       if (performance.now() - start < seconds * 1000) requestAnimationFrame(step);
@@ -175,6 +182,7 @@ async function main(): Promise<void> {
       presented_over_8_3ms: pr.filter((t) => t > 8.3).length,
     } : {}),
     blocks_fetched: cells.fetchCount,
+    ...(detail ? { records, frame_times: frames } : {}),
   };
 }
 

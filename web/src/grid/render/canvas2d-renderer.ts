@@ -11,18 +11,27 @@ import { kTheme } from "./theme";
 
 const kNumeric = /^[-0-9.,]*$/;
 
+type Surface = HTMLCanvasElement | OffscreenCanvas;
+type Context2d = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+
 export class Canvas2dRenderer implements GridRenderer {
   readonly kind = "canvas2d" as const;
-  /** The context drawn into: a back buffer's when there are back buffers, else the canvas's. */
-  private ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
-  private readonly screen: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+  /** The context drawn into: the current page's or back buffer's, else the canvas's. */
+  private ctx: Context2d;
+  private readonly screen: Context2d;
   /**
-   * Two back buffers, drawn in turn: a scroll copies the last frame from one into the other,
-   * shifted (copying a canvas onto itself makes Chromium snapshot it, which costs more than a
-   * frame). The finished buffer is copied to the canvas. Null where OffscreenCanvas is missing.
+   * Two surfaces drawn in turn: a scroll copies the last frame from one into the other, shifted,
+   * and paints only what the scroll exposed (copying a canvas onto itself makes Chromium
+   * snapshot it, which costs more than a frame). On a page they are two stacked canvases, the
+   * given one and a sibling above it, and the one drawn last is shown ("page flipping": the
+   * frame is copied once). In a Worker they are two OffscreenCanvas back buffers and the
+   * finished one is copied to the canvas (twice the copying; see docs/web.md). Null where
+   * neither is possible: every scroll then repaints everything.
    */
-  private readonly buffers: [OffscreenCanvas, OffscreenCanvas] | null = null;
-  private readonly bufferCtx: OffscreenCanvasRenderingContext2D[] = [];
+  private readonly surfaces: [Surface, Surface] | null = null;
+  private readonly contexts: Context2d[] = [];
+  /** On a page: the canvas stacked above the given one, hidden while the given one is current. */
+  private readonly sibling: HTMLCanvasElement | null = null;
   private current = 0;
   private dpr = 1;
   /** The frame whose pixels are on the canvas (null after a resize cleared them). */
@@ -31,28 +40,51 @@ export class Canvas2dRenderer implements GridRenderer {
   lastPainted = 0;
 
   /** `canvas` is the page's canvas, or in a Worker the OffscreenCanvas it was transferred to. */
-  constructor(private readonly canvas: HTMLCanvasElement | OffscreenCanvas) {
-    const ctx = canvas.getContext("2d", { alpha: false }) as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
+  constructor(private readonly canvas: Surface) {
+    const ctx = canvas.getContext("2d", { alpha: false }) as Context2d | null;
     if (!ctx) throw new Error("no 2d context");
     this.screen = ctx;
     this.ctx = ctx;
-    if (typeof OffscreenCanvas !== "undefined") {
-      this.buffers = [new OffscreenCanvas(1, 1), new OffscreenCanvas(1, 1)];
-      for (const b of this.buffers) {
+    if (typeof HTMLCanvasElement !== "undefined" && canvas instanceof HTMLCanvasElement && canvas.parentElement !== null) {
+      // The sibling only shows pixels: pointer events, focus and the cursor stay the canvas's.
+      const sibling = document.createElement("canvas");
+      sibling.style.cssText = canvas.style.cssText;
+      sibling.style.pointerEvents = "none";
+      sibling.style.visibility = "hidden";
+      sibling.setAttribute("aria-hidden", "true");
+      canvas.after(sibling);
+      const sctx = sibling.getContext("2d", { alpha: false });
+      if (!sctx) throw new Error("no 2d context for the second page");
+      this.sibling = sibling;
+      this.surfaces = [canvas, sibling];
+      this.contexts.push(ctx, sctx);
+    } else if (typeof OffscreenCanvas !== "undefined") {
+      const buffers: [OffscreenCanvas, OffscreenCanvas] = [new OffscreenCanvas(1, 1), new OffscreenCanvas(1, 1)];
+      for (const b of buffers) {
         const bctx = b.getContext("2d", { alpha: false });
         if (!bctx) throw new Error("no 2d context for a back buffer");
-        this.bufferCtx.push(bctx);
+        this.contexts.push(bctx);
       }
-      this.ctx = this.bufferCtx[0];
+      this.surfaces = buffers;
+      this.ctx = this.contexts[0];
     }
+  }
+
+  /** The canvas whose pixels are on screen now (tests read the frame from it). */
+  get shown(): Surface {
+    return this.sibling && this.current === 1 ? this.sibling : this.canvas;
   }
 
   resize(width: number, height: number, dpr: number): void {
     this.dpr = dpr;
     this.canvas.width = Math.round(width * dpr);
     this.canvas.height = Math.round(height * dpr);
-    if (this.buffers)
-      for (const b of this.buffers) {
+    if (this.sibling) {
+      this.sibling.style.width = `${width}px`;
+      this.sibling.style.height = `${height}px`;
+    }
+    if (this.surfaces)
+      for (const b of this.surfaces) {
         b.width = this.canvas.width;
         b.height = this.canvas.height;
       }
@@ -103,10 +135,13 @@ export class Canvas2dRenderer implements GridRenderer {
     if (full) this.paintHeaders(frame);
     else if (moved) this.scrollHeaders(frame, dx, dy, hw, hh, body);
     this.last = frame;
-    if (this.buffers) {
+    if (this.sibling) {
+      const visibility = this.current === 1 ? "visible" : "hidden";
+      if (this.sibling.style.visibility !== visibility) this.sibling.style.visibility = visibility;
+    } else if (this.surfaces) {
       this.screen.setTransform(1, 0, 0, 1, 0, 0);
       this.screen.imageSmoothingEnabled = false;
-      this.screen.drawImage(this.buffers[this.current], 0, 0);
+      this.screen.drawImage(this.surfaces[this.current], 0, 0);
     }
   }
 
@@ -115,15 +150,14 @@ export class Canvas2dRenderer implements GridRenderer {
    * visible and the shift is a whole number of device pixels (else the copy would be resampled).
    */
   private canBlit(dx: number, dy: number, body: { w: number; h: number }): boolean {
-    return this.buffers !== null && Math.abs(dx) < body.w && Math.abs(dy) < body.h && Number.isInteger(dx * this.dpr) && Number.isInteger(dy * this.dpr);
+    return this.surfaces !== null && Math.abs(dx) < body.w && Math.abs(dy) < body.h && Number.isInteger(dx * this.dpr) && Number.isInteger(dy * this.dpr);
   }
 
   /** Copies the pixels still visible after a scroll by (dx, dy) into the other buffer, moved. */
   private flip(dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): void {
-    const buffers = this.buffers as [OffscreenCanvas, OffscreenCanvas];
-    const from = buffers[this.current];
+    const from = (this.surfaces as [Surface, Surface])[this.current];
     this.current = 1 - this.current;
-    const ctx = this.bufferCtx[this.current];
+    const ctx = this.contexts[this.current];
     this.ctx = ctx;
     const d = this.dpr;
     const w = body.w - Math.abs(dx);
@@ -379,5 +413,7 @@ export class Canvas2dRenderer implements GridRenderer {
     return Promise.resolve(false);
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.sibling?.remove();
+  }
 }
