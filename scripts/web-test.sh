@@ -31,5 +31,5 @@ if ! wait "$DEMO_PID"; then
   cat "$DEMO_ROOT/prepare.log" >&2
   exit 1
 fi
-QA_DEMO_DATA="$DEMO_ROOT/data" QA_BUILD_DIR="$BUILD" QA_ARTIFACTS="$BUILD/web-artifacts" node --test --test-concurrency=1 e2e/grid.e2e.mjs e2e/scroll.e2e.mjs e2e/gpu-resize.e2e.mjs
+QA_DEMO_DATA="$DEMO_ROOT/data" QA_BUILD_DIR="$BUILD" QA_ARTIFACTS="$BUILD/web-artifacts" node --test --test-concurrency=1 e2e/grid.e2e.mjs e2e/scroll.e2e.mjs e2e/gpu-resize.e2e.mjs e2e/gpu-pixels.e2e.mjs
 step "done"

@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     view?.damageCells(changed);
     for (const c of changed) domCache.delete(cellKey(c.row, c.col));
   });
-  view = new GridView(host, { renderer, offscreen: inWorker, onVisible: (range, ahead) => cells.ensure(range, ahead) });
+  // &gpureadback=1: WebGPU draws into a texture tests read back (see GridViewOptions).
+  const gpuReadback = params.get("gpureadback") === "1";
+  view = new GridView(host, { renderer, offscreen: inWorker, gpuReadback, onVisible: (range, ahead) => cells.ensure(range, ahead) });
   (window as unknown as { __benchView: GridView }).__benchView = view;
   const kind = dom ? "dom" : await view.ready;
   if (dom) await view.ready;

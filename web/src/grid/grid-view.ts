@@ -54,6 +54,11 @@ export interface GridViewOptions {
   readonly renderer?: RendererKind;
   /** Canvas2D draws in a Worker (OffscreenCanvas); see render/worker-renderer.ts. */
   readonly offscreen?: boolean;
+  /**
+   * WebGPU draws into a texture of its own instead of the canvas, so tests can read its pixels
+   * back (presenting to a canvas breaks mapAsync in headless Chromium here); nothing is shown.
+   */
+  readonly gpuReadback?: boolean;
   readonly rowHeight?: number;
   readonly colWidth?: number;
   readonly rowHeaderWidth?: number;
@@ -154,7 +159,7 @@ export class GridView {
     this.canvas.addEventListener("paste", (e) => this.onPasteEvent(e));
     this.resizeObserver = new ResizeObserver(() => this.onResize());
     this.resizeObserver.observe(this.host);
-    this.ready = createRenderer(this.canvas, options.renderer, options.offscreen ?? false).then((r) => {
+    this.ready = createRenderer(this.canvas, options.renderer, options.offscreen ?? false, options.gpuReadback ?? false).then((r) => {
       this.renderer = r;
       this.width = 0; // the observer may have fired before the renderer existed
       this.onResize();

@@ -25,6 +25,7 @@ export interface GridRenderer {
 export { kTheme } from "./theme";
 
 /**
+ * `gpuReadback`: WebGPU draws into a texture that `readPixels` reads, not the canvas (tests).
  * `offscreen`: Canvas2D draws in a Worker (the canvas transferred to it) where the browser can
  * (OffscreenCanvas and Worker present); the GPU renderers always draw on the main thread.
  */
@@ -32,13 +33,14 @@ export async function createRenderer(
   canvas: HTMLCanvasElement,
   prefer?: RendererKind,
   offscreen = false,
+  gpuReadback = false,
 ): Promise<GridRenderer> {
   const order: RendererKind[] = prefer ? [prefer] : ["webgpu", "webgl2", "canvas2d"];
   for (const kind of order) {
     try {
       if (kind === "webgpu") {
         const { createWebGpuRenderer } = await import("./webgpu-renderer");
-        const r = await createWebGpuRenderer(canvas);
+        const r = await createWebGpuRenderer(canvas, gpuReadback);
         if (r) return r;
       } else if (kind === "webgl2") {
         const { createWebGl2Renderer } = await import("./webgl2-renderer");

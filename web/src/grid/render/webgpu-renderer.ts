@@ -45,6 +45,8 @@ class WebGpuRenderer implements GridRenderer {
   private instanceCount = 0;
   private last: FrameSnapshot | null = null;
   private dpr = 0;
+  /** With `readback`: the texture frames are drawn into, the canvas's size. */
+  private target: Gpu = null;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -53,6 +55,8 @@ class WebGpuRenderer implements GridRenderer {
     private readonly format: string,
     // Kept so the adapter outlives the device (Chromium loses the instance otherwise).
     readonly adapter: Gpu,
+    /** Draw into `target` (readable by readPixels) instead of the canvas. */
+    private readonly readback = false,
   ) {
     this.atlas = new GlyphAtlas(1);
     this.writer = new InstanceWriter(this.atlas);
@@ -85,7 +89,13 @@ class WebGpuRenderer implements GridRenderer {
   resize(width: number, height: number, dpr: number): void {
     this.canvas.width = Math.round(width * dpr);
     this.canvas.height = Math.round(height * dpr);
-    this.context.configure({ device: this.device, format: this.format, alphaMode: "opaque" });
+    if (this.readback) {
+      this.target?.destroy();
+      // RENDER_ATTACHMENT | COPY_SRC
+      this.target = this.device.createTexture({ size: [this.canvas.width, this.canvas.height], format: this.format, usage: 0x10 | 0x01 });
+    } else {
+      this.context.configure({ device: this.device, format: this.format, alphaMode: "opaque" });
+    }
     this.device.queue.writeBuffer(this.uniform, 0, new Float32Array([width, height, 0, 0]));
     if (dpr !== this.dpr) {
       this.dpr = dpr;
@@ -132,7 +142,10 @@ class WebGpuRenderer implements GridRenderer {
     const [r, g, b] = parseColor(kTheme.gridLine);
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginRenderPass({
-      colorAttachments: [{ view: this.context.getCurrentTexture().createView(), clearValue: { r, g, b, a: 1 }, loadOp: "clear", storeOp: "store" }],
+      colorAttachments: [{
+        view: (this.readback ? this.target : this.context.getCurrentTexture()).createView(),
+        clearValue: { r, g, b, a: 1 }, loadOp: "clear", storeOp: "store",
+      }],
     });
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, this.bindGroup);
@@ -140,6 +153,41 @@ class WebGpuRenderer implements GridRenderer {
     pass.draw(4, this.instanceCount);
     pass.end();
     queue.submit([encoder.finish()]);
+  }
+
+  /**
+   * The last frame's pixels as RGBA rows, read back from the texture it was drawn into (only
+   * with `readback`: a WebGPU canvas shows blank to screenshots and drawImage in headless
+   * Chromium, and presenting to it breaks mapAsync, so tests draw into a texture instead).
+   */
+  async readPixels(): Promise<{ width: number; height: number; data: Uint8Array }> {
+    if (!this.readback || !this.target) throw new Error("readPixels needs a renderer created with readback");
+    const width = this.canvas.width;
+    const height = this.canvas.height;
+    const bytesPerRow = Math.ceil((width * 4) / 256) * 256;
+    const buffer = this.device.createBuffer({ size: bytesPerRow * height, usage: 0x0001 | 0x0008 }); // MAP_READ | COPY_DST
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyTextureToBuffer({ texture: this.target }, { buffer, bytesPerRow }, [width, height]);
+    this.device.queue.submit([encoder.finish()]);
+    try {
+      await buffer.mapAsync(0x0001);
+      const rows = new Uint8Array(buffer.getMappedRange());
+      const data = new Uint8Array(width * height * 4);
+      const bgra = this.format === "bgra8unorm";
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+          const i = y * bytesPerRow + x * 4;
+          const o = (y * width + x) * 4;
+          data[o] = rows[bgra ? i + 2 : i];
+          data[o + 1] = rows[i + 1];
+          data[o + 2] = rows[bgra ? i : i + 2];
+          data[o + 3] = rows[i + 3];
+        }
+      buffer.unmap();
+      return { width, height, data };
+    } finally {
+      buffer.destroy();
+    }
   }
 
   private syncBroken = false;
@@ -167,11 +215,12 @@ class WebGpuRenderer implements GridRenderer {
   dispose(): void {
     this.buffer?.destroy();
     this.texture?.destroy();
+    this.target?.destroy();
   }
 }
 
 /** A WebGPU renderer, or null when the browser returns no adapter. */
-export async function createWebGpuRenderer(canvas: HTMLCanvasElement): Promise<GridRenderer | null> {
+export async function createWebGpuRenderer(canvas: HTMLCanvasElement, readback = false): Promise<GridRenderer | null> {
   const gpu = (navigator as Gpu).gpu;
   if (!gpu) return null;
   const adapter = await gpu.requestAdapter();
@@ -179,5 +228,5 @@ export async function createWebGpuRenderer(canvas: HTMLCanvasElement): Promise<G
   const device = await adapter.requestDevice();
   const context = canvas.getContext("webgpu" as "2d") as Gpu;
   if (!context) return null;
-  return new WebGpuRenderer(canvas, device, context, gpu.getPreferredCanvasFormat(), adapter);
+  return new WebGpuRenderer(canvas, device, context, gpu.getPreferredCanvasFormat(), adapter, readback);
 }
