@@ -2,9 +2,9 @@
 // synthetic 10,000 x 1,000 view (bench.html, served from dist/) must move every border right of
 // it. The expected borders are computed here from the widths (brute-force running sums):
 //   WebGL2 (SwiftShader here): found in a screenshot, as the grid-line pixels of a body row;
-//   WebGPU: its pixels cannot be read back in this headless Chromium (a WebGPU canvas shows as
-//     blank), so the test reads the rectangles the renderer uploaded (its instance data): each
-//     body cell's background rectangle.
+//   WebGPU: a WebGPU canvas shows as blank to screenshots in this headless Chromium, so the test
+//     reads the rectangles the renderer uploaded (its instance data): each body cell's
+//     background rectangle. (Its pixels are compared with Canvas2D's in gpu-pixels.e2e.mjs.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AxisLayout, toggleExpanded, visibleMembers, type DimensionTree, type TreeMember } from "./header-tree";
+import { AxisLayout, expandToFit, toggleExpanded, visibleMembers, type DimensionTree, type TreeMember } from "./header-tree";
 
 function tree(name: string, edges: Record<string, string[]>, roots: string[]): { t: DimensionTree; id: (c: string) => number } {
   const codes = new Set<string>([...roots, ...Object.keys(edges), ...Object.values(edges).flat()]);
@@ -72,5 +72,30 @@ describe("header tree", () => {
     expect(axis.tupleAt(9_999)).toEqual([99, 99]);
     expect(axis.tupleAt(1_234)).toEqual([12, 34]);
     expect(() => axis.tupleAt(10_000)).toThrow(RangeError);
+  });
+
+  it("expandToFit opens the structure breadth first, then leaf parents, within the limit", () => {
+    const names = (e: Set<number>) => [...e].map((i) => region.t.members.get(i)!.code).sort();
+    // World (1) -> + EMEA, AMER (3) -> + FR, DE (5) -> + US (6).
+    expect(names(expandToFit(region.t, region.t.roots, 6))).toEqual(["AMER", "EMEA", "World"]);
+    expect(names(expandToFit(region.t, region.t.roots, 5))).toEqual(["EMEA", "World"]);
+    expect(names(expandToFit(region.t, region.t.roots, 4))).toEqual(["AMER", "World"]);
+    expect(names(expandToFit(region.t, region.t.roots, 2))).toEqual([]);
+    // P&L: NET -> {OPEX -> {TRAVEL -> 4 leaves, PEOPLE -> 3 leaves}, TAX -> 2 leaves}. With 6
+    // rows the structure (NET, OPEX) opens before TAX's leaves, though TAX is shallower.
+    const pl = tree("Account", { NET: ["OPEX", "TAX"], OPEX: ["TRAVEL", "PEOPLE"], TRAVEL: ["T1", "T2", "T3", "T4"], PEOPLE: ["P1", "P2", "P3"], TAX: ["X1", "X2"] }, ["NET"]);
+    const plNames = (e: Set<number>) => [...e].map((i) => pl.t.members.get(i)!.code).sort();
+    expect(plNames(expandToFit(pl.t, pl.t.roots, 6))).toEqual(["NET", "OPEX"]);
+    expect(plNames(expandToFit(pl.t, pl.t.roots, 8))).toEqual(["NET", "OPEX", "TAX"]);
+    // 10: TAX (+2 = 7), TRAVEL would make 11, PEOPLE makes 10.
+    expect(plNames(expandToFit(pl.t, pl.t.roots, 10))).toEqual(["NET", "OPEX", "PEOPLE", "TAX"]);
+    // Every limit: within it, and no member opened without its parent.
+    for (let limit = 1; limit <= 16; limit++) {
+      const e = expandToFit(pl.t, pl.t.roots, limit);
+      const shown = visibleMembers(pl.t, pl.t.roots, e).length;
+      expect(shown).toBeLessThanOrEqual(Math.max(limit, 1));
+      for (const [child, parent] of [["OPEX", "NET"], ["TAX", "NET"], ["TRAVEL", "OPEX"], ["PEOPLE", "OPEX"]])
+        if (e.has(pl.id(child))) expect(e.has(pl.id(parent))).toBe(true);
+    }
   });
 });

@@ -54,6 +54,39 @@ export function visibleMembers(
   return out;
 }
 
+/**
+ * The members to expand so an axis opens on a useful view without growing past `limit` members:
+ * breadth first (shallower members first, in member order), a member is expanded when its
+ * children still fit, else skipped. First only members with a consolidated child (the
+ * structure: a chart of accounts' sections, a calendar's quarters), then those whose children
+ * are all leaves (months, posting accounts), as far as they still fit. Nothing is expanded when
+ * the roots alone fill the limit.
+ */
+export function expandToFit(tree: DimensionTree, roots: readonly number[], limit: number): Set<number> {
+  const expanded = new Set<number>();
+  const children = (id: number) => tree.members.get(id)?.children ?? [];
+  const structural = (id: number) => children(id).some((c) => children(c).length > 0);
+  let shown = visibleMembers(tree, roots, expanded).length;
+  for (const pass of [true, false]) {
+    // Breadth first over what is shown: a member's children join the queue once it opens.
+    const queue = [...roots];
+    const seen = new Set<number>();
+    while (queue.length > 0) {
+      const id = queue.shift() as number;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const kids = children(id);
+      if (kids.length === 0) continue;
+      if (!expanded.has(id) && structural(id) === pass && shown + kids.length <= limit) {
+        expanded.add(id);
+        shown = visibleMembers(tree, roots, expanded).length;
+      }
+      if (expanded.has(id)) queue.push(...kids);
+    }
+  }
+  return expanded;
+}
+
 /** One header cell of an axis at one level: the member and the run of tuples it spans. */
 export interface HeaderCell {
   readonly level: number;

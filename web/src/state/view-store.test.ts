@@ -57,4 +57,16 @@ describe("column widths in the view state", () => {
     useView.getState().setApp("opex");
     expect(useView.getState().colWidths).toEqual({});
   });
+
+  it("setLayout replaces the expansions; a picked root opens collapsed, other dimensions keep theirs", () => {
+    useView.getState().setLayout([{ dim: "account", roots: ["NET_INCOME"] }], [{ dim: "month", roots: ["FY2025"] }], { scenario: "Budget" },
+      { account: ["NET_INCOME", "PBT"], month: ["FY2025"] });
+    expect(useView.getState().expanded).toEqual({ account: ["NET_INCOME", "PBT"], month: ["FY2025"] });
+    useView.getState().setRoots("account", ["OPEX_TOTAL"]);
+    const s = useView.getState();
+    expect(s.rows).toEqual([{ dim: "account", roots: ["OPEX_TOTAL"] }]);
+    expect(s.expanded).toEqual({ month: ["FY2025"] });
+    useView.getState().setLayout(s.rows, s.cols, s.pages);
+    expect(useView.getState().expanded).toEqual({});
+  });
 });

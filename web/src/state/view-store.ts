@@ -49,8 +49,10 @@ export interface ViewState {
   rowHeaderWidth: number;
 
   setApp(app: string): void;
-  setLayout(rows: AxisDim[], cols: AxisDim[], pages: Record<string, string>): void;
+  /** A whole layout; `expanded` (default: none) replaces the expansions. */
+  setLayout(rows: AxisDim[], cols: AxisDim[], pages: Record<string, string>, expanded?: Record<string, string[]>): void;
   moveDim(dim: string, to: Zone, defaultMember: string): void;
+  /** New roots for a dimension on an axis, shown collapsed (its expansions are dropped). */
   setRoots(dim: string, roots: string[]): void;
   setPage(dim: string, member: string): void;
   toggleExpanded(dim: string, code: string): void;
@@ -87,10 +89,10 @@ export const useView = create<ViewState>()((set) => ({
   edits: {},
   live: "",
   colWidths: {},
-  rowHeaderWidth: 180,
+  rowHeaderWidth: 220,
 
   setApp: (app) => set({ app, rows: [], cols: [], pages: {}, expanded: {}, edits: {}, sandbox: "", colWidths: {} }),
-  setLayout: (rows, cols, pages) => set({ rows, cols, pages }),
+  setLayout: (rows, cols, pages, expanded = {}) => set({ rows, cols, pages, expanded }),
   moveDim: (dim, to, defaultMember) =>
     set((s) => {
       const current = [...s.rows, ...s.cols].find((a) => a.dim === dim);
@@ -107,10 +109,15 @@ export const useView = create<ViewState>()((set) => ({
       return { rows, cols, pages };
     }),
   setRoots: (dim, roots) =>
-    set((s) => ({
-      rows: s.rows.map((a) => (a.dim === dim ? { dim, roots } : a)),
-      cols: s.cols.map((a) => (a.dim === dim ? { dim, roots } : a)),
-    })),
+    set((s) => {
+      const expanded = { ...s.expanded };
+      delete expanded[dim];
+      return {
+        rows: s.rows.map((a) => (a.dim === dim ? { dim, roots } : a)),
+        cols: s.cols.map((a) => (a.dim === dim ? { dim, roots } : a)),
+        expanded,
+      };
+    }),
   setPage: (dim, member) => set((s) => ({ pages: { ...s.pages, [dim]: member } })),
   toggleExpanded: (dim, code) =>
     set((s) => {

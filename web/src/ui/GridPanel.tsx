@@ -126,6 +126,8 @@ export function GridPanel(props: GridPanelProps): ReactElement {
     let visibleTimer = 0;
     const grid = new GridView(hostRef.current as HTMLDivElement, {
       renderer: propsRef.current.renderer,
+      // Wide enough for "Fiscal year 2025" and "-200,000,000.00" in the grid font.
+      colWidth: kColWidth,
       onVisible: (range, ahead) => {
         cellsRef.current?.ensure(range, ahead);
         // The live subscription follows the visible region once the scroll settles: a React
@@ -371,10 +373,17 @@ function LiveStatus(): ReactElement {
   return <span data-testid="live-status">{live}</span>;
 }
 
+const kColWidth = 120;
+
+/**
+ * A header shows the member's name when it has one ("Jan 2025", "Current income tax", not
+ * "FY2025-M01 Jan 2025"): headers are narrow, planners read names, and the member picker
+ * shows and searches codes too.
+ */
 function labelOf(dim: { memberInfo: ReadonlyMap<number, { code: string; name: string }> } | undefined, id: number): string {
   const info = dim?.memberInfo.get(id);
   if (!info) return String(id);
-  return info.name && info.name !== info.code ? `${info.code} ${info.name}` : info.code;
+  return info.name || info.code;
 }
 
 function visibleRangeOf(grid: GridView): VisibleRange | null {

@@ -7,7 +7,7 @@ import { Layer } from "../gen/quantatom/v1/common_pb";
 import type { Api } from "../data/api";
 import { buildDimension, type LoadedDimension } from "../data/dimensions";
 import type { ViewSpec } from "../data/grid-query";
-import { AxisLayout, visibleMembers, type VisibleMember } from "../grid/header-tree";
+import { AxisLayout, expandToFit, visibleMembers, type VisibleMember } from "../grid/header-tree";
 import type { RendererKind } from "../grid/render/renderer";
 import { useView, type AxisDim } from "../state/view-store";
 import { GridPanel, type FocusInfo } from "./GridPanel";
@@ -40,8 +40,20 @@ async function loadApp(api: Api, app: string): Promise<LoadedApp> {
   return { name: app, dimensions: info.dimensions, byName };
 }
 
-/** The first layout of an app: time across, the largest other dimension down, the rest as pages. */
-export function defaultLayout(app: LoadedApp): { rows: AxisDim[]; cols: AxisDim[]; pages: Record<string, string> } {
+/**
+ * Rows and columns a first layout opens at most, by expanding each axis's hierarchy
+ * (expandToFit): about a screenful of rows; columns a few screens wide.
+ */
+const kOpenRows = 30;
+const kOpenCols = 40;
+
+/**
+ * The first layout of an app: time across, the largest other dimension down, the rest as pages
+ * (scenario: Budget or Plan when there is one). Both axes open expanded level by level as far as
+ * they fit (kOpenRows, kOpenCols), so a planner sees e.g. the P&L's sections by month, not a
+ * single total.
+ */
+export function defaultLayout(app: LoadedApp): { rows: AxisDim[]; cols: AxisDim[]; pages: Record<string, string>; expanded: Record<string, string[]> } {
   const dims = app.dimensions.map((n) => app.byName.get(n) as LoadedDimension);
   const code = (d: LoadedDimension, id: number) => d.memberInfo.get(id)?.code ?? "";
   const time = dims.find((d) => d.type === "time") ?? dims[dims.length - 1];
@@ -53,10 +65,18 @@ export function defaultLayout(app: LoadedApp): { rows: AxisDim[]; cols: AxisDim[
     const preferred = d.type === "scenario" ? ["Budget", "Plan"].find((c) => d.byCode.has(c)) : undefined;
     pages[d.name] = preferred ?? code(d, d.roots[0]);
   }
+  const expanded: Record<string, string[]> = {};
+  const open = (d: LoadedDimension, limit: number) => {
+    const ids = expandToFit(d, d.roots, limit);
+    if (ids.size > 0) expanded[d.name] = [...ids].map((id) => code(d, id));
+  };
+  open(rowDim, kOpenRows);
+  if (time !== rowDim) open(time, kOpenCols);
   return {
     rows: [{ dim: rowDim.name, roots: rowDim.roots.map((id) => code(rowDim, id)) }],
     cols: time === rowDim ? [] : [{ dim: time.name, roots: time.roots.map((id) => code(time, id)) }],
     pages,
+    expanded,
   };
 }
 
@@ -80,7 +100,7 @@ export function PlanningView({ api, app, user, renderer }: { api: Api; app: stri
   useEffect(() => {
     if (loaded.data && s.rows.length === 0) {
       const l = defaultLayout(loaded.data);
-      s.setLayout(l.rows, l.cols, l.pages);
+      s.setLayout(l.rows, l.cols, l.pages, l.expanded);
     }
   }, [loaded.data, s.rows.length]);
 
