@@ -2,7 +2,8 @@
 // tracing (devtools.timeline, v8.gc, the frame and raster categories) and attributes every
 // animation-frame interval to threads and events, then compares the intervals over the
 // 120 FPS budget (8.3 ms) with the rest. Prints one JSON line per run.
-//   node bench/frame-trace.mjs [seconds=5] [renderer=auto] [uncapped=1]
+//   node bench/frame-trace.mjs [seconds=5] [renderer=auto] [uncapped=1] [viewport=1280x800]
+// (a smaller viewport shows what scales with the canvas's area: copies, commit, compositing).
 // For each group of intervals (slow / fast) it reports, per interval on average:
 //   main_busy: wall time of the renderer main thread's top-level tasks inside the interval;
 //   raf_cpu: the CPU time of the animation frame callback (our work: scroll, snapshot, draw);
@@ -22,6 +23,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.argv[2] ?? 5);
 const renderer = process.argv[3] ?? "auto";
 const uncapped = (process.argv[4] ?? "1") === "1";
+const [vw, vh] = (process.argv[5] ?? "1280x800").split("x").map(Number);
 const kBudgetUs = 8300;
 
 const categories = [
@@ -33,7 +35,7 @@ const { server, port } = await serveStatic(join(here, "..", "dist"));
 const browser = await launch({ webgpu: renderer === "webgpu", uncapped });
 let trace;
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await browser.newPage({ viewport: { width: vw, height: vh } });
   const query = renderer === "auto" ? "" : renderer === "worker" ? "renderer=canvas2d&worker=1&" : `renderer=${renderer}&`;
   await browser.startTracing(page, { categories });
   await page.goto(`http://127.0.0.1:${port}/bench.html?${query}seconds=${seconds}`);
@@ -130,7 +132,7 @@ for (const k of ["interval", "main_busy", "main_cpu", "raf", "raf_cpu", "composi
 const slow = rows.filter((r) => r.interval > kBudgetUs);
 const worst = [...rows].sort((a, b) => b.interval - a.interval).slice(0, Math.max(1, Math.ceil(rows.length / 100)));
 console.log(JSON.stringify({
-  bench: "grid_frame_trace", renderer: result.renderer, uncapped, seconds, work_p99_ms: result.work_p99_ms,
+  bench: "grid_frame_trace", renderer: result.renderer, uncapped, seconds, viewport: `${vw}x${vh}`, work_p99_ms: result.work_p99_ms,
   interval_p50_ms: result.interval_p50_ms, interval_p99_ms: result.interval_p99_ms,
   per_interval: cpu, threads: { compositor: compositor.length, raster: raster.length, viz: viz.length },
   slow: summary(slow), worst_1pct: summary(worst), fast: summary(rows.filter((r) => r.interval <= kBudgetUs)),
