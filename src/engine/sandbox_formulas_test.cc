@@ -1,6 +1,9 @@
 // Formulas inside sandboxes: the sandbox's view shows formula cells computed from its own
 // inputs; the app and other sandboxes do not; commit carries the inputs and the app
 // recomputes; discard leaves nothing. Expected values are hand-computed.
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "engine/cube.h"
@@ -136,6 +139,65 @@ TEST_F(SandboxFormulas, SpreadsFeedFormulasAndHoldTheirCells) {
   EXPECT_EQ(c->written, 3u);  // Sales Jan, Sales Feb, COGS Jan: never GM
   EXPECT_DOUBLE_EQ(Num(cube_->ReadCell(C("GM", "EMEA", "Jan"))), 380);
   EXPECT_DOUBLE_EQ(Num(cube_->ReadCell(C("GM", "EMEA", "Feb"))), 600);
+}
+
+TEST_F(SandboxFormulas, GridReadsStayConsistentWhileTheAppAndTheSandboxWrite) {
+  ASSERT_TRUE(Define("Closing", "prev(Closing) + Flow").ok());
+  Sandbox ann(cube_.get(), "ann");
+  ASSERT_TRUE(ann.Write({W("Flow", "EMEA", "Jan", 1)}).ok());
+  // One grid: Flow in each month and Closing in June. In any consistent view Closing Jun is
+  // the sum of the six flows, whoever wrote them last.
+  const auto& dims = cube_->model().dimensions;
+  GridQuery q;
+  std::vector<std::vector<MemberId>> tuples;
+  for (const char* m : kMonths) tuples.push_back({*dims[0].Find("Flow"), *dims[2].Find(m)});
+  tuples.push_back({*dims[0].Find("Closing"), *dims[2].Find("Jun")});
+  q.rows.dims = {0, 2};
+  q.rows.tuples = tuples;
+  q.cols.tuples = {{}};
+  q.slicers = {{1, *dims[1].Find("EMEA")}, {3, *dims[3].Find("Budget")}};
+  std::atomic<bool> stop{false};
+  std::thread app_writer([&] {
+    for (int i = 0; !stop; ++i) (void)cube_->Write({W("Flow", "EMEA", kMonths[1 + i % 5], i % 7)});
+  });
+  std::thread sandbox_writer([&] {
+    for (int i = 0; !stop; ++i) (void)ann.Write({W("Flow", "EMEA", kMonths[i % 3], i % 11)});
+  });
+  for (int r = 0; r < 300; ++r) {
+    auto g = ann.Query(q);
+    ASSERT_TRUE(g.ok()) << g.status();
+    double sum = 0;
+    for (int m = 0; m < 6; ++m)
+      if (g->cells[m].is_number()) sum += g->cells[m].number;
+    ASSERT_TRUE(g->cells[6].is_number());
+    EXPECT_EQ(g->cells[6].number, sum) << "read " << r;
+  }
+  stop = true;
+  app_writer.join();
+  sandbox_writer.join();
+}
+
+TEST_F(SandboxFormulas, RestoredAndMergedSandboxesRecomputeTheirFormulas) {
+  ASSERT_TRUE(cube_->Write({W("Sales", "EMEA", "Jan", 100), W("COGS", "EMEA", "Jan", 60)}).ok());
+  ASSERT_TRUE(Define("GM", "Sales - COGS").ok());
+  Sandbox ann(cube_.get(), "ann", 11), bob(cube_.get(), "bob", 12);
+  ASSERT_TRUE(ann.Write({W("Sales", "EMEA", "Jan", 500)}).ok());
+  EXPECT_EQ(Num(ann.ReadCell(C("GM", "EMEA", "Jan"))), 440);
+  // Encoded with its entered cells only; restored, its formulas are computed again.
+  auto restored = Sandbox::Restore(cube_.get(), "ann", ann.Encode(), "test");
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ((*restored)->size(), 1u);
+  EXPECT_EQ(Num((*restored)->ReadCell(C("GM", "EMEA", "Jan"))), 440);
+  // Merged into another sandbox: the receiver's formulas follow.
+  ASSERT_TRUE(bob.Write({W("COGS", "EMEA", "Jan", 100)}).ok());
+  EXPECT_EQ(Num(bob.ReadCell(C("GM", "EMEA", "Jan"))), 0);
+  ASSERT_TRUE(bob.MergeFrom(ann).ok());
+  EXPECT_EQ(Num(bob.ReadCell(C("GM", "EMEA", "Jan"))), 400);
+  // A formula redefined in the app shows in the open sandboxes.
+  ASSERT_TRUE(Define("GM", "Sales - 2 * COGS").ok());
+  EXPECT_EQ(Num(bob.ReadCell(C("GM", "EMEA", "Jan"))), 300);
+  EXPECT_EQ(Num(ann.ReadCell(C("GM", "EMEA", "Jan"))), 380);
+  EXPECT_EQ(Num(cube_->ReadCell(C("GM", "EMEA", "Jan"))), -20);
 }
 
 }  // namespace
