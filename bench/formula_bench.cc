@@ -8,14 +8,16 @@
 //        five chain cells and every cached total above them), median over many writes
 //   F4 JIT compile time per formula (the six formulas in one module), and the VM for contrast
 //   F5 as F3, in a sandbox: the write with the recalculation of the sandbox's view (no peer)
+//   F6 in that sandbox, a spread over a total feeding the chain, and the first read after an
+//        app write, which rebuilds the sandbox's formula cells from its overlay (no peer)
 //
 // The formulas are on the Scenario dimension, which gains the members Margin and C1..C5.
 // Prints JSON lines (workload, variant, median/min/max, cells, checksum = sum of the
 // formula's cells) so compare with bench/peer/formula_duckdb.mjs.
 //
-//   formula_bench DATA_DIR [REPS=3] [WORKLOADS=F1,F2,F3,F4,F5]
+//   formula_bench DATA_DIR [REPS=3] [WORKLOADS=F1,F2,F3,F4,F5,F6]
 //
-// WORKLOADS picks what runs (for profiling one of them; F3 and F5 need F2).
+// WORKLOADS picks what runs (for profiling one of them; F3, F5 and F6 need F2, F6 needs F5).
 #include <malloc.h>
 
 #include <algorithm>
@@ -73,7 +75,7 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
-  const std::string workloads = argc > 3 ? argv[3] : "F1,F2,F3,F4,F5";
+  const std::string workloads = argc > 3 ? argv[3] : "F1,F2,F3,F4,F5,F6";
   auto wanted = [&](const char* w) { return workloads.find(w) != std::string::npos; };
   DatasetOptions options;
   options.app_name = "formulas";
@@ -249,6 +251,35 @@ int main(int argc, char** argv) {
     }
     Emit({{"workload", "F5"}, {"variant", "one Budget leaf write in a sandbox feeding the 5-deep chain, with its recalculation"}},
          times, "us");
+
+    // F6: the costly paths of the same: a spread in the sandbox over a total (every leaf below
+    // changes, each feeding the chain), and the first read after the app changed, which
+    // rebuilds the sandbox's derived cells from its whole overlay.
+    if (wanted("F6")) {
+      Coordinate target = cells[0];
+      for (size_t d = 0; d < target.size(); ++d) {  // two levels up every dimension but Scenario
+        if (static_cast<int>(d) == S) continue;
+        for (int up = 0; up < 2; ++up) {
+          auto parents = cube->model().dimensions[d].parent_edges(target[d]);
+          if (!parents.empty()) target[d] = parents[0].parent;
+        }
+      }
+      double s = NowMs();
+      auto spread = sandbox.Spread(target, SpreadRequest{SpreadMethod::kProportional, 1e6});
+      Check(spread.status());
+      const double spread_ms = NowMs() - s;
+      const size_t overlay = sandbox.size();
+      Check(cube->Write({{cells[1], CellValue::Number(7)}}));
+      s = NowMs();
+      Coordinate c5 = cells[0];
+      c5[S] = id("C5");
+      Check(sandbox.ReadCell(c5).status());
+      const double rebuild_ms = NowMs() - s;
+      Emit({{"workload", "F6"}, {"variant", "sandbox spread over a total feeding the chain, with its recalculation"},
+            {"leaves", *spread}}, {spread_ms}, "ms");
+      Emit({{"workload", "F6b"}, {"variant", "first sandbox read after an app write: derived cells rebuilt"},
+            {"overlay_cells", overlay}}, {rebuild_ms}, "ms");
+    }
   }
   return 0;
 }

@@ -486,17 +486,36 @@ void Cube::DeriveFormulasInView(const CellStore& store, const EnteredLookup& ent
   // The app's formula cells agree with the app's cells; the view differs from them only at
   // the entered cells and at the derived ones, so their readers are all that can change: the
   // worklist of a write in the app (RecalcAfterChangeLocked), over the view.
+  // Cells of one (component, period, rank) cannot read each other (a read in the same period
+  // goes to a lower rank, a time step to another period), so each such level is computed as a
+  // batch, formula by formula, before any of its results is stored.
   Worklist work;
   for (uint64_t key : changed) QueueReaders(model_, store, st, key, -1, &work);
+  std::vector<std::pair<int, uint64_t>> level;  // (formula, key)
+  std::vector<uint64_t> keys;
+  std::vector<std::pair<uint64_t, CellValue>> results;
   while (!work.queue.empty()) {
-    auto [comp, period, rank, key, g] = *work.queue.begin();
-    work.queue.erase(work.queue.begin());
-    if (entered(key)) continue;  // entered over a formula cell (defined later): the entry shows
-    const uint64_t one[1] = {key};
-    CellValue now = EvaluateAt(model_, view, st, st.formulas[g], one)[0];
-    if (SameBits(now, view.Get(key))) continue;
-    (*derived)[key] = now;
-    QueueReaders(model_, store, st, key, -1, &work);
+    const auto [comp, period, rank, first_key, first_g] = *work.queue.begin();
+    level.clear();
+    while (!work.queue.empty()) {
+      const auto& [c, p, r, key, g] = *work.queue.begin();
+      if (c != comp || p != period || r != rank) break;
+      // Entered over a formula cell (a formula defined later): the entry shows.
+      if (!entered(key)) level.emplace_back(g, key);
+      work.queue.erase(work.queue.begin());
+    }
+    std::sort(level.begin(), level.end());
+    results.clear();
+    for (size_t i = 0; i < level.size();) {
+      const int g = level[i].first;
+      keys.clear();
+      for (; i < level.size() && level[i].first == g; ++i) keys.push_back(level[i].second);
+      std::vector<CellValue> now = EvaluateAt(model_, view, st, st.formulas[g], keys);
+      for (size_t k = 0; k < keys.size(); ++k)
+        if (!SameBits(now[k], view.Get(keys[k]))) results.emplace_back(keys[k], std::move(now[k]));
+    }
+    for (auto& [key, value] : results) (*derived)[key] = std::move(value);
+    for (const auto& [key, value] : results) QueueReaders(model_, store, st, key, -1, &work);
   }
 }
 

@@ -108,6 +108,13 @@ TEST_F(SandboxFormulas, CrossScenarioTotalsAndRatiosInTheView) {
   EXPECT_DOUBLE_EQ(g->at(0, 1).number, 0.5);
   EXPECT_EQ(g->at(1, 0).number, 190);
   EXPECT_DOUBLE_EQ(g->at(1, 1).number, 190.0 / 400.0);
+  // A formula pinning a total of another dimension: a write in AMER moves EMEA's share.
+  ASSERT_TRUE(Define("Price", "Sales / [Sales, Region=World]").ok());
+  EXPECT_DOUBLE_EQ(Num(ann.ReadCell(C("Price", "EMEA", "Jan"))), 1.0);
+  ASSERT_TRUE(ann.Write({W("Sales", "AMER", "Jan", 300)}).ok());
+  EXPECT_DOUBLE_EQ(Num(ann.ReadCell(C("Price", "EMEA", "Jan"))), 100.0 / 400.0);
+  EXPECT_DOUBLE_EQ(Num(ann.ReadCell(C("Price", "AMER", "Jan"))), 300.0 / 400.0);
+  EXPECT_DOUBLE_EQ(Num(cube_->ReadCell(C("Price", "EMEA", "Jan"))), 1.0);
   // Formula cells stay read-only in the sandbox.
   EXPECT_FALSE(ann.Write({W("GM", "AMER", "Feb", 1)}).ok());
   // Discard leaves nothing: the app unchanged, the sandbox closed.
