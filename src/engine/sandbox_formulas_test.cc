@@ -148,6 +148,26 @@ TEST_F(SandboxFormulas, SpreadsFeedFormulasAndHoldTheirCells) {
   EXPECT_DOUBLE_EQ(Num(cube_->ReadCell(C("GM", "EMEA", "Feb"))), 600);
 }
 
+TEST_F(SandboxFormulas, ASpreadOverFormulaCellsHoldsThemAtTheSandboxsValue) {
+  ASSERT_TRUE(cube_->Write({W("Sales", "EMEA", "Jan", 100), W("Sales", "EMEA", "Feb", 300)}).ok());
+  ASSERT_TRUE(Define("Services", "Sales * 0.5").ok());
+  Sandbox ann(cube_.get(), "ann");
+  ASSERT_TRUE(ann.Write({W("Sales", "EMEA", "Jan", 200)}).ok());
+  // The view: Sales 200 + 300, Services (derived) 100 + 150: Revenue Q1 750 (the app's 600).
+  EXPECT_EQ(Num(ann.ReadCell(C("Revenue", "EMEA", "Q1"))), 750);
+  // Spread Revenue Q1 to 1000: Services is held at the view's 250, so Sales (500) takes 750,
+  // x1.5: Jan 300, Feb 450 (with the app's Services, 200, it would be 320 and 480). Services
+  // then follows: 150 and 225.
+  auto n = ann.Spread(C("Revenue", "EMEA", "Q1"), SpreadRequest{SpreadMethod::kProportional, 1000});
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2u);
+  EXPECT_DOUBLE_EQ(Num(ann.ReadCell(C("Sales", "EMEA", "Jan"))), 300);
+  EXPECT_DOUBLE_EQ(Num(ann.ReadCell(C("Sales", "EMEA", "Feb"))), 450);
+  EXPECT_DOUBLE_EQ(Num(ann.ReadCell(C("Services", "EMEA", "Feb"))), 225);
+  EXPECT_DOUBLE_EQ(Num(ann.ReadCell(C("Revenue", "EMEA", "Q1"))), 1125);
+  EXPECT_EQ(Num(cube_->ReadCell(C("Revenue", "EMEA", "Q1"))), 600);
+}
+
 TEST_F(SandboxFormulas, GridReadsStayConsistentWhileTheAppAndTheSandboxWrite) {
   ASSERT_TRUE(Define("Closing", "prev(Closing) + Flow").ok());
   Sandbox ann(cube_.get(), "ann");
