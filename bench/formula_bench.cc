@@ -7,14 +7,17 @@
 //   F3 one leaf write of Budget that feeds the chain: the write with its recalculation (the
 //        five chain cells and every cached total above them), median over many writes
 //   F4 JIT compile time per formula (the six formulas in one module), and the VM for contrast
+//   F5 as F3, in a sandbox: the write with the recalculation of the sandbox's view (no peer)
+//   F6 in that sandbox, a spread over a total feeding the chain, and the first read after an
+//        app write, which rebuilds the sandbox's formula cells from its overlay (no peer)
 //
 // The formulas are on the Scenario dimension, which gains the members Margin and C1..C5.
 // Prints JSON lines (workload, variant, median/min/max, cells, checksum = sum of the
 // formula's cells) so compare with bench/peer/formula_duckdb.mjs.
 //
-//   formula_bench DATA_DIR [REPS=3] [WORKLOADS=F1,F2,F3,F4]
+//   formula_bench DATA_DIR [REPS=3] [WORKLOADS=F1,F2,F3,F4,F5,F6]
 //
-// WORKLOADS picks what runs (for profiling one of them; F3 needs F2).
+// WORKLOADS picks what runs (for profiling one of them; F3, F5 and F6 need F2, F6 needs F5).
 #include <malloc.h>
 
 #include <algorithm>
@@ -25,6 +28,7 @@
 
 #include "bench_util.h"
 #include "engine/cube.h"
+#include "engine/sandbox.h"
 #include "formula/jit.h"
 #include "formula/parser.h"
 #include "importer/dataset_import.h"
@@ -71,7 +75,7 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
-  const std::string workloads = argc > 3 ? argv[3] : "F1,F2,F3,F4";
+  const std::string workloads = argc > 3 ? argv[3] : "F1,F2,F3,F4,F5,F6";
   auto wanted = [&](const char* w) { return workloads.find(w) != std::string::npos; };
   DatasetOptions options;
   options.app_name = "formulas";
@@ -206,6 +210,76 @@ int main(int argc, char** argv) {
     }
     Emit({{"workload", "F3"}, {"variant", "one Budget leaf write feeding the 5-deep chain, with recalculation and cached totals"}},
          times, "us");
+  }
+
+  // ---- F5: the same writes in a sandbox: its view's chain cells recomputed from the write
+  // (docs/sandboxes.md, "Formulas"); the app's stay as they are. Checked against the chain's
+  // arithmetic done here.
+  if (wanted("F5")) {
+    cube->SetFormulaTier(FormulaTier::kVm);
+    std::vector<Coordinate> cells;
+    cube->WithStore([&](const CellStore& store) {
+      std::mt19937_64 rng(7);
+      KeyValues all = store.SortedCells();
+      const uint32_t b = scen.leaf_ordinal(id(budget.c_str()));
+      while (cells.size() < 300) {
+        const KeyValue& kv = all[rng() % all.size()];
+        if (store.layout().Get(kv.key, S) != b) continue;
+        Coordinate c(cube->model().dimensions.size());
+        for (size_t d = 0; d < c.size(); ++d)
+          c[d] = cube->model().dimensions[d].leaf_member(store.layout().Get(kv.key, static_cast<int>(d)));
+        cells.push_back(c);
+      }
+      return 0;
+    });
+    Sandbox sandbox(cube.get(), "bench");
+    std::vector<double> times;
+    double value = 5000;
+    for (const Coordinate& c : cells) {
+      Coordinate c5 = c, actual = c;
+      c5[S] = id("C5");
+      actual[S] = id("Actual");
+      const CellValue a = *cube->ReadCell(actual);
+      const double v = value += 1;
+      double s = NowMs();
+      Check(sandbox.Write({{c, CellValue::Number(v)}}));
+      times.push_back((NowMs() - s) * 1000);
+      const double c1 = v * 1.1, c3 = (c1 - (a.is_number() ? a.number : 0.0)) * 0.5 + v;
+      auto got = sandbox.ReadCell(c5);  // consistent right after
+      if (!got.ok() || !got->is_number() || got->number != c3 / 2 + c1)
+        Die(absl::InternalError("the sandbox's chain cell is not the chain of its write"));
+    }
+    Emit({{"workload", "F5"}, {"variant", "one Budget leaf write in a sandbox feeding the 5-deep chain, with its recalculation"}},
+         times, "us");
+
+    // F6: the costly paths of the same: a spread in the sandbox over a total (every leaf below
+    // changes, each feeding the chain), and the first read after the app changed, which
+    // rebuilds the sandbox's derived cells from its whole overlay.
+    if (wanted("F6")) {
+      Coordinate target = cells[0];
+      for (size_t d = 0; d < target.size(); ++d) {  // two levels up every dimension but Scenario
+        if (static_cast<int>(d) == S) continue;
+        for (int up = 0; up < 2; ++up) {
+          auto parents = cube->model().dimensions[d].parent_edges(target[d]);
+          if (!parents.empty()) target[d] = parents[0].parent;
+        }
+      }
+      double s = NowMs();
+      auto spread = sandbox.Spread(target, SpreadRequest{SpreadMethod::kProportional, 1e6});
+      Check(spread.status());
+      const double spread_ms = NowMs() - s;
+      const size_t overlay = sandbox.size();
+      Check(cube->Write({{cells[1], CellValue::Number(7)}}));
+      s = NowMs();
+      Coordinate c5 = cells[0];
+      c5[S] = id("C5");
+      Check(sandbox.ReadCell(c5).status());
+      const double rebuild_ms = NowMs() - s;
+      Emit({{"workload", "F6"}, {"variant", "sandbox spread over a total feeding the chain, with its recalculation"},
+            {"leaves", *spread}}, {spread_ms}, "ms");
+      Emit({{"workload", "F6b"}, {"variant", "first sandbox read after an app write: derived cells rebuilt"},
+            {"overlay_cells", overlay}}, {rebuild_ms}, "ms");
+    }
   }
   return 0;
 }

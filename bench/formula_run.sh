@@ -32,6 +32,8 @@ for (const o of ours) {
   } else if (o.median_us !== undefined && d) {
     console.log(`${o.workload} ${o.variant}: quantatom ${fmt(o.median_us)} us, duckdb ${fmt(d.median_us)} us,` +
                 ` ours/duckdb ${fmt(o.median_us / d.median_us)}`);
+  } else if (o.median_us !== undefined) {
+    console.log(`${o.workload} ${o.variant}: ${fmt(o.median_us)} us`);
   } else {
     console.log(`${o.workload} ${o.variant}: ${fmt(o.median_ms)} ms`);
   }

@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "model/app_model.h"
 #include "model/cell_value.h"
 #include "query/consolidated_cache.h"
@@ -271,6 +272,24 @@ class Cube {
   void RecalculateFormulas();
   void SetFormulaTier(FormulaTier tier);
   FormulaTier formula_tier() const;
+
+  // Formulas over a sandbox's view (engine/sandbox.h, docs/sandboxes.md "Formulas"): the app's
+  // cells with some replaced by `entered(key)` (null: the app's cell). `derived` holds the
+  // view's leaf-level formula cells that may differ from the app's: it is brought up to date
+  // after the entered cells `changed` changed, recomputing only their readers, transitively,
+  // in dependency order (recurrences along time included), as a write in the app does. With an
+  // empty `derived` and every entered cell as `changed`, that is the view from scratch.
+  // Requires the cube's read lock: call inside WithStoreAt, passing its store.
+  using EnteredLookup = std::function<const CellValue*(uint64_t key)>;
+  using DerivedCells = absl::flat_hash_map<uint64_t, CellValue>;
+  void DeriveFormulasInView(const CellStore& store, const EnteredLookup& entered, std::span<const uint64_t> changed,
+                            DerivedCells* derived) const;
+  // Replaces the cells of `grid` (the result of `query` over a view) that consolidated-level
+  // formulas compute, evaluated over the view: `value_at` gives any other cell of it, leaf or
+  // total. HasReadFormulasInView: whether there are any. Both require the cube's read lock.
+  using ViewValue = std::function<CellValue(const Coordinate&)>;
+  bool HasReadFormulasInView() const;
+  void ApplyReadFormulasInView(const GridQuery& query, const ViewValue& value_at, Grid* grid) const;
 
  private:
   Cube(AppModel model, KeyLayout layout);

@@ -246,6 +246,8 @@ absl::Status Cube::InstallFormulasLocked(std::vector<FormulaDefinition> defs) {
     read_only_holds_.push_back(std::move(hold));
   }
   formulas_ = st->formulas.empty() ? nullptr : st;
+  // Views derived from the old formulas (sandboxes) are stale even where no cell changes.
+  data_version_.fetch_add(1, std::memory_order_release);
   std::vector<uint32_t> gone;
   if (old)
     for (const auto& [ordinal, i] : old->by_output) {
@@ -298,13 +300,15 @@ void Cube::SetDerivedLocked(const std::vector<std::pair<uint64_t, CellValue>>& b
 namespace {
 
 // Computes formula `f` at `keys`: the value, or empty where no driving input has a cell.
-std::vector<CellValue> EvaluateAt(const AppModel& model, const CellStore& store, const FormulaState& st,
+// `Cells`: the store, or a sandbox's view of it (ViewCells).
+template <typename Cells>
+std::vector<CellValue> EvaluateAt(const AppModel& model, const Cells& store, const FormulaState& st,
                                   const CompiledFormula& f, std::span<const uint64_t> keys) {
   const size_t n = keys.size();
   const size_t inputs = f.bound.inputs.size();
   std::vector<std::vector<double>> columns(inputs, std::vector<double>(n));
   std::vector<uint8_t> exists(n, 0);
-  LeafReader reader(model, store, st);
+  LeafReaderOver<Cells> reader(model, store, st);
   auto gather = [&](size_t lo, size_t hi) {
     uint32_t ord[64];
     for (size_t k = lo; k < hi; ++k) {
@@ -453,6 +457,65 @@ void Cube::RecalcAfterChangeLocked(std::span<const uint64_t> keys) {
     if (SameBits(now, store_.Get(key))) continue;
     SetDerivedLocked({{key, now}});
     QueueReaders(model_, store_, st, key, -1, &work);
+  }
+}
+
+namespace {
+
+// A sandbox's view of the cells: its entered cells, then the formula cells recomputed in it,
+// then the app's.
+struct ViewCells {
+  const CellStore& store;
+  const Cube::EnteredLookup& entered;
+  const Cube::DerivedCells& derived;
+  const KeyLayout& layout() const { return store.layout(); }
+  CellValue Get(uint64_t key) const {
+    if (const CellValue* v = entered(key)) return *v;
+    if (auto it = derived.find(key); it != derived.end()) return it->second;
+    return store.Get(key);
+  }
+};
+
+}  // namespace
+
+void Cube::DeriveFormulasInView(const CellStore& store, const EnteredLookup& entered, std::span<const uint64_t> changed,
+                                DerivedCells* derived) const {
+  if (!formulas_ || formulas_->leaf_formulas.empty()) return;
+  const FormulaState& st = *formulas_;
+  const ViewCells view{store, entered, *derived};
+  // The app's formula cells agree with the app's cells; the view differs from them only at
+  // the entered cells and at the derived ones, so their readers are all that can change: the
+  // worklist of a write in the app (RecalcAfterChangeLocked), over the view.
+  // Cells of one (component, period, rank) cannot read each other (a read in the same period
+  // goes to a lower rank, a time step to another period), so each such level is computed as a
+  // batch, formula by formula, before any of its results is stored.
+  Worklist work;
+  for (uint64_t key : changed) QueueReaders(model_, store, st, key, -1, &work);
+  std::vector<std::pair<int, uint64_t>> level;  // (formula, key)
+  std::vector<uint64_t> keys;
+  std::vector<std::pair<uint64_t, CellValue>> results;
+  while (!work.queue.empty()) {
+    const auto [comp, period, rank, first_key, first_g] = *work.queue.begin();
+    level.clear();
+    while (!work.queue.empty()) {
+      const auto& [c, p, r, key, g] = *work.queue.begin();
+      if (c != comp || p != period || r != rank) break;
+      // Entered over a formula cell (a formula defined later): the entry shows.
+      if (!entered(key)) level.emplace_back(g, key);
+      work.queue.erase(work.queue.begin());
+    }
+    std::sort(level.begin(), level.end());
+    results.clear();
+    for (size_t i = 0; i < level.size();) {
+      const int g = level[i].first;
+      keys.clear();
+      for (; i < level.size() && level[i].first == g; ++i) keys.push_back(level[i].second);
+      std::vector<CellValue> now = EvaluateAt(model_, view, st, st.formulas[g], keys);
+      for (size_t k = 0; k < keys.size(); ++k)
+        if (!SameBits(now[k], view.Get(keys[k]))) results.emplace_back(keys[k], std::move(now[k]));
+    }
+    for (auto& [key, value] : results) (*derived)[key] = std::move(value);
+    for (const auto& [key, value] : results) QueueReaders(model_, store, st, key, -1, &work);
   }
 }
 
@@ -650,8 +713,9 @@ MemberId SameLevelStep(const Dimension& time, MemberId m, int shift) {
 
 class ReadTimeEvaluator {
  public:
-  ReadTimeEvaluator(const AppModel& model, const CellStore& store, const FormulaState& st)
-      : model_(model), store_(store), st_(st) {}
+  // `base`: the value of a cell no read-time formula covers (the app's, or a sandbox's view).
+  ReadTimeEvaluator(const AppModel& model, const Cube::ViewValue& base, const FormulaState& st)
+      : model_(model), base_(base), st_(st) {}
 
   // The formula covering `coord` at read time, or -1.
   int Covering(const Coordinate& coord) const {
@@ -681,6 +745,16 @@ class ReadTimeEvaluator {
       if (depth > 64) return CellValue::Number(ErrorValue(CellError::kRef));
       return Evaluate(g, c, depth + 1);
     }
+    return base_(c);
+  }
+
+  const AppModel& model_;
+  const Cube::ViewValue& base_;
+  const FormulaState& st_;
+
+ public:
+  // The app's value of a cell: its leaf, or its consolidation.
+  static CellValue AppValue(const AppModel& model_, const CellStore& store_, const Coordinate& c) {
     if (model_.IsLeaf(c)) {
       uint32_t ord[64];
       for (size_t d = 0; d < c.size(); ++d) ord[d] = model_.dimensions[d].leaf_ordinal(c[d]);
@@ -698,6 +772,7 @@ class ReadTimeEvaluator {
     return grid->cells[0];
   }
 
+ private:
   InputValue Read(const CompiledFormula& f, size_t i, const Coordinate& coord, int depth) const {
     const Input& in = f.bound.inputs[i];
     if (in.kind == Input::Kind::kAttribute) return {in.attr_values[coord[in.attr_dim]], 0};
@@ -759,19 +834,22 @@ class ReadTimeEvaluator {
     }
     return {FinishInput(in, sum, count), count};
   }
-
-  const AppModel& model_;
-  const CellStore& store_;
-  const FormulaState& st_;
 };
 
 }  // namespace
 
 void Cube::ApplyReadFormulasLocked(const GridQuery& query, Grid* grid) const {
+  const ViewValue app = [&](const Coordinate& c) { return ReadTimeEvaluator::AppValue(model_, store_, c); };
+  ApplyReadFormulasInView(query, app, grid);
+}
+
+bool Cube::HasReadFormulasInView() const { return formulas_ && !formulas_->read_time.empty(); }
+
+void Cube::ApplyReadFormulasInView(const GridQuery& query, const ViewValue& value_at, Grid* grid) const {
   if (!formulas_ || formulas_->read_time.empty()) return;
   auto rg = ResolveGrid(model_, query);
   if (!rg.ok()) return;
-  ReadTimeEvaluator eval(model_, store_, *formulas_);
+  ReadTimeEvaluator eval(model_, value_at, *formulas_);
   for (size_t r = 0; r < rg->rows; ++r)
     for (size_t c = 0; c < rg->cols; ++c) {
       Coordinate coord = rg->CellCoordinate(query, r, c);

@@ -9,6 +9,7 @@
 #include "engine/cube.h"
 #include "engine/data_folder.h"
 #include "engine/formula_bulk.h"
+#include "engine/sandbox.h"
 #include "formula/jit.h"
 #include "formula/testutil.h"
 #include "query/random_model_testutil.h"
@@ -403,7 +404,7 @@ TEST_F(CubeFormulas, DefiningFormulasWhileThreadsWriteIsSafe) {
 
 using testing_util::RandomApp;
 
-TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModels) {
+TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModelsAndSandboxes) {
   std::mt19937_64 rng(20261124);
   int models = 0;
   for (int trial = 0; models < 25 && trial < 400; ++trial) {
@@ -454,31 +455,19 @@ TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModels) {
         time_leaves.push_back(std::stoi(code.substr(code.find('m') + 1)));
       }
     }
-    for (int step = 0; step < 12; ++step) {
-      std::vector<CellWrite> batch;
-      const int n = 1 + static_cast<int>(rng() % 6);
-      for (int i = 0; i < n; ++i) {
-        std::vector<int> c = testing_util::RandomLeafCoordinate(app, rng);
-        c[fd] = rng() % 3 == 0 ? b : a;
-        if (rng() % 5 == 0) {
-          input.erase(c);
-          batch.push_back({testing_util::ToCoordinate(app, c), CellValue::Empty()});
-        } else {
-          double v = static_cast<double>(static_cast<int>(rng() % 7) - 2);
-          input[c] = v;
-          batch.push_back({testing_util::ToCoordinate(app, c), CellValue::Number(v)});
-        }
-      }
-      ASSERT_TRUE(cube->Write(batch).ok());
+    // The formula cells f1, f3, f4, f5, f6 computed from entered cells `input` alone (brute
+    // force, independent of the engine); `contexts` receives the non-time, non-formula leaf
+    // combinations.
+    auto reference = [&](const std::map<std::vector<int>, double>& cells, std::vector<std::vector<int>>& contexts) {
       // Expected formula cells, computed here from `input` alone.
       std::map<std::vector<int>, double> expected;
       auto in = [&](std::vector<int> c, int member) -> std::optional<double> {
         c[fd] = member;
-        auto it = input.find(c);
-        if (it == input.end()) return std::nullopt;
+        auto it = cells.find(c);
+        if (it == cells.end()) return std::nullopt;
         return it->second;
       };
-      std::vector<std::vector<int>> contexts = {{}};
+      contexts = {{}};
       for (int d = 1; d < dims; ++d) {
         if (d == fd) {
           for (auto& c : contexts) c.push_back(0);
@@ -557,6 +546,31 @@ TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModels) {
           (void)ytd_any;
         }
       }
+      return expected;
+    };
+    // A sandbox over the app: its own writes of a and b (nullopt: cleared), and whether it
+    // spread (then its entered cells are read back from it).
+    auto sb = std::make_unique<Sandbox>(cube.get(), "ann");
+    std::map<std::vector<int>, std::optional<double>> sb_input;
+    bool sb_spread = false;
+    for (int step = 0; step < 12; ++step) {
+      std::vector<CellWrite> batch;
+      const int n = 1 + static_cast<int>(rng() % 6);
+      for (int i = 0; i < n; ++i) {
+        std::vector<int> c = testing_util::RandomLeafCoordinate(app, rng);
+        c[fd] = rng() % 3 == 0 ? b : a;
+        if (rng() % 5 == 0) {
+          input.erase(c);
+          batch.push_back({testing_util::ToCoordinate(app, c), CellValue::Empty()});
+        } else {
+          double v = static_cast<double>(static_cast<int>(rng() % 7) - 2);
+          input[c] = v;
+          batch.push_back({testing_util::ToCoordinate(app, c), CellValue::Number(v)});
+        }
+      }
+      ASSERT_TRUE(cube->Write(batch).ok());
+      std::vector<std::vector<int>> contexts;
+      std::map<std::vector<int>, double> expected = reference(input, contexts);
       // Every formula cell of f1 and f3 in the cube equals the independent values.
       for (auto& ctx : contexts)
         for (int t : time_leaves)
@@ -608,6 +622,108 @@ TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModels) {
         ASSERT_TRUE(testing_util::SameValue(got, want) || (want.is_number() && std::isnan(want.number) && got.is_number() && std::isnan(got.number)))
             << app.model.FormatCoordinate(testing_util::ToCoordinate(app, c)) << " got " << testing_util::Describe(got)
             << " want " << testing_util::Describe(want);
+      }
+      // ---- The same model through a sandbox (docs/sandboxes.md, "Formulas"): the view's
+      // formula cells and totals equal the reference over the view's entered cells, while the
+      // app (checked above) equals the reference over its own.
+      {
+        std::vector<CellWrite> sbatch;
+        const int sn = static_cast<int>(rng() % 4);
+        for (int i = 0; i < sn; ++i) {
+          std::vector<int> c = testing_util::RandomLeafCoordinate(app, rng);
+          c[fd] = rng() % 3 == 0 ? b : a;
+          if (rng() % 5 == 0) {
+            sb_input[c] = std::nullopt;
+            sbatch.push_back({testing_util::ToCoordinate(app, c), CellValue::Empty()});
+          } else {
+            const double v = static_cast<double>(static_cast<int>(rng() % 9) - 3);
+            sb_input[c] = v;
+            sbatch.push_back({testing_util::ToCoordinate(app, c), CellValue::Number(v)});
+          }
+        }
+        ASSERT_TRUE(sb->Write(sbatch).ok());
+        if (rng() % 4 == 0) {  // a spread into a total of member a
+          std::vector<int> c = testing_util::RandomLeafCoordinate(app, rng);
+          c[fd] = a;
+          c[0] = static_cast<int>(rng() % app.raw[0].members);
+          auto n = sb->Spread(testing_util::ToCoordinate(app, c),
+                              SpreadRequest{SpreadMethod::kProportional, static_cast<double>(rng() % 50)});
+          sb_spread = sb_spread || n.ok();
+        }
+        // The view's entered cells: the app's with the sandbox's writes over them; after a
+        // spread, as the sandbox shows them (entered cells of a and b only, never formulas).
+        std::map<std::vector<int>, double> view_input = input;
+        for (auto& [c, v] : sb_input) {
+          if (v) view_input[c] = *v;
+          else view_input.erase(c);
+        }
+        if (sb_spread) {
+          view_input.clear();
+          for (auto& ctx : contexts)
+            for (int t : time_leaves)
+              for (int member : {a, b}) {
+                std::vector<int> c = {t};
+                c.insert(c.end(), ctx.begin(), ctx.end());
+                c[fd] = member;
+                CellValue got = *sb->ReadCell(testing_util::ToCoordinate(app, c));
+                if (got.is_number()) view_input[c] = got.number;
+              }
+        }
+        std::vector<std::vector<int>> view_contexts;
+        const std::map<std::vector<int>, double> view_expected = reference(view_input, view_contexts);
+        RandomApp view_all = app;
+        view_all.cells.clear();
+        for (auto& [c, v] : view_input) view_all.cells[c] = CellValue::Number(v);
+        for (auto& ctx : contexts)
+          for (int t : time_leaves)
+            for (int member : {f1, f2, f3, f4, f5, f6}) {
+              if (member < 0) continue;
+              std::vector<int> c = {t};
+              c.insert(c.end(), ctx.begin(), ctx.end());
+              c[fd] = member;
+              CellValue got = *sb->ReadCell(testing_util::ToCoordinate(app, c));
+              if (member == f2) {  // as the sandbox has it (the tiers check f2), for the totals
+                if (!got.is_empty()) view_all.cells[c] = got;
+                continue;
+              }
+              auto it = view_expected.find(c);
+              if (it == view_expected.end()) {
+                ASSERT_TRUE(got.is_empty()) << "sandbox: trial " << trial << " step " << step << " "
+                                            << app.model.FormatCoordinate(testing_util::ToCoordinate(app, c)) << " got "
+                                            << testing_util::Describe(got);
+              } else {
+                ASSERT_TRUE(got.is_number() && got.number == it->second)
+                    << "sandbox: trial " << trial << " step " << step << " "
+                    << app.model.FormatCoordinate(testing_util::ToCoordinate(app, c)) << " got "
+                    << testing_util::Describe(got) << " want " << it->second;
+                view_all.cells[c] = got;
+              }
+            }
+        for (int probe = 0; probe < 10; ++probe) {
+          std::vector<int> c;
+          for (auto& raw : app.raw) c.push_back(static_cast<int>(rng() % raw.members));
+          CellValue want = view_all.Evaluate(c);
+          CellValue got = *sb->ReadCell(testing_util::ToCoordinate(app, c));
+          ASSERT_TRUE(testing_util::SameValue(got, want) ||
+                      (want.is_number() && std::isnan(want.number) && got.is_number() && std::isnan(got.number)))
+              << "sandbox: " << app.model.FormatCoordinate(testing_util::ToCoordinate(app, c)) << " got "
+              << testing_util::Describe(got) << " want " << testing_util::Describe(want);
+        }
+        // Now and then the sandbox commits (its cells win: the app's entered cells become the
+        // view's, and the next step checks the app's formulas against them) or is discarded.
+        const int fate = static_cast<int>(rng() % 6);
+        if (fate <= 1) {
+          if (fate == 0) {
+            auto committed = sb->Commit(ConflictPolicy::kKeepMine);
+            ASSERT_TRUE(committed.ok()) << committed.status();
+            input = view_input;
+          } else {
+            ASSERT_TRUE(sb->Discard().ok());
+          }
+          sb = std::make_unique<Sandbox>(cube.get(), "ann");
+          sb_input.clear();
+          sb_spread = false;
+        }
       }
     }
     // The evaluation tiers agree bit for bit on the final state.

@@ -26,10 +26,12 @@ inline double FinishInput(const formula::Input& in, double sum, uint32_t count) 
   return sum;
 }
 
-// Const over the store: safe on many threads.
-class LeafReader {
+// Const over the cells: safe on many threads. `Cells` is the CellStore, or a view of it with
+// some cells replaced (a sandbox's, engine/sandbox.h): anything with Get(key) and layout().
+template <typename Cells>
+class LeafReaderOver {
  public:
-  LeafReader(const AppModel& model, const CellStore& store, const FormulaState& st)
+  LeafReaderOver(const AppModel& model, const Cells& store, const FormulaState& st)
       : model_(model), store_(store), st_(st), dims_(static_cast<int>(model.dimensions.size())) {}
 
   InputValue Read(const CompiledFormula& f, size_t i, const uint32_t* target) const {
@@ -113,9 +115,11 @@ class LeafReader {
   }
 
   const AppModel& model_;
-  const CellStore& store_;
+  const Cells& store_;
   const FormulaState& st_;
   const int dims_;
 };
+
+using LeafReader = LeafReaderOver<CellStore>;
 
 }  // namespace quantatom

@@ -132,6 +132,40 @@ void Sandbox::PutLocked(uint64_t key, CellValue value, uint32_t vec, uint64_t op
   }
 }
 
+// ---- Formulas ----
+
+void Sandbox::RefreshDerivedLocked(const CellStore& store, std::span<const uint64_t> changed) const {
+  const uint64_t version = cube_->data_version();
+  const Cube::EnteredLookup entered = [this](uint64_t key) -> const CellValue* {
+    auto it = cells_.find(key);
+    return it == cells_.end() ? nullptr : &it->second.value;
+  };
+  if (!derived_valid_ || version != derived_version_) {
+    // The app's cells or formulas moved on (or the overlay was replaced): from scratch.
+    derived_.clear();
+    std::vector<uint64_t> all;
+    all.reserve(cells_.size());
+    for (const auto& [key, cell] : cells_) all.push_back(key);
+    cube_->DeriveFormulasInView(store, entered, all, &derived_);
+  } else if (!changed.empty()) {
+    cube_->DeriveFormulasInView(store, entered, changed, &derived_);
+  }
+  derived_valid_ = true;
+  derived_version_ = version;
+}
+
+void Sandbox::ClearDerivedLocked() {
+  std::lock_guard derived_lock(derived_mu_);
+  derived_.clear();
+  derived_valid_ = false;
+}
+
+CellValue Sandbox::ViewLocked(const CellStore& store, uint64_t key) const {
+  if (auto it = cells_.find(key); it != cells_.end()) return it->second.value;
+  if (auto it = derived_.find(key); it != derived_.end()) return it->second;
+  return store.Get(key);
+}
+
 // ---- Reads ----
 
 absl::StatusOr<Grid> Sandbox::Query(const GridQuery& query, const Cube::ReadOptions& options) const {
@@ -149,9 +183,14 @@ absl::StatusOr<CellValue> Sandbox::ReadCellLocked(const Coordinate& coord) const
   QA_RETURN_IF_ERROR(cube_->CheckCoordinate(coord, /*leaf_only=*/false));
   const AppModel& model = cube_->model();
   if (model.IsLeaf(coord)) {
-    auto it = cells_.find(cube_->PackLeaf(coord));
-    if (it != cells_.end()) return it->second.value;
-    return cube_->ReadCell(coord);
+    const uint64_t key = cube_->PackLeaf(coord);
+    if (auto it = cells_.find(key); it != cells_.end()) return it->second.value;
+    if (cells_.empty()) return cube_->ReadCell(coord);
+    return cube_->WithStoreAt([&](const CellStore& store, uint64_t) {
+      std::lock_guard derived_lock(derived_mu_);
+      RefreshDerivedLocked(store, {});
+      return ViewLocked(store, key);
+    });
   }
   GridQuery q;
   q.rows.dims = {0};
@@ -188,6 +227,34 @@ absl::StatusOr<Grid> Sandbox::QueryLocked(const GridQuery& query, const Cube::Re
 }
 
 void Sandbox::OverlayGridLocked(const GridQuery& query, const ResolvedGrid& rg, const CellStore& store,
+                                Grid* grid) const {
+  std::lock_guard derived_lock(derived_mu_);
+  RefreshDerivedLocked(store, {});
+  CorrectGridLocked(query, rg, store, grid);
+  if (!cube_->HasReadFormulasInView()) return;
+  // Consolidated-level formulas (ratios) cannot be corrected by a difference: they are
+  // evaluated again over the view, each other cell read through it.
+  const AppModel& model = cube_->model();
+  const Cube::ViewValue view = [&](const Coordinate& c) -> CellValue {
+    if (model.IsLeaf(c)) return ViewLocked(store, cube_->PackLeaf(c));
+    GridQuery q;
+    q.rows.dims = {0};
+    q.rows.tuples = {{c[0]}};
+    q.cols.tuples = {{}};
+    for (size_t d = 1; d < c.size(); ++d) q.slicers.emplace_back(static_cast<int>(d), c[d]);
+    ConsolidateOptions o;
+    o.parallel = false;
+    auto one = ResolveGrid(model, q);
+    if (!one.ok()) return CellValue::Number(ErrorValue(CellError::kRef));
+    auto g = EvaluateGrid(model, store, q, o);
+    if (!g.ok()) return CellValue::Number(ErrorValue(CellError::kRef));
+    CorrectGridLocked(q, *one, store, &*g);
+    return g->cells[0];
+  };
+  cube_->ApplyReadFormulasInView(query, view, grid);
+}
+
+void Sandbox::CorrectGridLocked(const GridQuery& query, const ResolvedGrid& rg, const CellStore& store,
                                 Grid* grid) const {
   const AppModel& model = cube_->model();
   const KeyLayout& layout = store.layout();
@@ -238,15 +305,16 @@ void Sandbox::OverlayGridLocked(const GridQuery& query, const ResolvedGrid& rg, 
   };
   std::vector<size_t> per_dim(dims);  // indexes into reach (which grows: no pointers)
   std::vector<size_t> pos(dims);
-  for (const auto& [key, cell] : cells_) {
+  // The entered cells, then the formula cells derived from them: both differ from the app's.
+  auto correct = [&](uint64_t key, const CellValue& value) {
     bool reaches = true;
     for (size_t d = 0; d < dims && reaches; ++d) {
       per_dim[d] = reach_of(d, layout.Get(key, static_cast<int>(d)));
       reaches = !reach[per_dim[d]].empty();
     }
-    if (!reaches) continue;
+    if (!reaches) return;
     const CellValue app = store.Get(key);
-    const double delta = (cell.value.is_number() ? cell.value.number : 0.0) - (app.is_number() ? app.number : 0.0);
+    const double delta = (value.is_number() ? value.number : 0.0) - (app.is_number() ? app.number : 0.0);
     // Every combination of this leaf's targets is a grid member combination it lies below.
     std::fill(pos.begin(), pos.end(), 0);
     while (true) {
@@ -258,22 +326,25 @@ void Sandbox::OverlayGridLocked(const GridQuery& query, const ResolvedGrid& rg, 
       }
       Correction& corr = corrections[index];
       corr.delta += weight * delta;
-      corr.sandbox_numbers += cell.value.is_number();
+      corr.sandbox_numbers += value.is_number();
       corr.app_numbers += app.is_number();
       size_t d = 0;
       while (d < dims && ++pos[d] == reach[per_dim[d]].size()) pos[d++] = 0;
       if (d == dims) break;
     }
-  }
+  };
+  for (const auto& [key, cell] : cells_) correct(key, cell.value);
+  for (const auto& [key, value] : derived_)
+    if (!cells_.contains(key)) correct(key, value);
 
   const bool has_counts = grid->counts.size() == n;
   for (size_t i = 0; i < n; ++i) {
     const Coordinate& coord = coords[i];
     CellValue& out = grid->cells[i];
     if (model.IsLeaf(coord)) {
-      auto it = cells_.find(cube_->PackLeaf(coord));
-      if (it == cells_.end()) continue;
-      out = it->second.value;
+      const uint64_t key = cube_->PackLeaf(coord);
+      if (!cells_.contains(key) && !derived_.contains(key)) continue;
+      out = ViewLocked(store, key);
       if (has_counts) grid->counts[i] = out.is_number();
       continue;
     }
@@ -299,7 +370,16 @@ absl::Status Sandbox::Write(const std::vector<CellWrite>& batch) {
   QA_RETURN_IF_ERROR(CheckOpenLocked());
   QA_RETURN_IF_ERROR(cube_->CheckWrites(batch));
   const auto [vec, op] = BeginOpLocked(cube_->CurrentSeq());
-  for (const CellWrite& w : batch) PutLocked(cube_->PackLeaf(w.coord), w.value, vec, op);
+  std::vector<uint64_t> keys;
+  keys.reserve(batch.size());
+  for (const CellWrite& w : batch) {
+    keys.push_back(cube_->PackLeaf(w.coord));
+    PutLocked(keys.back(), w.value, vec, op);
+  }
+  cube_->WithStoreAt([&](const CellStore& store, uint64_t) {
+    std::lock_guard derived_lock(derived_mu_);
+    RefreshDerivedLocked(store, keys);
+  });
   return absl::OkStatus();
 }
 
@@ -371,6 +451,10 @@ absl::StatusOr<size_t> Sandbox::SpreadAlongTimeLocked(const Coordinate& target, 
     auto n = SpreadLocked(open[k].first, part, holds, max_leaves);
     if (!n.ok()) {
       cells_ = std::move(saved);
+      {
+        std::lock_guard derived_lock(derived_mu_);
+        derived_valid_ = false;  // derived from the cells just put back: rebuilt on next use
+      }
       clock_ = saved_clock;
       ops_ = saved_ops;
       vectors_.resize(saved_vectors);
@@ -422,10 +506,10 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
     };
     LargeVector<uint64_t> keys;
     LargeVector<SpreadLeaf> leaves;
-    auto view = [&](uint64_t key) {
-      auto it = cells_.find(key);
-      return it != cells_.end() ? it->second.value : store.Get(key);
-    };
+    // Formula cells are held (read-only), but their value in the view counts toward the target.
+    std::lock_guard derived_lock(derived_mu_);
+    RefreshDerivedLocked(store, {});
+    auto view = [&](uint64_t key) { return ViewLocked(store, key); };
 
     // Relative: every leaf under the target (up to the limit) with the sandbox's view of its
     // value and of its counterpart in the basis slice; the rules are the app's (spreading.md).
@@ -477,7 +561,7 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
     if (!relative && !all_leaves) {
       const CellSelection sel = SelectCellsUnder(model, store, target);
       auto add = [&](uint64_t key, double value, double weight) {
-        if (cells_.contains(key)) return;
+        if (cells_.contains(key) || derived_.contains(key)) return;
         keys.push_back(key);
         leaves.push_back({value, weight, held(key)});
       };
@@ -489,14 +573,17 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
       for (size_t i = 0; i < sel.delta_keys.size(); ++i)
         add(sel.delta_keys[i], store.delta().at(sel.delta_keys[i]), sel.delta_weights[i]);
       const std::vector<std::vector<double>> weight = WeightsToward(model, target);
-      for (const auto& [key, cell] : cells_) {
-        if (!cell.value.is_number()) continue;
+      auto add_view = [&](uint64_t key, const CellValue& value) {
+        if (!value.is_number()) return;
         double w = 1;
         for (size_t d = 0; d < dims && !std::isnan(w); ++d) w *= weight[d][layout.Get(key, static_cast<int>(d))];
-        if (std::isnan(w)) continue;
+        if (std::isnan(w)) return;
         keys.push_back(key);
-        leaves.push_back({cell.value.number, w, held(key)});
-      }
+        leaves.push_back({value.number, w, held(key)});
+      };
+      for (const auto& [key, cell] : cells_) add_view(key, cell.value);
+      for (const auto& [key, value] : derived_)
+        if (!cells_.contains(key)) add_view(key, value);
       if (request.method == SpreadMethod::kProportional || request.method == SpreadMethod::kAdd) {
         double unheld = 0;
         for (const SpreadLeaf& l : leaves)
@@ -547,6 +634,10 @@ absl::StatusOr<size_t> Sandbox::SpreadLocked(const Coordinate& target, const Spr
       it->second.last_op = op;
       hint = std::next(it);
     }
+    std::vector<uint64_t> changed_keys;
+    changed_keys.reserve(changes.size());
+    for (const auto& [key, now] : changes) changed_keys.push_back(key);
+    RefreshDerivedLocked(store, changed_keys);
     return changes.size();
   });
 }
@@ -584,6 +675,7 @@ absl::StatusOr<SandboxCommit> Sandbox::Commit(ConflictPolicy policy) {
   state_ = State::kCommitted;
   committed_change_set_ = written->change_set;
   cells_.clear();  // free the overlay
+  ClearDerivedLocked();
   return SandboxCommit{written->change_set, written->written, std::move(written->conflicts), written->superseded};
 }
 
@@ -697,6 +789,7 @@ absl::StatusOr<SandboxMerge> Sandbox::MergeFrom(const Sandbox& other, ConflictPo
     cells_[in.key] = OverlayCell{std::move(v), intern(std::move(in.theirs)), 0};
     ++result.written;
   }
+  ClearDerivedLocked();  // rebuilt from the merged overlay on next use
   return result;
 }
 
@@ -790,6 +883,7 @@ absl::Status Sandbox::Discard() {
   QA_RETURN_IF_ERROR(CheckOpenLocked());
   state_ = State::kDiscarded;
   cells_.clear();
+  ClearDerivedLocked();
   return absl::OkStatus();
 }
 

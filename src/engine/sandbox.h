@@ -22,6 +22,14 @@
 // skipped), or is concurrent (a conflict, handled by the policy). MergeFrom does the same
 // between two sandboxes.
 //
+// Formulas: the sandbox's view shows the app's formulas computed from the sandbox's own
+// inputs. Formula cells are derived, never entered: the overlay holds what the user changed,
+// and a second map beside it the leaf-level formula cells recomputed over that view (only
+// the readers of the changed cells, as a write in the app recomputes them). It is kept up to
+// date by every change of the sandbox and rebuilt on the first read after the app's cells or
+// formulas changed. Commit carries the entered cells only; the app recomputes its formulas
+// from them. Consolidated-level formulas (ratios) are evaluated at read over the view.
+//
 // Errors are the Cube's: the same checks and messages for writes and spreads, and nothing
 // changes on an error. After Commit or Discard every call fails with FailedPrecondition.
 // There is no undo inside a sandbox (discard it, or undo the commit in the app).
@@ -35,6 +43,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -133,8 +142,20 @@ class Sandbox {
 
   absl::Status CheckOpenLocked() const;
   absl::StatusOr<Grid> QueryLocked(const GridQuery& query, const Cube::ReadOptions& options) const;
-  // Corrects `grid`, the app's values at the store's state, by the overlay.
+  // Corrects `grid`, the app's values at the store's state, by the overlay, and evaluates its
+  // consolidated-level formula cells over the view.
   void OverlayGridLocked(const GridQuery& query, const ResolvedGrid& rg, const CellStore& store, Grid* grid) const;
+  // The correction alone, by the entered and derived cells. Requires derived_mu_, refreshed.
+  void CorrectGridLocked(const GridQuery& query, const ResolvedGrid& rg, const CellStore& store, Grid* grid) const;
+  // Brings derived_ up to date with the overlay over `store` (inside the cube's WithStoreAt),
+  // after the entered cells `changed` changed: incrementally when derived_ was computed over
+  // the app's cells as they are, from scratch otherwise. Requires mu_ (either mode) and
+  // derived_mu_.
+  void RefreshDerivedLocked(const CellStore& store, std::span<const uint64_t> changed) const;
+  // The view's value of leaf `key`: entered, derived, or the app's. Requires derived_mu_.
+  CellValue ViewLocked(const CellStore& store, uint64_t key) const;
+  // Drops derived_ (the overlay was replaced or dropped). Requires mu_ exclusive.
+  void ClearDerivedLocked();
   void PutLocked(uint64_t key, CellValue value, uint32_t vec, uint64_t op);
   // Starts one own change whose inputs were read at the app's `app_seq`: ticks the clock and
   // returns the index of its vector in vectors_ and the own counter.
@@ -161,6 +182,13 @@ class Sandbox {
   uint64_t ops_ = 0;                     // own changes so far (clock_'s own entry)
   std::vector<VersionVector> vectors_;   // the distinct vectors overlay cells refer to
   State state_ = State::kOpen;
+  // The leaf-level formula cells of the view that may differ from the app's (see above).
+  // Reads refresh it under the shared mu_, hence its own mutex, always taken inside the
+  // cube's lock (WithStoreAt), never around it.
+  mutable std::mutex derived_mu_;
+  mutable Cube::DerivedCells derived_;
+  mutable bool derived_valid_ = false;      // false: rebuild from scratch
+  mutable uint64_t derived_version_ = 0;    // the cube's data_version() derived_ was computed at
   uint64_t committed_change_set_ = 0;
 };
 
