@@ -193,14 +193,21 @@ std::string Post(httplib::Client& client, const std::string& path, const std::st
 
 int main(int argc, char** argv) {
   double seconds = 5;
-  int clients = 8, subscribers = 100, writes = 200;
+  int clients = 8, subscribers = 100, writes = 200, receivers = 1;
+  std::string only;
+  bool delayed_acks = false, batch_sends = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--seconds") seconds = std::atof(argv[i + 1]);
     if (k == "--clients") clients = std::atoi(argv[i + 1]);
     if (k == "--subscribers") subscribers = std::atoi(argv[i + 1]);
     if (k == "--writes") writes = std::atoi(argv[i + 1]);
+    if (k == "--receivers") receivers = std::max(1, std::atoi(argv[i + 1]));
+    if (k == "--delayed-acks") delayed_acks = std::atoi(argv[i + 1]) != 0;
+    if (k == "--batch-sends") batch_sends = std::atoi(argv[i + 1]) != 0;
+    if (k == "--only") only = argv[i + 1];  // one workload: G1, S1 or B1 (profiling)
   }
+  auto run = [&](const char* w) { return only.empty() || only == w; };
   spdlog::set_level(spdlog::level::warn);
   auto dir = std::filesystem::temp_directory_path() / ("qa_server_bench_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -214,6 +221,7 @@ int main(int argc, char** argv) {
   ConnectOptions options;
   options.threads = clients + 16;  // Subscribe streams hold no thread
   options.max_request_bytes = size_t{1} << 30;
+  options.batch_stream_sends = batch_sends;
   ConnectServer server(options, services.MakeAuthorizer(), &metrics);
   services.Register(server);
   server.OnStop([&] { host->bus().CloseAll(); });
@@ -255,6 +263,7 @@ int main(int argc, char** argv) {
     if (status != 200 || g.rows() * g.cols() != 500) Die(absl::InternalError("the grid is not 500 cells"));
     for (double v : g.layers(0).numbers()) checksum += v;
   }
+  if (run("G1")) {
   std::vector<std::vector<double>> lat(clients);
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> errors{0};
@@ -288,10 +297,11 @@ int main(int argc, char** argv) {
       clients, all.size(), static_cast<unsigned long long>(errors.load()), all.size() / (g_ms / 1000), Percentile(all, 0.5),
       Percentile(all, 0.99), Percentile(all, 1.0), checksum, loaded);
   std::fflush(stdout);
+  }
 
   // ---- S1: commit-to-delivery with `subscribers` streams, all read by ONE client thread
   // with epoll (raw HTTP/1.1: response head, chunked body, Connect envelopes).
-  {
+  if (run("S1")) {
     v1::SubscribeRequest sr;
     *sr.mutable_grid() = grid.grid();
     std::string payload = sr.SerializeAsString();
@@ -303,8 +313,10 @@ int main(int argc, char** argv) {
                                 "Authorization: Bearer " + std::string(kToken) +
                                 "\r\nConnect-Timeout-Ms: 600000\r\nContent-Type: application/connect+proto\r\n"
                                 "Content-Length: " + std::to_string(env.size()) + "\r\n\r\n" + env;
+    // `receivers` client threads, each with its own epoll over a share of the connections.
     std::vector<SubscriberConn> conns(subscribers);
-    const int ep = epoll_create1(0);
+    std::vector<int> eps(receivers);
+    for (int& ep : eps) ep = epoll_create1(0);
     for (int s = 0; s < subscribers; ++s) {
       conns[s].fd = ConnectLoopback(port);
       if (conns[s].fd < 0 || ::send(conns[s].fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
@@ -313,43 +325,57 @@ int main(int argc, char** argv) {
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.u32 = static_cast<uint32_t>(s);
-      epoll_ctl(ep, EPOLL_CTL_ADD, conns[s].fd, &ev);
+      epoll_ctl(eps[s % receivers], EPOLL_CTL_ADD, conns[s].fd, &ev);
     }
-    std::vector<double> delays, last_delays;  // every delivery; the last subscriber's per write
-    std::map<uint64_t, double> last_of_seq;
-    std::atomic<int> ready{0}, open{subscribers};
-    std::thread reader([&] {
-      epoll_event events[256];
-      while (open.load() > 0) {
-        int n = epoll_wait(ep, events, 256, 1000);
-        for (int i = 0; i < n; ++i) {
-          SubscriberConn& c = conns[events[i].data.u32];
-          char buf[65536];
-          ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
-          if (r <= 0) {
-            epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
-            ::close(c.fd);
-            open--;
-            continue;
-          }
-          const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch()).count();
-          c.Feed(buf, static_cast<size_t>(r), [&](uint8_t flags, const char* data, size_t len) {
-            if (flags != 0) return;
-            v1::GridChange change;
-            change.ParseFromArray(data, static_cast<int>(len));
-            if (change.snapshot()) {
-              ready++;
-            } else {
-              const double d = (now - change.commit_unix_nanos()) / 1e6;
-              delays.push_back(d);
-              double& last = last_of_seq[change.seq()];
-              last = std::max(last, d);
+    struct Received {
+      std::vector<double> delays;            // every delivery this thread read
+      std::map<uint64_t, double> last_of_seq;  // per write, the latest delivery this thread read
+    };
+    std::vector<Received> received(receivers);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < receivers; ++t) {
+      readers.emplace_back([&, t] {
+        const int ep = eps[t];
+        int open = 0;
+        for (int s = t; s < subscribers; s += receivers) open++;
+        Received& mine = received[t];
+        epoll_event events[256];
+        while (open > 0) {
+          int n = epoll_wait(ep, events, 256, 1000);
+          for (int i = 0; i < n; ++i) {
+            SubscriberConn& c = conns[events[i].data.u32];
+            char buf[65536];
+            ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
+            if (r <= 0) {
+              epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+              ::close(c.fd);
+              open--;
+              continue;
             }
-          });
+            const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch()).count();
+            if (delayed_acks) {
+              int zero = 0;
+              setsockopt(c.fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
+            }
+            c.Feed(buf, static_cast<size_t>(r), [&](uint8_t flags, const char* data, size_t len) {
+              if (flags != 0) return;
+              v1::GridChange change;
+              change.ParseFromArray(data, static_cast<int>(len));
+              if (change.snapshot()) {
+                ready++;
+              } else {
+                const double d = (now - change.commit_unix_nanos()) / 1e6;
+                mine.delays.push_back(d);
+                double& last = mine.last_of_seq[change.seq()];
+                last = std::max(last, d);
+              }
+            });
+          }
         }
-      }
-    });
+      });
+    }
     const double wait_start = NowMs();
     while (ready.load() < subscribers && NowMs() - wait_start < 30'000) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -370,8 +396,14 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     host->bus().CloseAll();  // ends the streams
-    reader.join();
-    ::close(ep);
+    for (auto& r : readers) r.join();
+    for (int ep : eps) ::close(ep);
+    std::vector<double> delays, last_delays;  // every delivery; the last subscriber's per write
+    std::map<uint64_t, double> last_of_seq;
+    for (const Received& r : received) {
+      delays.insert(delays.end(), r.delays.begin(), r.delays.end());
+      for (const auto& [seq, d] : r.last_of_seq) last_of_seq[seq] = std::max(last_of_seq[seq], d);
+    }
     for (const auto& [seq, d] : last_of_seq) last_delays.push_back(d);
     // The server's side of each delivery, by phase (server/live_grids.h, LiveFlushPhases).
     std::vector<double> wake, read, encode, send, server_total, cells_read;
@@ -393,16 +425,16 @@ int main(int argc, char** argv) {
         "\"connected\":%d,\"deliveries\":%zu,\"expected\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
         "\"last_subscriber_p50_ms\":%.3f,\"last_subscriber_p99_ms\":%.3f,"
         "\"phases_ms\":{\"commit_to_loop\":%s,\"read\":%s,\"encode\":%s,\"send_all\":%s,\"server_total\":%s},"
-        "\"cells_read_p50\":%.0f,\"client\":\"one thread, epoll\"}\n",
+        "\"cells_read_p50\":%.0f,\"client_threads\":%d,\"batched_sends\":%s,\"client\":\"epoll per thread\"}\n",
         subscribers, writes, ready.load(), delays.size(), subscribers * writes, Percentile(delays, 0.5),
         Percentile(delays, 0.99), Percentile(delays, 1.0), Percentile(last_delays, 0.5), Percentile(last_delays, 0.99),
         pp(wake).c_str(), pp(read).c_str(), pp(encode).c_str(), pp(send).c_str(), pp(server_total).c_str(),
-        Percentile(cells_read, 0.5));
+        Percentile(cells_read, 0.5), receivers, server.broadcaster().batching() ? "true" : "false");
     std::fflush(stdout);
   }
 
   // ---- B1: 1M cells in one request.
-  {
+  if (run("B1")) {
     httplib::Client client("127.0.0.1", port);
     client.set_tcp_nodelay(true);
     client.set_read_timeout(600, 0);
