@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The API server's load benchmark beside DuckDB on the same cells, in one run:
-#   bench/server_run.sh [SECONDS=5] [CLIENTS=8] [SUBSCRIBERS=100]
+#   bench/server_run.sh [SECONDS=5] [CLIENTS=8] [SUBSCRIBERS=100] [S1 CLIENT THREADS=1]
 # Needs the DuckDB node package in bench/var/peer (or QA_PEER_DIR). Prints both sides' JSON
 # lines and the ratios (ours / DuckDB), and keeps them in bench/results/<time>_server/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_RUN=${1:-5}; CLIENTS=${2:-8}; SUBS=${3:-100}
+SECONDS_RUN=${1:-5}; CLIENTS=${2:-8}; SUBS=${3:-100}; RECEIVERS=${4:-1}
 scripts/build.sh server_bench >/dev/null
 OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)_server
 mkdir -p "$OUT"
-build/bench/server_bench --seconds "$SECONDS_RUN" --clients "$CLIENTS" --subscribers "$SUBS" | tee "$OUT/quantatom.jsonl"
+build/bench/server_bench --seconds "$SECONDS_RUN" --clients "$CLIENTS" --subscribers "$SUBS" --receivers "$RECEIVERS" | tee "$OUT/quantatom.jsonl"
 node bench/peer/server_duckdb.mjs --seconds "$SECONDS_RUN" | tee "$OUT/duckdb.jsonl"
 node -e '
 const fs = require("fs");
@@ -22,5 +22,5 @@ console.log(`G1 grid reads: ours ${g[0].req_per_s} req/s (p99 ${g[0].p99_ms.toFi
 const b = o("B1"), ba = p("B1 bulk write 1M cells (appender)"), bc = p("B1 bulk write 1M cells (COPY");
 console.log(`B1 1M cells: ours ${b.total_ms.toFixed(0)} ms (one HTTP request, encode included) vs DuckDB appender ${ba.total_ms.toFixed(0)} ms (ratio ${(b.total_ms / ba.total_ms).toFixed(2)}), COPY ${bc.total_ms.toFixed(0)} ms (ratio ${(b.total_ms / bc.total_ms).toFixed(2)}); sums ${b.sum} / ${ba.sum}`);
 const s = o("S1");
-console.log(`S1 live updates: ${s.subscribers} subscribers, p50 ${s.p50_ms.toFixed(2)} ms, p99 ${s.p99_ms.toFixed(2)} ms (no DuckDB peer: it has no push)`);
+console.log(`S1 live updates: ${s.subscribers} subscribers, ${s.client_threads} client thread(s), batched ${s.batched_sends}: p50 ${s.p50_ms.toFixed(2)} ms, p99 ${s.p99_ms.toFixed(2)} ms, last subscriber p50 ${s.last_subscriber_p50_ms.toFixed(2)} / p99 ${s.last_subscriber_p99_ms.toFixed(2)} ms, send_all p50 ${s.phases_ms.send_all.p50.toFixed(3)} / p99 ${s.phases_ms.send_all.p99.toFixed(3)} ms (no DuckDB peer: it has no push)`);
 ' "$OUT/quantatom.jsonl" "$OUT/duckdb.jsonl" | tee "$OUT/summary.txt"

@@ -385,7 +385,7 @@ absl::StatusOr<SandboxSummary> AppHost::CreateSandbox(HostedApp& app, const std:
     app.sandbox_base_seq.erase(key);
     return st;
   }
-  return SandboxSummary{user, name, base, 0};
+  return SandboxSummary{user, name, base, 0, box->replica(), box->Clock()};
 }
 
 absl::StatusOr<std::shared_ptr<Sandbox>> AppHost::FindSandbox(HostedApp& app, const std::string& user,
@@ -401,7 +401,8 @@ std::vector<SandboxSummary> AppHost::ListSandboxes(HostedApp& app, const std::st
   std::vector<SandboxSummary> out;
   for (const auto& [key, box] : app.sandboxes) {
     if (box->user() != user) continue;
-    out.push_back({user, key.substr(user.size() + 1), app.sandbox_base_seq[key], box->size()});
+    out.push_back(
+        {user, key.substr(user.size() + 1), app.sandbox_base_seq[key], box->size(), box->replica(), box->Clock()});
   }
   return out;
 }
@@ -457,8 +458,34 @@ absl::StatusOr<Committed> AppHost::CommitSandbox(HostedApp& app, const std::stri
   c.seq = app.cube().CurrentSeq();
   c.cells = result.written;
   c.conflicts = std::move(result.conflicts);
+  c.superseded = result.superseded;
   Publish(app, user, "sandbox commit", std::make_shared<LeafRegion>());  // the whole app
   return c;
+}
+
+absl::StatusOr<SandboxMerged> AppHost::MergeSandbox(HostedApp& app, const std::string& user, const std::string& into,
+                                                    const std::string& from, ConflictPolicy policy) {
+  if (into == from) return absl::InvalidArgumentError(StrCat("cannot merge sandbox '", into, "' into itself"));
+  std::lock_guard lock(app.layers_mu);
+  const std::string key = SandboxKey(user, into);
+  auto it = app.sandboxes.find(key);
+  if (it == app.sandboxes.end()) return NoSandbox(user, into);
+  auto other = app.sandboxes.find(SandboxKey(user, from));
+  if (other == app.sandboxes.end()) return NoSandbox(user, from);
+  Sandbox& box = *it->second;
+  const std::string before = box.Encode();
+  SandboxMerged out;
+  QA_ASSIGN_OR_RETURN(out.merge, box.MergeFrom(*other->second, policy));
+  auto st = app.durable->SetSection(SandboxSection(user, into), box.Encode(), user, "sandbox merge");
+  if (!st.ok()) {
+    // Not durable: back to the sandbox as it was.
+    if (auto restored = Sandbox::Restore(app.durable->mutable_cube(), user, before, key); restored.ok()) {
+      it->second = std::move(*restored);
+    }
+    return st;
+  }
+  out.into = {user, into, app.sandbox_base_seq[key], box.size(), box.replica(), box.Clock()};
+  return out;
 }
 
 absl::StatusOr<SandboxSummary> AppHost::DiscardSandbox(HostedApp& app, const std::string& user,

@@ -47,6 +47,8 @@ struct SandboxSummary {
   std::string owner, name;
   uint64_t base_seq = 0;  // the app's seq when the sandbox was opened
   size_t cells = 0;
+  uint64_t replica = 0;  // its replica id in vector clocks
+  VersionVector clock;   // everything it has seen (Sandbox::Clock)
 };
 
 // A bridge that fed an app (kept in the target app's "bridges" section).
@@ -61,6 +63,12 @@ struct Committed {
   uint64_t seq = 0;
   size_t cells = 0;
   std::vector<WriteConflict> conflicts;
+  size_t superseded = 0;  // sandbox commits: cells skipped, the app's newest change saw them
+};
+
+struct SandboxMerged {
+  SandboxMerge merge;
+  SandboxSummary into;  // the receiving sandbox after the merge
 };
 
 struct BridgeRun {
@@ -116,6 +124,11 @@ class AppHost {
   absl::StatusOr<Committed> CommitSandbox(HostedApp& app, const std::string& user, const std::string& name,
                                           ConflictPolicy policy);
   absl::StatusOr<SandboxSummary> DiscardSandbox(HostedApp& app, const std::string& user, const std::string& name);
+  // Merges the user's sandbox `from` into their sandbox `into` (Sandbox::MergeFrom) and makes
+  // `into` durable; on any error (Aborted on conflicts under kAbort) nothing changes.
+  // InvalidArgument when they are the same sandbox.
+  absl::StatusOr<SandboxMerged> MergeSandbox(HostedApp& app, const std::string& user, const std::string& into,
+                                             const std::string& from, ConflictPolicy policy);
 
   // ---- Bridges (bridge/bridge.h): the source's numeric cells, mapped by `rules`, replace
   // what the same source bridged into the target before, as one change set of the target.

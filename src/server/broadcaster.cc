@@ -60,6 +60,11 @@ absl::Status Broadcaster::Start() {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
     return absl::InternalError(StrCat("broadcaster: epoll_ctl: ", strerror(errno)));
   }
+  if (options_.batch_sends) {
+    // 256 submissions: a change reaching more subscribers goes in several chunks.
+    absl::Status ring = ring_.Open(256);
+    if (!ring.ok()) spdlog::info("broadcaster: sending one by one ({})", std::string(ring.message()));
+  }
   thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
 }
@@ -211,25 +216,60 @@ void Broadcaster::Enqueue(Stream& s, Frame frame) {
   s.queue.emplace_back(std::move(frame), 0);
 }
 
+bool Broadcaster::DropIfBehind(StreamId id, Stream& s, const Frame& frame) {
+  if (s.queued_bytes == 0 || s.queued_bytes + frame->size() <= options_.max_queued_bytes) return false;
+  // Too slow: keep only the frame in progress (its bytes are partly on the wire), then the
+  // error and the end.
+  while (s.queue.size() > 1 || (s.queue.size() == 1 && s.queue.front().second == 0)) {
+    s.queued_bytes -= s.queue.back().first->size() - s.queue.back().second;
+    s.queue.pop_back();
+  }
+  End(id, absl::ResourceExhaustedError(StrCat("this subscriber fell behind by more than ", options_.max_queued_bytes,
+                                              " bytes of updates and was dropped; subscribe again")));
+  return true;
+}
+
 void Broadcaster::Send(StreamId id, const Frame& frame) {
   auto it = streams_.find(id);
   if (it == streams_.end() || it->second.ending) return;
   Stream& s = it->second;
-  if (s.queued_bytes > 0 && s.queued_bytes + frame->size() > options_.max_queued_bytes) {
-    // Too slow: keep only the frame in progress (its bytes are partly on the wire), then the
-    // error and the end.
-    while (s.queue.size() > 1 || (s.queue.size() == 1 && s.queue.front().second == 0)) {
-      s.queued_bytes -= s.queue.back().first->size() - s.queue.back().second;
-      s.queue.pop_back();
-    }
-    End(id, absl::ResourceExhaustedError(
-                StrCat("this subscriber fell behind by more than ", options_.max_queued_bytes,
-                       " bytes of updates and was dropped; subscribe again")));
-    return;
-  }
+  if (DropIfBehind(id, s, frame)) return;
   const bool was_empty = s.queue.empty();
   Enqueue(s, frame);
   if (was_empty) Flush(id, s);
+}
+
+void Broadcaster::SendToAll(const std::vector<StreamId>& ids, const Frame& frame) {
+  if (!ring_.open()) {
+    for (StreamId id : ids) Send(id, frame);
+    return;
+  }
+  // Streams with a backlog wait for EPOLLOUT as in Send; the idle ones are written at once,
+  // all in one submission.
+  ops_.clear();
+  for (StreamId id : ids) {
+    auto it = streams_.find(id);
+    if (it == streams_.end() || it->second.ending) continue;
+    Stream& s = it->second;
+    if (DropIfBehind(id, s, frame)) continue;
+    const bool was_empty = s.queue.empty();
+    Enqueue(s, frame);
+    if (was_empty) ops_.push_back({s.info.fd, frame->data(), frame->size(), id, 0});
+  }
+  ring_.SendAll(ops_);
+  for (const SendRing::Op& op : ops_) {
+    auto it = streams_.find(op.tag);
+    if (it == streams_.end()) continue;
+    Stream& s = it->second;
+    if (op.result > 0) Consume(s, static_cast<size_t>(op.result));
+    if (op.result < 0 && op.result != -EAGAIN && op.result != -EINTR) {
+      if (s.result.ok()) s.result = absl::CancelledError(StrCat("the client is gone: ", strerror(static_cast<int>(-op.result))));
+      Close(op.tag);
+      continue;
+    }
+    // The rest (a partial or refused send) goes out on EPOLLOUT.
+    UpdateInterest(op.tag, s);
+  }
 }
 
 void Broadcaster::End(StreamId id, const absl::Status& st) {
@@ -267,15 +307,7 @@ void Broadcaster::Flush(StreamId id, Stream& s) {
       Close(id);
       return;
     }
-    s.queued_bytes -= static_cast<size_t>(n);
-    size_t left = static_cast<size_t>(n);
-    while (left > 0) {
-      auto& [frame, offset] = s.queue.front();
-      const size_t take = std::min(left, frame->size() - offset);
-      offset += take;
-      left -= take;
-      if (offset == frame->size()) s.queue.pop_front();
-    }
+    Consume(s, static_cast<size_t>(n));
     if (static_cast<size_t>(n) < total) break;  // the socket's buffer is full
   }
   if (s.queue.empty() && s.ending) {
@@ -283,6 +315,17 @@ void Broadcaster::Flush(StreamId id, Stream& s) {
     return;
   }
   UpdateInterest(id, s);
+}
+
+void Broadcaster::Consume(Stream& s, size_t n) {
+  s.queued_bytes -= n;
+  while (n > 0) {
+    auto& [frame, offset] = s.queue.front();
+    const size_t take = std::min(n, frame->size() - offset);
+    offset += take;
+    n -= take;
+    if (offset == frame->size()) s.queue.pop_front();
+  }
 }
 
 void Broadcaster::UpdateInterest(StreamId id, Stream& s) {

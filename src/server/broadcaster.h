@@ -25,7 +25,9 @@
 // and alive only on the loop thread (inside a posted task or an on_closed callback) or inside
 // a task RunSoon runs on the calling thread.
 //
-// Latency: RunSoon runs a task on the calling thread when the loop is idle in epoll_wait (it
+// Latency: SendToAll hands one frame to many streams; the sockets that had nothing queued get it
+// in one io_uring submission (send_ring.h) instead of one send() each, when the kernel allows.
+// RunSoon runs a task on the calling thread when the loop is idle in epoll_wait (it
 // takes the loop's lock, which the loop holds while it handles events), so a commit reaches the
 // sockets without waking the loop thread; when the loop is busy the task is posted instead.
 #pragma once
@@ -46,6 +48,7 @@
 #include "absl/status/status.h"
 #include "server/connect.h"
 #include "server/metrics.h"
+#include "server/send_ring.h"
 
 namespace quantatom {
 
@@ -59,6 +62,8 @@ class Broadcaster {
   struct Options {
     size_t max_queued_bytes = size_t{4} << 20;
     std::chrono::milliseconds drain_timeout{5000};
+    // SendToAll batches its sends through io_uring when available (off: one send() each).
+    bool batch_sends = true;
   };
 
   Broadcaster(Metrics* metrics, Options options);
@@ -84,6 +89,10 @@ class Broadcaster {
   StreamId Add(DetachedStream stream, Frame first, std::function<void()> on_closed);
   // Queues `frame` for the stream (ignored if the stream is gone or ending).
   void Send(StreamId id, const Frame& frame);
+  // Send(id, frame) for every id, in one batched submission for the idle sockets.
+  void SendToAll(const std::vector<StreamId>& ids, const Frame& frame);
+  // Whether SendToAll batches (io_uring is usable here and batch_sends is on).
+  bool batching() const { return ring_.open(); }
   // Queues the end-of-stream message (`st` ok: {}; else the error) and closes after it.
   void End(StreamId id, const absl::Status& st);
   bool alive(StreamId id) const;
@@ -105,6 +114,10 @@ class Broadcaster {
   void Loop();
   void RunTasks();
   void Flush(StreamId id, Stream& s);
+  // Accounts `n` bytes written from the front of the queue.
+  void Consume(Stream& s, size_t n);
+  // Whether `frame` would pass the stream's bound (then the stream is ended).
+  bool DropIfBehind(StreamId id, Stream& s, const Frame& frame);
   void Close(StreamId id);
   void UpdateInterest(StreamId id, Stream& s);
   void Enqueue(Stream& s, Frame frame);
@@ -128,6 +141,8 @@ class Broadcaster {
   StreamId next_id_ = 1;
   std::map<StreamId, Stream> streams_;
   std::set<std::pair<std::chrono::steady_clock::time_point, StreamId>> deadlines_;
+  SendRing ring_;
+  std::vector<SendRing::Op> ops_;
 };
 
 }  // namespace quantatom

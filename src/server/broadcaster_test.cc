@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <future>
+#include <memory>
+#include <vector>
 
 namespace quantatom {
 namespace {
@@ -147,6 +149,60 @@ TEST(Broadcaster, ASlowSubscriberIsDroppedWithResourceExhaustedAndOthersGetEvery
   for (int i = 0; i < 100 && closed.load() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(closed.load(), 2);
   EXPECT_EQ(b.open_streams(), 0u);
+}
+
+// SendToAll, batched through io_uring or not, writes exactly what Send would: every frame in
+// order to the streams that keep up, a slow one is dropped at its bound, a hung-up one closed.
+TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedOrNot) {
+  for (bool batch : {true, false}) {
+    SCOPED_TRACE(batch ? "batched" : "one by one");
+    Metrics metrics;
+    Broadcaster::Options options;
+    options.max_queued_bytes = 64 << 10;
+    options.batch_sends = batch;
+    Broadcaster b(&metrics, options);
+    ASSERT_TRUE(b.Start().ok());
+    if (!batch) EXPECT_FALSE(b.batching());
+    constexpr int kFast = 40;
+    std::vector<std::unique_ptr<Pipe>> fast;
+    for (int i = 0; i < kFast; ++i) fast.push_back(std::make_unique<Pipe>());
+    Pipe slow(4096);
+    auto gone = std::make_unique<Pipe>();
+    std::atomic<int> closed{0};
+    std::vector<Broadcaster::StreamId> ids = OnLoop(b, [&] {
+      std::vector<Broadcaster::StreamId> out;
+      for (auto& p : fast) out.push_back(b.Add(p->Stream(), nullptr, [&] { closed++; }));
+      out.push_back(b.Add(slow.Stream(), nullptr, [&] { closed++; }));
+      out.push_back(b.Add(gone->Stream(), nullptr, [&] { closed++; }));
+      return out;
+    });
+    ::shutdown(gone->client, SHUT_RDWR);  // the client hangs up (the loop may see it first)
+    std::vector<std::future<std::string>> readers;
+    for (auto& p : fast) readers.push_back(std::async(std::launch::async, [&p] { return p->ReadAll(); }));
+    std::string expected = "HEAD\r\n\r\n";
+    constexpr int kFrames = 200;  // 200 KB each: far more than the slow socket and its bound
+    for (int f = 0; f < kFrames; ++f) {
+      auto frame = std::make_shared<const std::string>(ConnectChunk(0, std::string(1000, static_cast<char>('a' + f % 26))));
+      expected += *frame;
+      OnLoop(b, [&] {
+        b.SendToAll(ids, frame);
+        return 0;
+      });
+      if (f % 20 == 19) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let the readers keep up
+    }
+    OnLoop(b, [&] {
+      EXPECT_FALSE(b.alive(ids[kFast])) << "the slow stream passed its bound";
+      EXPECT_FALSE(b.alive(ids[kFast + 1])) << "the hung-up stream is closed";
+      for (int i = 0; i < kFast; ++i) b.End(ids[i], absl::OkStatus());
+      return 0;
+    });
+    expected += ConnectChunk(2, "{}") + "0\r\n\r\n";
+    for (auto& r : readers) EXPECT_EQ(r.get(), expected);
+    const std::string slow_bytes = slow.ReadAll();
+    EXPECT_NE(slow_bytes.find("resource_exhausted"), std::string::npos);
+    for (int i = 0; i < 100 && closed.load() < kFast + 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(closed.load(), kFast + 2);
+  }
 }
 
 TEST(Broadcaster, AClientThatHangsUpEndsItsStreamAndTheDeadlineEndsOthersNormally) {

@@ -361,7 +361,8 @@ ConnectServer::ConnectServer(ConnectOptions options, Authorizer authorize, Metri
     : options_(std::move(options)), authorize_(std::move(authorize)), metrics_(metrics),
       http_(std::make_unique<HijackingServer>()),
       broadcaster_(std::make_unique<Broadcaster>(
-          metrics, Broadcaster::Options{options_.max_stream_queue_bytes, std::chrono::milliseconds(5000)})) {}
+          metrics, Broadcaster::Options{options_.max_stream_queue_bytes, std::chrono::milliseconds(5000),
+                                       options_.batch_stream_sends})) {}
 
 ConnectServer::~ConnectServer() { Stop(); }
 

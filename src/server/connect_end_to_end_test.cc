@@ -514,6 +514,149 @@ TEST_P(ConnectEndToEnd, SandboxesWriteSpreadQueryCommitDiscardAndKeepToTheirOwne
   expect_grid(grid(""), sandboxed);
 }
 
+// MergeSandbox by vector clocks, a sandbox's replica id and clock, the superseded count of a
+// commit, and QueryAudit's time range checked against a scan of the whole trail.
+TEST_P(ConnectEndToEnd, SandboxesMergeByTheirClocksAndAuditFiltersByTime) {
+  auto call = [&](const std::string& m, const google::protobuf::Message& req, google::protobuf::Message* out) {
+    return server_.Call(m, req, out, json());
+  };
+  auto create = [&](const std::string& name) {
+    v1::SandboxRequest sb;
+    sb.set_app("acme");
+    sb.set_name(name);
+    v1::SandboxInfo info;
+    EXPECT_EQ(call("quantatom.v1.SandboxService/CreateSandbox", sb, &info).status, 200);
+    return info;
+  };
+  auto write = [&](const std::string& sandbox, const char* account, double value) {
+    v1::WriteCellsRequest w;
+    w.set_app("acme");
+    w.set_sandbox(sandbox);
+    auto* cell = w.add_cells();
+    for (const char* m : {account, "EMEA", "Jan", "Budget"}) cell->mutable_coordinate()->add_members(m);
+    cell->mutable_value()->set_number(value);
+    HttpReply r = call("quantatom.v1.WriteService/WriteCells", w, nullptr);
+    EXPECT_EQ(r.status, 200) << r.body;
+  };
+  auto read = [&](const std::string& sandbox, const char* account) {
+    v1::QueryGridRequest q;
+    q.mutable_grid()->set_app("acme");
+    auto* row = q.mutable_grid()->mutable_rows()->add_parts();
+    row->set_dimension("Account");
+    row->set_member_set(account);
+    auto* col = q.mutable_grid()->mutable_cols()->add_parts();
+    col->set_dimension("Region");
+    col->set_member_set("EMEA");
+    for (auto [d, m] : {std::pair{"Month", "Jan"}, std::pair{"Scenario", "Budget"}}) {
+      auto* sl = q.mutable_grid()->add_slicers();
+      sl->set_dimension(d);
+      sl->set_member(m);
+    }
+    q.set_sandbox(sandbox);
+    v1::QueryGridResponse g;
+    EXPECT_EQ(call("quantatom.v1.GridService/QueryGrid", q, &g).status, 200);
+    return g.layers(0).numbers(0);
+  };
+  auto merge = [&](const std::string& into, const std::string& from, v1::ConflictPolicy policy, v1::MergeSandboxResponse* out) {
+    v1::MergeSandboxRequest m;
+    m.set_app("acme");
+    m.set_name(into);
+    m.set_from(from);
+    m.set_conflict_policy(policy);
+    return call("quantatom.v1.SandboxService/MergeSandbox", m, out);
+  };
+  auto commit = [&](const std::string& name) {
+    v1::CommitSandboxRequest cs;
+    cs.set_app("acme");
+    cs.set_name(name);
+    v1::ChangeSummary out;
+    EXPECT_EQ(call("quantatom.v1.SandboxService/CommitSandbox", cs, &out).status, 200);
+    return out;
+  };
+  const int64_t t0 = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+
+  // Two sandboxes: distinct replica ids; each write advances the writer's own counter.
+  const v1::SandboxInfo a = create("a"), b = create("b");
+  EXPECT_NE(a.replica(), 0u);
+  EXPECT_NE(a.replica(), b.replica());
+  write("a", "Sales", 111);
+  write("b", "Services", 222);
+  v1::ListSandboxesRequest ls;
+  ls.set_app("acme");
+  v1::ListSandboxesResponse list;
+  ASSERT_EQ(call("quantatom.v1.SandboxService/ListSandboxes", ls, &list).status, 200);
+  ASSERT_EQ(list.sandboxes_size(), 2);
+  for (const v1::SandboxInfo& s : list.sandboxes()) {
+    EXPECT_GE(s.clock().count(s.replica()) ? s.clock().at(s.replica()) : 0, 1u) << s.name();
+    EXPECT_EQ(s.clock().count(s.name() == "a" ? b.replica() : a.replica()), 0u) << "has not seen the other";
+  }
+
+  // b takes a's cell; a is unchanged; b's clock now covers a's change. Again: nothing new.
+  v1::MergeSandboxResponse merged;
+  HttpReply r = merge("b", "a", v1::CONFLICT_POLICY_ABORT, &merged);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(merged.cells_written(), 1u);
+  EXPECT_EQ(merged.superseded(), 0u);
+  EXPECT_EQ(merged.conflicts_size(), 0);
+  EXPECT_EQ(merged.sandbox().cells(), 2u);
+  EXPECT_GE(merged.sandbox().clock().count(a.replica()), 1u);
+  EXPECT_EQ(read("b", "Sales"), 111);
+  EXPECT_EQ(read("b", "Services"), 222);
+  ASSERT_EQ(merge("b", "a", v1::CONFLICT_POLICY_ABORT, &merged).status, 200);
+  EXPECT_EQ(merged.cells_written(), 0u);
+  EXPECT_EQ(merged.superseded(), 1u);
+  EXPECT_EQ(merge("b", "b", v1::CONFLICT_POLICY_ABORT, nullptr).code(), "invalid_argument");
+  EXPECT_EQ(merge("b", "nope", v1::CONFLICT_POLICY_ABORT, nullptr).code(), "not_found");
+
+  // b commits both cells; a's cell is then superseded in a's commit (the app saw it via b).
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const int64_t t1 = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(commit("b").cells_changed(), 2u);
+  const v1::ChangeSummary late = commit("a");
+  EXPECT_EQ(late.cells_changed(), 0u);
+  EXPECT_EQ(late.superseded(), 1u);
+  EXPECT_EQ(read("", "Sales"), 111);
+
+  // Concurrent writes of one cell: abort changes nothing; keep-mine takes the other's value.
+  create("c");
+  create("d");
+  write("c", "Sales", 5);
+  write("d", "Sales", 6);
+  EXPECT_EQ(merge("d", "c", v1::CONFLICT_POLICY_ABORT, nullptr).code(), "aborted");
+  EXPECT_EQ(read("d", "Sales"), 6);
+  ASSERT_EQ(merge("d", "c", v1::CONFLICT_POLICY_KEEP_MINE, &merged).status, 200);
+  ASSERT_EQ(merged.conflicts_size(), 1);
+  EXPECT_EQ(merged.conflicts(0).current().number(), 6);
+  EXPECT_EQ(merged.conflicts(0).wanted().number(), 5);
+  EXPECT_EQ(read("d", "Sales"), 5);
+
+  // Audit by time: the range query returns exactly the change sets a scan of everything keeps.
+  v1::QueryAuditRequest qa;
+  qa.set_app("acme");
+  qa.set_limit(100000);
+  v1::QueryAuditResponse all;
+  ASSERT_EQ(call("quantatom.v1.AuditService/QueryAudit", qa, &all).status, 200);
+  for (auto [from, to] : {std::pair<int64_t, int64_t>{t0, 0}, {t1, 0}, {0, t1}, {t0, t1}, {1, 2}, {t1 + 3600'000, 0}}) {
+    std::vector<uint64_t> want, got;
+    for (const v1::AuditEntry& e : all.entries()) {
+      if ((from == 0 || e.unix_millis() >= from) && (to == 0 || e.unix_millis() <= to)) want.push_back(e.change_set());
+    }
+    qa.set_from_unix_millis(from);
+    qa.set_to_unix_millis(to);
+    v1::QueryAuditResponse ranged;
+    ASSERT_EQ(call("quantatom.v1.AuditService/QueryAudit", qa, &ranged).status, 200);
+    for (const v1::AuditEntry& e : ranged.entries()) got.push_back(e.change_set());
+    EXPECT_EQ(got, want) << "from " << from << " to " << to;
+    if (from == t1 && to == 0) {
+      EXPECT_GE(got.size(), 1u) << "b's commit is after t1";
+    }
+    if (from == 0 && to == t1) {
+      EXPECT_GE(got.size(), 1u) << "the import is before t1";
+    }
+  }
+}
+
 TEST_P(ConnectEndToEnd, ASandboxHidesWhatTheUsersRightsHide) {
   ASSERT_TRUE(server_.tokens().CreateUser(User{"ann", {"emea"}, false}).ok());
   auto ann = server_.tokens().IssueToken("ann");

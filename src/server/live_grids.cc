@@ -287,12 +287,16 @@ void LiveGrids::Flush() {
     change.set_action(newest->action);
     change.set_commit_unix_nanos(first->commit_unix_nanos);
     for (uint32_t i : changed) AddCell(g.last, i, &change);
+    std::vector<Broadcaster::StreamId> ids[2];  // per format
+    for (const Member& m : members) ids[m.json].push_back(m.id);
     Broadcaster::Frame frames[2];
-    for (const Member& m : members) {
-      if (!frames[m.json]) frames[m.json] = Encode(change, m.json);
+    for (int json = 0; json < 2; ++json) {
+      if (!ids[json].empty()) frames[json] = Encode(change, json == 1);
     }
     phases.encoded_ns = NowNanos();
-    for (const Member& m : members) out_->Send(m.id, frames[m.json]);
+    for (int json = 0; json < 2; ++json) {
+      if (!ids[json].empty()) out_->SendToAll(ids[json], frames[json]);
+    }
     phases.sent_ns = NowNanos();
     phases.members = static_cast<uint32_t>(members.size());
     metrics_->Observe("quantatom_change_delivery_seconds",

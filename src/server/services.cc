@@ -204,6 +204,7 @@ void FromCommitted(const UserApp& ua, const Committed& c, v1::ChangeSummary* out
   out->set_change_set(c.change_set);
   out->set_seq(c.seq);
   out->set_cells_changed(c.cells);
+  out->set_superseded(c.superseded);
   for (const WriteConflict& w : c.conflicts) {
     v1::Conflict* pc = out->add_conflicts();
     FromCoordinate(ua.model(), w.coord, pc->mutable_coordinate());
@@ -211,6 +212,12 @@ void FromCommitted(const UserApp& ua, const Committed& c, v1::ChangeSummary* out
     FromValue(w.mine, pc->mutable_wanted());
     pc->set_changed_by(w.change.user);
   }
+}
+
+ConflictPolicy PolicyOf(v1::ConflictPolicy p) {
+  return p == v1::CONFLICT_POLICY_KEEP_MINE     ? ConflictPolicy::kKeepMine
+         : p == v1::CONFLICT_POLICY_KEEP_THEIRS ? ConflictPolicy::kKeepTheirs
+                                                : ConflictPolicy::kAbort;
 }
 
 void FromComment(const AppModel& model, const Comment& c, v1::Comment* out) {
@@ -675,9 +682,7 @@ void ApiServices::Register(ConnectServer& server) {
           resp->set_seq(ua.cube().CurrentSeq());
           return absl::OkStatus();
         }
-        ConflictPolicy policy = req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_MINE     ? ConflictPolicy::kKeepMine
-                                : req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_THEIRS ? ConflictPolicy::kKeepTheirs
-                                                                                           : ConflictPolicy::kAbort;
+        const ConflictPolicy policy = PolicyOf(req.conflict_policy());
         QA_ASSIGN_OR_RETURN(Committed c, host->WriteVersioned(*ua.app, ctx.user->name, std::move(batch), policy));
         FromCommitted(ua, c, resp);
         return absl::OkStatus();
@@ -921,6 +926,8 @@ void ApiServices::Register(ConnectServer& server) {
     out->set_owner(s.owner);
     out->set_base_seq(s.base_seq);
     out->set_cells(s.cells);
+    out->set_replica(s.replica);
+    for (const auto& [replica, counter] : s.clock.entries()) (*out->mutable_clock())[replica] = counter;
   };
   unary.operator()<v1::SandboxRequest, v1::SandboxInfo>(
       "quantatom.v1.SandboxService.CreateSandbox", [=](CallContext& ctx, const v1::SandboxRequest& req, v1::SandboxInfo* resp) {
@@ -942,9 +949,7 @@ void ApiServices::Register(ConnectServer& server) {
       "quantatom.v1.SandboxService.CommitSandbox",
       [=](CallContext& ctx, const v1::CommitSandboxRequest& req, v1::ChangeSummary* resp) {
         QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
-        ConflictPolicy policy = req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_MINE     ? ConflictPolicy::kKeepMine
-                                : req.conflict_policy() == v1::CONFLICT_POLICY_KEEP_THEIRS ? ConflictPolicy::kKeepTheirs
-                                                                                           : ConflictPolicy::kAbort;
+        const ConflictPolicy policy = PolicyOf(req.conflict_policy());
         // The rights now, not when the cells were written into the sandbox.
         QA_ASSIGN_OR_RETURN(auto box, host->FindSandbox(*ua.app, ctx.user->name, req.name()));
         QA_ASSIGN_OR_RETURN(std::vector<WriteConflict> preview, box->Conflicts());
@@ -952,6 +957,23 @@ void ApiServices::Register(ConnectServer& server) {
         QA_RETURN_IF_ERROR(CheckSandboxWritable(*box, ua));
         QA_ASSIGN_OR_RETURN(Committed c, host->CommitSandbox(*ua.app, ctx.user->name, req.name(), policy));
         FromCommitted(ua, c, resp);
+        return absl::OkStatus();
+      });
+  unary.operator()<v1::MergeSandboxRequest, v1::MergeSandboxResponse>(
+      "quantatom.v1.SandboxService.MergeSandbox",
+      [=](CallContext& ctx, const v1::MergeSandboxRequest& req, v1::MergeSandboxResponse* resp) {
+        QA_ASSIGN_OR_RETURN(UserApp ua, open(ctx, req.app()));
+        QA_ASSIGN_OR_RETURN(SandboxMerged m, host->MergeSandbox(*ua.app, ctx.user->name, req.name(), req.from(),
+                                                                PolicyOf(req.conflict_policy())));
+        sandbox_info(req.app(), m.into, resp->mutable_sandbox());
+        resp->set_cells_written(m.merge.written);
+        resp->set_superseded(m.merge.superseded);
+        // The same conflict reporting as a commit (values the caller may not read left unset).
+        Committed c;
+        c.conflicts = std::move(m.merge.conflicts);
+        v1::ChangeSummary summary;
+        FromCommitted(ua, c, &summary);
+        *resp->mutable_conflicts() = std::move(*summary.mutable_conflicts());
         return absl::OkStatus();
       });
   unary.operator()<v1::SandboxRequest, v1::SandboxInfo>(
@@ -1006,6 +1028,9 @@ void ApiServices::Register(ConnectServer& server) {
         const size_t limit = req.limit() == 0 ? 100 : req.limit();
         audit::AuditQuery query;
         query.user = req.user();
+        // The index's time range (microseconds, inclusive), from the request's milliseconds.
+        if (req.from_unix_millis() != 0) query.since_us = req.from_unix_millis() * 1000;
+        if (req.to_unix_millis() != 0) query.until_us = req.to_unix_millis() * 1000 + 999;
         // A single cell: its own posting list in the index.
         if (region && model.IsLeaf(*region)) query.coordinate = model.FormatCoordinate(*region);
         auto in_region = [&](const audit::AuditEntry& e) {
