@@ -5,7 +5,20 @@ import type { DimensionTree, TreeMember } from "../grid/header-tree";
 export interface LoadedDimension extends DimensionTree {
   readonly type: string;
   readonly byCode: ReadonlyMap<string, number>;
-  readonly memberInfo: ReadonlyMap<number, { readonly code: string; readonly name: string; readonly leaf: boolean }>;
+  readonly memberInfo: ReadonlyMap<number, MemberInfo>;
+}
+
+export interface MemberInfo {
+  readonly code: string;
+  readonly name: string;
+  readonly leaf: boolean;
+  /**
+   * The member's sign in its dimension's first hierarchy: the product of the signs of the
+   * weights on its path to a root through first parents. -1 for a cost account under a total
+   * that subtracts it (COGS into Gross margin), so a variance on it is favourable when
+   * negative; +1 for members of unweighted dimensions.
+   */
+  readonly sign: 1 | -1;
 }
 
 /**
@@ -18,7 +31,7 @@ export interface MemberRow {
   readonly code: string;
   readonly name: string;
   readonly leaf: boolean;
-  readonly parents: readonly { readonly parent: string }[];
+  readonly parents: readonly { readonly parent: string; readonly weight?: number }[];
 }
 
 export function buildDimension(name: string, type: string, members: readonly MemberRow[]): LoadedDimension {
@@ -37,12 +50,41 @@ export function buildDimension(name: string, type: string, members: readonly Mem
     }
   }
   const treeMembers = new Map<number, TreeMember>();
-  const memberInfo = new Map<number, { code: string; name: string; leaf: boolean }>();
+  const memberInfo = new Map<number, MemberInfo>();
+  const signs = memberSigns(members, byCode);
   for (const m of members) {
     treeMembers.set(m.id, { id: m.id, code: m.code, name: m.name, children: children.get(m.id) ?? [] });
-    memberInfo.set(m.id, { code: m.code, name: m.name, leaf: m.leaf });
+    memberInfo.set(m.id, { code: m.code, name: m.name, leaf: m.leaf, sign: signs.get(m.id) ?? 1 });
   }
   return { name, type, members: treeMembers, roots, byCode, memberInfo };
+}
+
+/** MemberInfo.sign of every member (parents are known to exist: buildDimension checked). */
+function memberSigns(members: readonly MemberRow[], byCode: ReadonlyMap<string, number>): Map<number, 1 | -1> {
+  const byId = new Map<number, MemberRow>();
+  for (const m of members) byId.set(m.id, m);
+  const signs = new Map<number, 1 | -1>();
+  for (const m of members) {
+    // Walk up through first parents to a member whose sign is known (or a root), then fill the
+    // path in. `path` also guards against a cycle in bad input: a member seen twice stops it.
+    const path: MemberRow[] = [];
+    const onPath = new Set<number>();
+    let at: MemberRow | undefined = m;
+    let sign: 1 | -1 = 1;
+    while (at && !signs.has(at.id) && !onPath.has(at.id)) {
+      path.push(at);
+      onPath.add(at.id);
+      const first: { parent: string; weight?: number } | undefined = at.parents[0];
+      at = first ? byId.get(byCode.get(first.parent) ?? -1) : undefined;
+    }
+    if (at && signs.has(at.id)) sign = signs.get(at.id)!;
+    for (let i = path.length - 1; i >= 0; --i) {
+      const weight = path[i].parents[0]?.weight ?? 1;
+      if (weight < 0) sign = sign === 1 ? -1 : 1;
+      signs.set(path[i].id, sign);
+    }
+  }
+  return signs;
 }
 
 /** Members whose code or name contains `query` (case-insensitive), at most `limit`. */

@@ -5,7 +5,7 @@ import { QueryGridResponseSchema } from "../gen/quantatom/v1/grid_pb";
 import { AxisLayout, visibleMembers } from "../grid/header-tree";
 import { CellFlag } from "../grid/paging";
 import { buildDimension, searchMembers } from "./dimensions";
-import { blockQuery, cellCoordinate, distinctCodes, type ViewSpec } from "./grid-query";
+import { blockQuery, cellCoordinate, distinctCodes, type ViewSpec, varianceSign } from "./grid-query";
 
 const m = (id: number, code: string, parents: string[] = [], leaf = true) => ({ id, code, name: `${code} name`, leaf, parents: parents.map((parent) => ({ parent, weight: 1 })) });
 const region = buildDimension("region", "standard", [m(0, "World", [], false), m(1, "EMEA", ["World"]), m(2, "AMER", ["World"])]);
@@ -22,6 +22,41 @@ describe("dimensions", () => {
 
   it("refuses a parent the member list lacks", () => {
     expect(() => buildDimension("d", "standard", [m(0, "A", ["Nope"])])).toThrow("member A names unknown parent Nope");
+  });
+});
+
+describe("member signs for variance colours", () => {
+  // A small P&L: Net income = EBIT - Tax; EBIT = Gross margin - Opex; Gross margin = Revenue - COGS;
+  // Opex = People + Travel (added into Opex, which is subtracted). Signs worked out by hand.
+  const w = (id: number, code: string, parent?: string, weight = 1, leaf = true) =>
+    ({ id, code, name: code, leaf, parents: parent ? [{ parent, weight }] : [] });
+  const pnl = buildDimension("account", "standard", [
+    w(7, "People", "Opex"), w(0, "NI", undefined, 1, false), w(1, "EBIT", "NI", 1, false), w(2, "Tax", "NI", -1),
+    w(3, "GM", "EBIT", 1, false), w(4, "Opex", "EBIT", -1, false), w(5, "Revenue", "GM"), w(6, "COGS", "GM", -1),
+    w(8, "Travel", "Opex", 0.5),
+  ]);
+  const sign = (code: string) => pnl.memberInfo.get(pnl.byCode.get(code)!)?.sign;
+
+  it("multiplies the weights' signs on the path to the root (members in any order)", () => {
+    expect(["NI", "EBIT", "GM", "Revenue"].map(sign)).toEqual([1, 1, 1, 1]);
+    expect(["Tax", "Opex", "COGS", "People", "Travel"].map(sign)).toEqual([-1, -1, -1, -1, -1]);
+    expect(region.memberInfo.get(1)?.sign).toBe(1); // unweighted dimensions: all +1
+  });
+
+  it("turns a cell's variance into favourable-when-positive, slicers included", () => {
+    // rows: the P&L fully expanded (NI, EBIT, GM, Revenue, COGS, Opex, People, Travel, Tax); cols: region World, EMEA
+    const rows = new AxisLayout([visibleMembers(pnl, pnl.roots, new Set([0, 1, 3, 4]))]);
+    const cols = new AxisLayout([visibleMembers(region, region.roots, new Set([0]))]);
+    const view: ViewSpec = {
+      app: "acme", appDimensions: ["account", "region"], rowDims: [pnl], colDims: [region], layers: [],
+      slicers: new Map(), sandbox: "",
+    };
+    const codes = Array.from({ length: rows.count }, (_, r) => pnl.memberInfo.get(rows.memberAt(0, r).id)?.code);
+    expect(codes).toEqual(["NI", "EBIT", "GM", "Revenue", "COGS", "Opex", "People", "Travel", "Tax"]);
+    expect(codes.map((_, r) => varianceSign(view, rows, cols, r, 1))).toEqual([1, 1, 1, 1, -1, -1, -1, -1, -1]);
+    // The account on a page instead: a cost account's page flips every cell.
+    expect(varianceSign({ ...view, slicerSign: -1 }, rows, cols, 4, 0)).toBe(1);
+    expect(varianceSign({ ...view, slicerSign: -1 }, rows, cols, 3, 0)).toBe(-1);
   });
 });
 

@@ -45,6 +45,8 @@ export interface ViewSpec {
   /** A member for every dimension on no axis. */
   readonly slicers: ReadonlyMap<string, string>;
   readonly sandbox: string;
+  /** The product of the slicers' member signs (MemberInfo.sign); absent: 1. */
+  readonly slicerSign?: 1 | -1;
 }
 
 function codeOf(dim: LoadedDimension, id: number): string {
@@ -165,6 +167,22 @@ export function cellCoordinate(view: ViewSpec, rows: AxisLayout, cols: AxisLayou
   });
   const layer = view.layers.length > 0 ? (ct[view.colDims.length] as Layer) : Layer.PLAN;
   return { coordinate: create(CoordinateSchema, { members: codes }), codes, layer };
+}
+
+/**
+ * The sign that turns a variance of cell (row, col) into "favourable when positive": the
+ * product of the signs of its members on both axes and of the slicers (MemberInfo.sign). An
+ * underspend on a cost account (actual - plan < 0, sign -1) is favourable.
+ */
+export function varianceSign(view: ViewSpec, rows: AxisLayout, cols: AxisLayout, row: number, col: number): 1 | -1 {
+  let sign = view.slicerSign ?? 1;
+  for (let level = 0; level < view.rowDims.length; ++level) {
+    if (view.rowDims[level].memberInfo.get(rows.memberAt(level, row).id)?.sign === -1) sign = sign === 1 ? -1 : 1;
+  }
+  for (let level = 0; level < view.colDims.length; ++level) {
+    if (view.colDims[level].memberInfo.get(cols.memberAt(level, col).id)?.sign === -1) sign = sign === 1 ? -1 : 1;
+  }
+  return sign;
 }
 
 export function coordinateKey(codes: readonly string[]): string {

@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useRef, useState, type ReactElement } from "react";
 import { Layer } from "../gen/quantatom/v1/common_pb";
 import type { Api } from "../data/api";
-import { blockQuery, cellCoordinate, coordinateKey, distinctCodes, gridSpec, kLayerNames, type ViewSpec } from "../data/grid-query";
+import { blockQuery, cellCoordinate, coordinateKey, distinctCodes, gridSpec, kLayerNames, type ViewSpec, varianceSign } from "../data/grid-query";
 import { errorMessage, writeBlock, writeTyped, type CellTarget } from "../data/writes";
 import { formatTsv, parseTsv, pasteCells } from "../grid/clipboard";
 import { Mark, formatNumber, type CellDisplay } from "../grid/frame";
@@ -478,7 +478,7 @@ function displayCell(
     if (flags & CellFlag.Error) fg = "#c5221f";
   } else if (v && !Number.isNaN(v.value)) {
     text = formatNumber(v.value);
-    if (kVariance.has(layer)) fg = v.value < 0 ? "#c5221f" : "#137333";
+    if (kVariance.has(layer)) fg = v.value * varianceSign(view, rows, cols, row, col) < 0 ? "#c5221f" : "#137333";
   } else text = "";
   return { text, fg, bg, alignRight, marks };
 }

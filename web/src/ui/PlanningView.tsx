@@ -40,6 +40,17 @@ async function loadApp(api: Api, app: string): Promise<LoadedApp> {
   return { name: app, dimensions: info.dimensions, byName };
 }
 
+/** The product of the page members' signs (MemberInfo.sign): variance colours use it. */
+function slicerSign(a: LoadedApp, pages: Readonly<Record<string, string>>): 1 | -1 {
+  let sign: 1 | -1 = 1;
+  for (const [dim, code] of Object.entries(pages)) {
+    const d = a.byName.get(dim);
+    const id = d?.byCode.get(code);
+    if (d && id !== undefined && d.memberInfo.get(id)?.sign === -1) sign = sign === 1 ? -1 : 1;
+  }
+  return sign;
+}
+
 /**
  * Rows and columns a first layout opens at most, by expanding each axis's hierarchy
  * (expandToFit): about a screenful of rows; columns a few screens wide.
@@ -118,6 +129,7 @@ export function PlanningView({ api, app, user, renderer }: { api: Api; app: stri
       layers: s.compare ? kCompareLayers : [],
       slicers: new Map(Object.entries(s.pages)),
       sandbox: s.sandbox,
+      slicerSign: slicerSign(a, s.pages),
     };
     return {
       view,
