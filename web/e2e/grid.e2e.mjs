@@ -222,6 +222,13 @@ test("open, pivot, expand, type into a total with a hold, comment, undo", async 
   const variance = (await waitCell(page, ["OPEX_TOTAL"], ["FY2026"], () => true, "loaded", kVarAP)).value;
   assert.ok(actual !== null && plan !== null, "FY2026 has bridged actuals (H1) and a plan");
   close(variance, actual - plan, "actual - plan variance");
+  // Operating expenses are subtracted into EBIT (weight -1 in the demo chart): spending less
+  // than planned is favourable, green; more is red.
+  const varColour = await page.evaluate(({ r, c }) => {
+    const at = window.__qa.find(r, c, 4);
+    return window.__qa.colour(at.row, at.col);
+  }, { r: ["OPEX_TOTAL"], c: ["FY2026"] });
+  assert.equal(varColour, variance > 0 ? "#c5221f" : "#137333", `opex variance ${variance} coloured by favourability`);
   assert.ok(target, "the target column loads");
   await shot(page, "10-plan-actual-target-variance");
   await page.getByTestId("compare").uncheck();

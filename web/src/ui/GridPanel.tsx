@@ -547,6 +547,11 @@ function installTestHooks(
       };
     },
     edits: () => useView.getState().edits,
+    /** The text colour the cell is drawn in (variance colours: favourable green, else red). */
+    colour: (row: number, col: number) => {
+      const p = propsRef.current;
+      return cellsRef.current ? displayCell(cellsRef.current, useView.getState().edits, p.view, p.rows, p.cols, row, col).fg : null;
+    },
     liveSnapshots: () => liveSnapshots,
     liveReady: () => wantedSpec !== "" && liveSpec === wantedSpec,
     rowCount: () => propsRef.current.rows.count,
