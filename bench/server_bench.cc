@@ -508,6 +508,11 @@ int main(int argc, char** argv) {
     sum.ParseFromString(Post(client, "/quantatom.v1.WriteService/BulkWrite", body, &status));
     double t2 = NowMs();
     if (status != 200) Die(absl::InternalError("the 1M bulk write failed"));
+    // What the server does once the log passes 64 MiB or when it stops: archive the audit
+    // entries of the logged cells (hash-chained) and write a snapshot. Not part of total_ms.
+    const double c0 = NowMs();
+    Check(host->Find("load")->durable->Checkpoint());
+    const double checkpoint_ms = NowMs() - c0;
     double total = 0;
     host->Find("load")->cube().WithStore([&](const CellStore& store) {
       for (double v : store.values()) total += v;
@@ -516,8 +521,9 @@ int main(int argc, char** argv) {
     });
     std::printf(
         "{\"engine\":\"quantatom\",\"workload\":\"B1 bulk write 1M cells, one request\",\"cells\":%llu,"
-        "\"request_bytes\":%zu,\"encode_ms\":%.1f,\"request_ms\":%.1f,\"total_ms\":%.1f,\"sum\":%.2f}\n",
-        static_cast<unsigned long long>(sum.cells_changed()), body.size(), t1 - t0, t2 - t1, t2 - t0, total);
+        "\"request_bytes\":%zu,\"encode_ms\":%.1f,\"request_ms\":%.1f,\"total_ms\":%.1f,\"checkpoint_ms\":%.1f,"
+        "\"sum\":%.2f}\n",
+        static_cast<unsigned long long>(sum.cells_changed()), body.size(), t1 - t0, t2 - t1, t2 - t0, checkpoint_ms, total);
   }
   server.Stop();
   host->Close();
