@@ -13,6 +13,9 @@ enum Part : uint8_t { kSet = 1, kUndo = 2, kRedo = 3, kHolds = 4, kSection = 5, 
 
 void PutChanges(ByteWriter& w, const std::vector<RecordedChange>& changes) {
   w.Put(static_cast<uint64_t>(changes.size()));
+  // A numeric change is 26 bytes (key, two tagged doubles): one allocation for a bulk write of
+  // millions of cells instead of a doubling string copied ~20 times.
+  w.Reserve(w.size() + changes.size() * 26);
   for (const RecordedChange& c : changes) {
     w.Put(c.key);
     PutCellValue(w, c.before);

@@ -214,6 +214,12 @@ ChangeList Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValu
   std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
   ChangeList changes;
   changes.numbers.reserve(batch.size());
+  if (!propagate) {
+    // A bulk write: size the delta map and the touched lists once (new cells land in the
+    // delta; growing a hash map of millions rehashes it ~20 times).
+    for (auto& t : touched) t.reserve(batch.size());
+    store_.mutable_delta().reserve(store_.delta().size() + batch.size());
+  }
   for (const auto& [key, value] : batch) {
     CellValue old = store_.Set(key, value);
     double delta = (value.is_number() ? value.number : 0.0) - (old.is_number() ? old.number : 0.0);

@@ -8,8 +8,12 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "server/send_ring.h"
 
 namespace quantatom {
 namespace {
@@ -203,6 +207,34 @@ TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedOrNot) {
     for (int i = 0; i < 100 && closed.load() < kFast + 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_EQ(closed.load(), kFast + 2);
   }
+}
+
+// The receive side of the ring (the S1 bench client reads 100 streams with it): each parked
+// receive completes with what its own socket got, and with 0 when the peer closes.
+TEST(SendRing, ParkedReceivesCompleteWithTheirSocketsBytesAndTheEndOfStream) {
+  SendRing ring;
+  if (!ring.Open(8).ok()) GTEST_SKIP() << "io_uring unavailable";
+  Pipe pipes[3];
+  char bufs[3][64];
+  for (uint64_t i = 0; i < 3; ++i) ring.QueueRecv(pipes[i].client, bufs[i], sizeof bufs[i], 100 + i);
+  ASSERT_EQ(send(pipes[0].server, "first", 5, 0), 5);
+  ASSERT_EQ(send(pipes[2].server, "third!", 6, 0), 6);
+  std::map<uint64_t, std::string> got;
+  while (got.size() < 2) {
+    for (const SendRing::Completion& c : ring.WaitRecv()) {
+      ASSERT_GT(c.result, 0) << "tag " << c.tag;
+      got[c.tag] = std::string(bufs[c.tag - 100], static_cast<size_t>(c.result));
+    }
+  }
+  EXPECT_EQ(got, (std::map<uint64_t, std::string>{{100, "first"}, {102, "third!"}}));
+  close(pipes[1].server);  // pipe 1 never sent anything: its receive ends with 0
+  pipes[1].server = -1;
+  const std::vector<SendRing::Completion>& done = ring.WaitRecv();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].tag, 101u);
+  EXPECT_EQ(done[0].result, 0);
+  close(pipes[0].server);
+  close(pipes[2].server);
 }
 
 TEST(Broadcaster, AClientThatHangsUpEndsItsStreamAndTheDeadlineEndsOthersNormally) {

@@ -140,4 +140,40 @@ void SendRing::SendChunk(Op* ops, size_t n) {
   }
 }
 
+void SendRing::QueueRecv(int fd, char* buffer, size_t size, uint64_t tag) {
+  unsigned tail = *sq_tail_;  // only we write it
+  const unsigned idx = tail & *sq_mask_;
+  io_uring_sqe& sqe = static_cast<io_uring_sqe*>(sqes_)[idx];
+  std::memset(&sqe, 0, sizeof sqe);
+  sqe.opcode = IORING_OP_RECV;
+  sqe.fd = fd;
+  sqe.addr = reinterpret_cast<uint64_t>(buffer);
+  sqe.len = static_cast<uint32_t>(size);
+  sqe.user_data = tag;
+  sq_array_[idx] = idx;
+  StoreRelease(sq_tail_, tail + 1);
+  ++queued_;
+}
+
+const std::vector<SendRing::Completion>& SendRing::WaitRecv() {
+  completions_.clear();
+  while (completions_.empty()) {
+    const long r = syscall(__NR_io_uring_enter, ring_fd_, queued_, 1u, IORING_ENTER_GETEVENTS, nullptr, 0);
+    if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY) {
+      completions_.push_back({~uint64_t{0}, -errno});
+      return completions_;
+    }
+    if (r > 0) queued_ -= std::min<unsigned>(queued_, static_cast<unsigned>(r));
+    unsigned head = *cq_head_;
+    const unsigned cq_tail = LoadAcquire(cq_tail_);
+    auto* cqes = static_cast<io_uring_cqe*>(cqes_);
+    for (; head != cq_tail; ++head) {
+      const io_uring_cqe& cqe = cqes[head & *cq_mask_];
+      completions_.push_back({cqe.user_data, cqe.res});
+    }
+    StoreRelease(cq_head_, head);
+  }
+  return completions_;
+}
+
 }  // namespace quantatom

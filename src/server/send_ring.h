@@ -14,6 +14,18 @@
 // the rest for EPOLLOUT as with send(). Where io_uring is missing or disabled (old kernels,
 // io_uring_disabled, seccomp), Open fails and the caller sends one by one.
 //
+// The same ring also reads: QueueRecv parks a receive on a socket, and WaitRecv submits what is
+// queued and waits for completions, so a reader of many sockets pays one system call per
+// wake-up instead of epoll_wait plus one recv per ready socket (the S1 bench client does this):
+//
+//   for (Conn& c : conns) ring.QueueRecv(c.fd, c.buf, sizeof c.buf, c.index);
+//   while (open > 0) {
+//     for (const SendRing::Completion& done : ring.WaitRecv()) { ...; ring.QueueRecv(...); }
+//   }
+//
+// A ring is used for SendAll or for QueueRecv/WaitRecv, never both (SendAll takes every
+// completion as its own).
+//
 // Thread-safety: none; one user at a time (the broadcaster calls it under its loop lock).
 #pragma once
 
@@ -49,6 +61,20 @@ class SendRing {
   // results. Sends to different sockets in one chunk may run in any order.
   void SendAll(std::vector<Op>& ops);
 
+  // Queues a receive of up to `size` bytes into `buffer` on `fd`; it is submitted by the next
+  // WaitRecv and completes when data (or the end of the stream) arrives. `buffer` must stay
+  // valid until then. At most `entries` receives may be outstanding.
+  void QueueRecv(int fd, char* buffer, size_t size, uint64_t tag);
+
+  struct Completion {
+    uint64_t tag = 0;
+    int64_t result = 0;  // bytes received, 0 at the end of the stream, or -errno
+  };
+  // Submits the queued receives and waits until at least one receive has completed; returns
+  // every completion available then (valid until the next call). Errors of the ring itself
+  // (not of one socket) come back as one completion with tag ~0.
+  const std::vector<Completion>& WaitRecv();
+
  private:
   void SendChunk(Op* ops, size_t n);
   void Close();
@@ -65,6 +91,8 @@ class SendRing {
   unsigned *sq_tail_ = nullptr, *sq_mask_ = nullptr, *sq_array_ = nullptr;
   unsigned *cq_head_ = nullptr, *cq_tail_ = nullptr, *cq_mask_ = nullptr;
   void* cqes_ = nullptr;
+  unsigned queued_ = 0;  // receives queued since the last submission
+  std::vector<Completion> completions_;
 };
 
 }  // namespace quantatom
