@@ -177,12 +177,11 @@ int main(int argc, char** argv) {
   run_full("F2", "full recompute, 5-deep chain (VM)", FormulaTier::kVm, id("C5"), 5);
   if (formula::JitModule::Available()) run_full("F2", "full recompute, 5-deep chain (JIT)", FormulaTier::kJit, id("C5"), 5);
 
-  // ---- F3: one Budget leaf write that feeds the chain, with a cached total above it.
-  if (wanted("F3")) {
-    cube->SetFormulaTier(FormulaTier::kVm);
+  // 300 random Budget leaf cells that hold a value, drawn with `seed`: the cells F3 and F5 write.
+  auto budget_cells = [&](uint64_t seed) {
     std::vector<Coordinate> cells;
     cube->WithStore([&](const CellStore& store) {
-      std::mt19937_64 rng(5);
+      std::mt19937_64 rng(seed);
       KeyValues all = store.SortedCells();
       const uint32_t b = scen.leaf_ordinal(id(budget.c_str()));
       while (cells.size() < 300) {
@@ -195,6 +194,13 @@ int main(int argc, char** argv) {
       }
       return 0;
     });
+    return cells;
+  };
+
+  // ---- F3: one Budget leaf write that feeds the chain, with a cached total above it.
+  if (wanted("F3")) {
+    cube->SetFormulaTier(FormulaTier::kVm);
+    const std::vector<Coordinate> cells = budget_cells(5);
     std::vector<double> times;
     double value = 1000;
     for (const Coordinate& c : cells) {
@@ -217,21 +223,7 @@ int main(int argc, char** argv) {
   // arithmetic done here.
   if (wanted("F5")) {
     cube->SetFormulaTier(FormulaTier::kVm);
-    std::vector<Coordinate> cells;
-    cube->WithStore([&](const CellStore& store) {
-      std::mt19937_64 rng(7);
-      KeyValues all = store.SortedCells();
-      const uint32_t b = scen.leaf_ordinal(id(budget.c_str()));
-      while (cells.size() < 300) {
-        const KeyValue& kv = all[rng() % all.size()];
-        if (store.layout().Get(kv.key, S) != b) continue;
-        Coordinate c(cube->model().dimensions.size());
-        for (size_t d = 0; d < c.size(); ++d)
-          c[d] = cube->model().dimensions[d].leaf_member(store.layout().Get(kv.key, static_cast<int>(d)));
-        cells.push_back(c);
-      }
-      return 0;
-    });
+    const std::vector<Coordinate> cells = budget_cells(7);
     Sandbox sandbox(cube.get(), "bench");
     std::vector<double> times;
     double value = 5000;
