@@ -760,11 +760,7 @@ class ReadTimeEvaluator {
       for (size_t d = 0; d < c.size(); ++d) ord[d] = model_.dimensions[d].leaf_ordinal(c[d]);
       return store_.Get(store_.layout().Pack(ord));
     }
-    GridQuery q;
-    q.rows.dims = {0};
-    q.rows.tuples = {{c[0]}};
-    q.cols.tuples = {{}};
-    for (size_t d = 1; d < c.size(); ++d) q.slicers.emplace_back(static_cast<int>(d), c[d]);
+    const GridQuery q = OneCellQuery(c);
     ConsolidateOptions o;
     o.parallel = false;
     auto grid = EvaluateGrid(model_, store_, q, o);

@@ -237,11 +237,7 @@ void Sandbox::OverlayGridLocked(const GridQuery& query, const ResolvedGrid& rg, 
   const AppModel& model = cube_->model();
   const Cube::ViewValue view = [&](const Coordinate& c) -> CellValue {
     if (model.IsLeaf(c)) return ViewLocked(store, cube_->PackLeaf(c));
-    GridQuery q;
-    q.rows.dims = {0};
-    q.rows.tuples = {{c[0]}};
-    q.cols.tuples = {{}};
-    for (size_t d = 1; d < c.size(); ++d) q.slicers.emplace_back(static_cast<int>(d), c[d]);
+    const GridQuery q = OneCellQuery(c);
     ConsolidateOptions o;
     o.parallel = false;
     auto one = ResolveGrid(model, q);

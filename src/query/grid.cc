@@ -7,6 +7,15 @@
 
 namespace quantatom {
 
+GridQuery OneCellQuery(const Coordinate& coord) {
+  GridQuery q;
+  q.rows.dims = {0};
+  q.rows.tuples = {{coord[0]}};
+  q.cols.tuples = {{}};
+  for (size_t d = 1; d < coord.size(); ++d) q.slicers.emplace_back(static_cast<int>(d), coord[d]);
+  return q;
+}
+
 Axis CrossJoin(std::vector<int> dims, const std::vector<std::vector<MemberId>>& lists) {
   Axis axis;
   axis.dims = std::move(dims);

@@ -34,6 +34,9 @@ struct GridQuery {
   std::vector<std::pair<int, MemberId>> slicers;
 };
 
+// The 1 x 1 grid of one cell at any level: its first dimension on rows, the others as slicers.
+GridQuery OneCellQuery(const Coordinate& coord);
+
 struct Grid {
   size_t rows = 0, cols = 0;
   std::vector<CellValue> cells;  // row-major

@@ -50,6 +50,22 @@ struct RefRule {
   std::map<int, int> explicit_access;
 };
 
+// The SetMemberRights call that gives `role` the rule on `dim`.
+v1::SetMemberRightsRequest RightsRequest(const std::string& app, const std::string& role, const RefDim& dim,
+                                         const RefRule& rule) {
+  v1::SetMemberRightsRequest req;
+  req.set_app(app);
+  req.set_role(role);
+  req.set_dimension(dim.name);
+  req.set_default_access(static_cast<v1::Access>(rule.default_access));
+  for (auto [m, a] : rule.explicit_access) {
+    auto* r = req.add_rights();
+    r->set_member(dim.codes[m]);
+    r->set_access(static_cast<v1::Access>(a));
+  }
+  return req;
+}
+
 struct RefModel {
   std::vector<RefDim> dims;
   std::map<std::vector<int>, double> cells;  // leaf coordinate -> value
@@ -361,16 +377,7 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
         int entries = rng() % 4;
         for (int e = 0; e < entries; ++e) rule.explicit_access[rng() % ref.dims[d].codes.size()] = rng() % 3;
         ref.roles[role][d] = rule;
-        v1::SetMemberRightsRequest req;
-        req.set_app(app_name);
-        req.set_role(role);
-        req.set_dimension(ref.dims[d].name);
-        req.set_default_access(static_cast<v1::Access>(rule.default_access));
-        for (auto [m, a] : rule.explicit_access) {
-          auto* r = req.add_rights();
-          r->set_member(ref.dims[d].codes[m]);
-          r->set_access(static_cast<v1::Access>(a));
-        }
+        const v1::SetMemberRightsRequest req = RightsRequest(app_name, role, ref.dims[d], rule);
         ASSERT_EQ(server.Call("quantatom.v1.AdminService/SetMemberRights", req, nullptr, rng() % 2).status, 200);
       }
     }
@@ -482,16 +489,7 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
         rule.default_access = rng() % 3;
         rule.explicit_access[rng() % ref.dims[d].codes.size()] = rng() % 3;
         ref.roles[role][d] = rule;
-        v1::SetMemberRightsRequest req;
-        req.set_app(app_name);
-        req.set_role(role);
-        req.set_dimension(ref.dims[d].name);
-        req.set_default_access(static_cast<v1::Access>(rule.default_access));
-        for (auto [m, a] : rule.explicit_access) {
-          auto* rr = req.add_rights();
-          rr->set_member(ref.dims[d].codes[m]);
-          rr->set_access(static_cast<v1::Access>(a));
-        }
+        const v1::SetMemberRightsRequest req = RightsRequest(app_name, role, ref.dims[d], rule);
         ASSERT_EQ(server.Call("quantatom.v1.AdminService/SetMemberRights", req, nullptr, false).status, 200);
         ++rule_changes;
       }
