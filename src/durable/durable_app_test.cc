@@ -129,7 +129,10 @@ TEST(DurableAppTest, LogCutAtEveryOffsetRecoversExactlyTheWholeRecords) {
     size_t k = 0;
     while (k + 1 < ends.size() && ends[k + 1] <= cut) ++k;
     ASSERT_EQ(Cells((*app)->cube()), states[k]) << "cut at " << cut;
-    ASSERT_EQ((*app)->report().torn_tail_cut, cut != ends[k]) << cut;
+    // A torn tail is reported unless its bytes are all zeros: then it cannot be told apart from
+    // preallocated room (a record's first bytes are zero now and then: CRC, length, time).
+    const bool tail_has_data = bytes.find_first_not_of('\0', ends[k]) < cut;
+    ASSERT_EQ((*app)->report().torn_tail_cut, tail_has_data) << "cut at " << cut;
     if (!options.read_only) {
       auto cut_log = wal::ReadLog(log);
       ASSERT_TRUE(cut_log.ok()) << cut_log.status();
