@@ -1,12 +1,17 @@
 #include "server/broadcaster.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <ctime>
 #include <future>
 #include <map>
 #include <memory>
@@ -44,8 +49,9 @@ struct Pipe {
     s.deadline = s.start + timeout;
     return s;
   }
-  // Everything until the server closes its end (or 10 s pass).
-  std::string ReadAll() const {
+  // Everything until the server closes its end (or 10 s pass); `progress` (if given) follows
+  // the count of bytes read.
+  std::string ReadAll(std::atomic<size_t>* progress = nullptr) const {
     std::string out;
     char buf[65536];
     const auto until = Clock::now() + std::chrono::seconds(10);
@@ -55,6 +61,7 @@ struct Pipe {
       ssize_t n = read(client, buf, sizeof buf);
       if (n <= 0) break;
       out.append(buf, static_cast<size_t>(n));
+      if (progress != nullptr) progress->store(out.size());
     }
     return out;
   }
@@ -157,16 +164,21 @@ TEST(Broadcaster, ASlowSubscriberIsDroppedWithResourceExhaustedAndOthersGetEvery
 
 // SendToAll, batched through io_uring or not, writes exactly what Send would: every frame in
 // order to the streams that keep up, a slow one is dropped at its bound, a hung-up one closed.
-TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedOrNot) {
-  for (bool batch : {true, false}) {
-    SCOPED_TRACE(batch ? "batched" : "one by one");
+// Split: half of each batch goes through the ring's kernel worker, the same bytes in the same order.
+TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedSplitOrNot) {
+  for (int mode : {0, 1, 2}) {
+    const bool batch = mode != 2, split = mode == 1;
+    SCOPED_TRACE(mode == 0 ? "batched" : mode == 1 ? "batched and split" : "one by one");
     Metrics metrics;
     Broadcaster::Options options;
     options.max_queued_bytes = 64 << 10;
     options.batch_sends = batch;
+    options.split_sends = split;
     Broadcaster b(&metrics, options);
     ASSERT_TRUE(b.Start().ok());
     if (!batch) EXPECT_FALSE(b.batching());
+    // Any kernel with io_uring sends (5.18+) can cap the ring's workers (5.15+).
+    EXPECT_EQ(b.splitting(), split && b.batching());
     constexpr int kFast = 40;
     std::vector<std::unique_ptr<Pipe>> fast;
     for (int i = 0; i < kFast; ++i) fast.push_back(std::make_unique<Pipe>());
@@ -180,19 +192,33 @@ TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedOrNot) {
       out.push_back(b.Add(gone->Stream(), nullptr, [&] { closed++; }));
       return out;
     });
+    // The slow and the hung-up stream first: with the split, their refused sends are the kernel
+    // worker's.
+    std::vector<Broadcaster::StreamId> order(ids.end() - 2, ids.end());
+    order.insert(order.end(), ids.begin(), ids.end() - 2);
     ::shutdown(gone->client, SHUT_RDWR);  // the client hangs up (the loop may see it first)
     std::vector<std::future<std::string>> readers;
-    for (auto& p : fast) readers.push_back(std::async(std::launch::async, [&p] { return p->ReadAll(); }));
+    std::vector<std::atomic<size_t>> progress(kFast);
+    for (int i = 0; i < kFast; ++i) {
+      readers.push_back(std::async(std::launch::async, [&p = fast[i], &read = progress[i]] { return p->ReadAll(&read); }));
+    }
     std::string expected = "HEAD\r\n\r\n";
     constexpr int kFrames = 200;  // 200 KB each: far more than the slow socket and its bound
     for (int f = 0; f < kFrames; ++f) {
       auto frame = std::make_shared<const std::string>(ConnectChunk(0, std::string(1000, static_cast<char>('a' + f % 26))));
       expected += *frame;
       OnLoop(b, [&] {
-        b.SendToAll(ids, frame);
+        b.SendToAll(order, frame);
         return 0;
       });
-      if (f % 20 == 19) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let the readers keep up
+      if (f % 20 == 19) {
+        // The fast readers catch up (bounded) before the next 20 KB, so on a loaded machine
+        // they never fall 64 KB behind; the slow one reads nothing and does.
+        const auto until = Clock::now() + std::chrono::seconds(10);
+        for (auto& read : progress) {
+          while (read.load() < expected.size() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+      }
     }
     OnLoop(b, [&] {
       EXPECT_FALSE(b.alive(ids[kFast])) << "the slow stream passed its bound";
@@ -201,7 +227,13 @@ TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedOrNot) {
       return 0;
     });
     expected += ConnectChunk(2, "{}") + "0\r\n\r\n";
-    for (auto& r : readers) EXPECT_EQ(r.get(), expected);
+    for (size_t i = 0; i < readers.size(); ++i) {
+      const std::string got = readers[i].get();
+      const size_t at = std::mismatch(got.begin(), got.end(), expected.begin(), expected.end()).first - got.begin();
+      EXPECT_TRUE(got == expected) << "stream " << i << ": " << got.size() << " bytes, expected " << expected.size()
+                                   << ", first difference at byte " << at << ", ends with "
+                                   << got.substr(got.size() - std::min<size_t>(got.size(), 120));
+    }
     const std::string slow_bytes = slow.ReadAll();
     EXPECT_NE(slow_bytes.find("resource_exhausted"), std::string::npos);
     for (int i = 0; i < 100 && closed.load() < kFast + 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -235,6 +267,74 @@ TEST(SendRing, ParkedReceivesCompleteWithTheirSocketsBytesAndTheEndOfStream) {
   EXPECT_EQ(done[0].result, 0);
   close(pipes[0].server);
   close(pipes[2].server);
+}
+
+// The S1 bench client's receive time stamps: a parked recvmsg gets the socket's bytes and the
+// kernel's SO_TIMESTAMPNS stamp in its control buffer, taken between the send and the read.
+TEST(SendRing, ParkedRecvMsgCarriesTheKernelReceiveTimeStamp) {
+  SendRing ring;
+  if (!ring.Open(8).ok()) GTEST_SKIP() << "io_uring unavailable";
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int reader = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(reader, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int writer = accept(listener, nullptr, nullptr);
+  ASSERT_GE(writer, 0);
+  int one = 1;
+  ASSERT_EQ(setsockopt(reader, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+  char buf[64];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec)) + 64] = {};
+  iovec iov{buf, sizeof buf};
+  msghdr msg{};
+  auto arm = [&] {
+    std::memset(control, 0, sizeof control);
+    msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  };
+  const auto* c = reinterpret_cast<const cmsghdr*>(control);
+  // The kernel turns receive time stamps on for the whole stack a moment after the first socket
+  // asks (a deferred static key): until then segments arrive unstamped. Wait for that (bounded).
+  for (int i = 0; i < 200; ++i) {
+    arm();
+    ASSERT_EQ(send(writer, "x", 1, 0), 1);
+    ASSERT_EQ(recvmsg(reader, &msg, 0), 1);
+    if (c->cmsg_type == SCM_TIMESTAMPNS) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  arm();
+  ring.QueueRecvMsg(reader, &msg, 7);
+  auto unix_ns = [] {
+    timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+  };
+  const int64_t before = unix_ns();
+  ASSERT_EQ(send(writer, "stamped", 7, 0), 7);
+  const std::vector<SendRing::Completion>& done = ring.WaitRecv();
+  const int64_t after = unix_ns();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].tag, 7u);
+  ASSERT_EQ(done[0].result, 7);
+  EXPECT_EQ(std::string(buf, 7), "stamped");
+  ASSERT_EQ(c->cmsg_level, SOL_SOCKET);
+  ASSERT_EQ(c->cmsg_type, SCM_TIMESTAMPNS);
+  timespec ts;
+  std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+  const int64_t stamp = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  EXPECT_GE(stamp, before);
+  EXPECT_LE(stamp, after);
+  close(writer);
+  close(reader);
+  close(listener);
 }
 
 TEST(Broadcaster, AClientThatHangsUpEndsItsStreamAndTheDeadlineEndsOthersNormally) {

@@ -24,10 +24,19 @@
 //   }
 //
 // A ring is used for SendAll or for QueueRecv/WaitRecv, never both (SendAll takes every
-// completion as its own).
+// completion as its own). QueueRecvMsg is QueueRecv with a msghdr, for ancillary data such as
+// the kernel's receive time stamp (SO_TIMESTAMPNS).
+//
+// Split sends (SplitSends): a loopback send runs the receiver's TCP receive path in the
+// sender's context, so 100 sends keep one core busy while the other may idle. With the split
+// on, the first half of a large batch is marked IOSQE_ASYNC and goes to the ring's one kernel
+// worker thread (io-wq, capped at one), which sends it while the submitting thread sends the
+// second half inline; the scheduler may put the two on different cores.
 //
 // Thread-safety: none; one user at a time (the broadcaster calls it under its loop lock).
 #pragma once
+
+#include <sys/socket.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +65,10 @@ class SendRing {
   // why); the ring is then unusable and SendAll must not be called.
   absl::Status Open(unsigned entries);
   bool open() const { return ring_fd_ >= 0; }
+  // Turns on split sends (above) for batches of at least `min_batch` ops. Errors: the kernel
+  // cannot cap the ring's workers (IORING_REGISTER_IOWQ_MAX_WORKERS, 5.15+); nothing changes.
+  absl::Status SplitSends(size_t min_batch = 16);
+  bool splitting() const { return split_min_ != 0; }
 
   // Sends every op (in chunks of the ring's size, one io_uring_enter each) and fills in the
   // results. Sends to different sockets in one chunk may run in any order.
@@ -65,6 +78,9 @@ class SendRing {
   // WaitRecv and completes when data (or the end of the stream) arrives. `buffer` must stay
   // valid until then. At most `entries` receives may be outstanding.
   void QueueRecv(int fd, char* buffer, size_t size, uint64_t tag);
+  // The same with recvmsg(2): `msg` (its iovecs and control buffer) must stay valid until the
+  // receive completes; the kernel updates msg->msg_controllen and msg->msg_flags.
+  void QueueRecvMsg(int fd, msghdr* msg, uint64_t tag);
 
   struct Completion {
     uint64_t tag = 0;
@@ -92,6 +108,7 @@ class SendRing {
   unsigned *cq_head_ = nullptr, *cq_tail_ = nullptr, *cq_mask_ = nullptr;
   void* cqes_ = nullptr;
   unsigned queued_ = 0;  // receives queued since the last submission
+  size_t split_min_ = 0;  // 0: every send inline
   std::vector<Completion> completions_;
 };
 
