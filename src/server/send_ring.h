@@ -63,7 +63,15 @@ class SendRing {
 
   // Sets up a ring of `entries` submissions. Errors: io_uring is unavailable (the message says
   // why); the ring is then unusable and SendAll must not be called.
-  absl::Status Open(unsigned entries);
+  //
+  // `one_thread`: only the thread that opens the ring will ever use it (a reader). Completions
+  // of parked receives are then run only while that thread waits in WaitRecv
+  // (IORING_SETUP_DEFER_TASKRUN, 6.1+; silently not where the kernel lacks it). Without it,
+  // every socket whose data arrives queues work for the reader and interrupts it (an IPI when
+  // it runs on another core), and on loopback the SENDER pays that: on this VM it was ~30% of
+  // the server's send time to 100 subscribers read through one ring.
+  absl::Status Open(unsigned entries, bool one_thread = false);
+  bool deferred() const { return deferred_; }
   bool open() const { return ring_fd_ >= 0; }
   // Turns on split sends (above) for batches of at least `min_batch` ops. Errors: the kernel
   // cannot cap the ring's workers (IORING_REGISTER_IOWQ_MAX_WORKERS, 5.15+); nothing changes.
@@ -109,6 +117,7 @@ class SendRing {
   void* cqes_ = nullptr;
   unsigned queued_ = 0;  // receives queued since the last submission
   size_t split_min_ = 0;  // 0: every send inline
+  bool deferred_ = false;  // IORING_SETUP_DEFER_TASKRUN
   std::vector<Completion> completions_;
 };
 
