@@ -17,7 +17,8 @@
 //       clock, same machine). The io_uring client also reads each receive's kernel time stamp
 //       (SO_TIMESTAMPNS, taken when the segment reached the subscriber's socket) and reports
 //       arrival_* (commit to arrival: the server's part) beside p50/p99 (commit to the
-//       client's read, which adds the one client thread's wake-up and turn); --split-sends 1
+//       client's read, which adds the one client thread's wake-up and turn; client_wake_* is,
+//       per change, the least read-minus-arrival: the reader's wake-up); --split-sends 1
 //       splits the server's batched sends with its io_uring kernel worker (send_ring.h);
 //       --client-defer 1 (the default) opens the client's ring with deferred completions
 //       (SendRing::Open one_thread): arriving data then does not interrupt the reader, whose
@@ -397,6 +398,8 @@ int main(int argc, char** argv) {
       std::vector<double> arrivals;          // the same, to the kernel's receive time stamp
       std::vector<double> read_after;        // read minus arrival: the client's own delay
       size_t no_stamp = 0;                   // deliveries whose receive carried no time stamp
+      std::map<uint64_t, double> wake_of_seq;  // per write, the least read minus arrival: the
+                                               // reader's wake-up for that change
       std::map<uint64_t, double> last_of_seq;  // per write, the latest delivery this thread read
     };
     std::vector<Received> received(receivers);
@@ -431,6 +434,8 @@ int main(int argc, char** argv) {
               if (arrived != 0) {
                 mine.arrivals.push_back((arrived - change.commit_unix_nanos()) / 1e6);
                 mine.read_after.push_back((now - arrived) / 1e6);
+                auto [w, fresh] = mine.wake_of_seq.try_emplace(change.seq(), (now - arrived) / 1e6);
+                if (!fresh) w->second = std::min(w->second, (now - arrived) / 1e6);
               } else {
                 mine.no_stamp++;
               }
@@ -506,7 +511,7 @@ int main(int argc, char** argv) {
     if (pin) PinProcess(-1);
     for (int ep : eps) ::close(ep);
     std::vector<double> delays, last_delays;  // every delivery; the last subscriber's per write
-    std::vector<double> arrivals, read_after;
+    std::vector<double> arrivals, read_after, wakes;
     size_t no_stamp = 0;
     std::map<uint64_t, double> last_of_seq;
     for (const Received& r : received) {
@@ -514,6 +519,7 @@ int main(int argc, char** argv) {
       arrivals.insert(arrivals.end(), r.arrivals.begin(), r.arrivals.end());
       read_after.insert(read_after.end(), r.read_after.begin(), r.read_after.end());
       no_stamp += r.no_stamp;
+      for (const auto& [seq, w] : r.wake_of_seq) wakes.push_back(w);
       for (const auto& [seq, d] : r.last_of_seq) last_of_seq[seq] = std::max(last_of_seq[seq], d);
     }
     for (const auto& [seq, d] : last_of_seq) last_delays.push_back(d);
@@ -538,13 +544,14 @@ int main(int argc, char** argv) {
         "\"last_subscriber_p50_ms\":%.3f,\"last_subscriber_p99_ms\":%.3f,"
         "\"arrivals\":%zu,\"arrival_p50_ms\":%.3f,\"arrival_p99_ms\":%.3f,\"arrival_max_ms\":%.3f,"
         "\"read_after_arrival_p50_ms\":%.3f,\"read_after_arrival_p99_ms\":%.3f,\"no_stamp\":%zu,"
+        "\"client_wake_p50_ms\":%.3f,\"client_wake_p99_ms\":%.3f,"
         "\"phases_ms\":{\"commit_to_loop\":%s,\"read\":%s,\"encode\":%s,\"send_all\":%s,\"server_total\":%s},"
         "\"cells_read_p50\":%.0f,\"client_threads\":%d,\"batched_sends\":%s,\"split_sends\":%s,\"client_defer\":%s,"
         "\"client_reads\":\"%s\",\"pinned\":%s}\n",
         subscribers, writes, ready.load(), delays.size(), subscribers * writes, Percentile(delays, 0.5),
         Percentile(delays, 0.99), Percentile(delays, 1.0), Percentile(last_delays, 0.5), Percentile(last_delays, 0.99),
         arrivals.size(), Percentile(arrivals, 0.5), Percentile(arrivals, 0.99), Percentile(arrivals, 1.0),
-        Percentile(read_after, 0.5), Percentile(read_after, 0.99), no_stamp,
+        Percentile(read_after, 0.5), Percentile(read_after, 0.99), no_stamp, Percentile(wakes, 0.5), Percentile(wakes, 0.99),
         pp(wake).c_str(), pp(read).c_str(), pp(encode).c_str(), pp(send).c_str(), pp(server_total).c_str(),
         Percentile(cells_read, 0.5), receivers, server.broadcaster().batching() ? "true" : "false",
         server.broadcaster().splitting() ? "true" : "false", client_defer && uring_reads ? "true" : "false",
