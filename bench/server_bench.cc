@@ -18,9 +18,7 @@
 //       (SO_TIMESTAMPNS, taken when the segment reached the subscriber's socket) and reports
 //       arrival_* (commit to arrival: the server's part) beside p50/p99 (commit to the
 //       client's read, which adds the one client thread's wake-up and turn; client_wake_* is,
-//       per change, the least read-minus-arrival: the reader's wake-up); --split-sends 1
-//       splits the server's batched sends with its io_uring kernel worker (send_ring.h);
-//       --client-defer 1 (the default) opens the client's ring with deferred completions
+//       per change, the least read-minus-arrival: the reader's wake-up); --client-defer 1 (the default) opens the client's ring with deferred completions
 //       (SendRing::Open one_thread): arriving data then does not interrupt the reader, whose
 //       wake-up the server's send would otherwise pay on loopback.
 //
@@ -28,7 +26,7 @@
 // bulk load by appender and by COPY), so bench/server_run.sh prints both with ratios.
 //
 //   server_bench [--seconds 5] [--clients 8] [--subscribers 100] [--writes 200] [--receivers 1]
-//                [--batch-sends 1] [--split-sends 0] [--client-defer 1] [--delayed-acks 0] [--client-reads uring|epoll] [--pin 0]
+//                [--batch-sends 1] [--client-defer 1] [--delayed-acks 0] [--client-reads uring|epoll] [--pin 0]
 //                [--only G1|S1|B1]
 //
 // Prints JSON lines.
@@ -256,7 +254,7 @@ int main(int argc, char** argv) {
   int clients = 8, subscribers = 100, writes = 1000, receivers = 1;
   std::string only, client_reads = "uring";
   bool pin = false;
-  bool delayed_acks = false, batch_sends = true, split_sends = false, client_defer = true;
+  bool delayed_acks = false, batch_sends = true, client_defer = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--seconds") seconds = std::atof(argv[i + 1]);
@@ -266,7 +264,6 @@ int main(int argc, char** argv) {
     if (k == "--receivers") receivers = std::max(1, std::atoi(argv[i + 1]));
     if (k == "--delayed-acks") delayed_acks = std::atoi(argv[i + 1]) != 0;
     if (k == "--batch-sends") batch_sends = std::atoi(argv[i + 1]) != 0;
-    if (k == "--split-sends") split_sends = std::atoi(argv[i + 1]) != 0;
     if (k == "--client-defer") client_defer = std::atoi(argv[i + 1]) != 0;
     if (k == "--client-reads") client_reads = argv[i + 1];
     if (k == "--pin") pin = std::atoi(argv[i + 1]) != 0;
@@ -287,7 +284,6 @@ int main(int argc, char** argv) {
   options.threads = clients + 16;  // Subscribe streams hold no thread
   options.max_request_bytes = size_t{1} << 30;
   options.batch_stream_sends = batch_sends;
-  options.split_stream_sends = split_sends;
   ConnectServer server(options, services.MakeAuthorizer(), &metrics);
   services.Register(server);
   server.OnStop([&] { host->bus().CloseAll(); });
@@ -546,7 +542,7 @@ int main(int argc, char** argv) {
         "\"read_after_arrival_p50_ms\":%.3f,\"read_after_arrival_p99_ms\":%.3f,\"no_stamp\":%zu,"
         "\"client_wake_p50_ms\":%.3f,\"client_wake_p99_ms\":%.3f,"
         "\"phases_ms\":{\"commit_to_loop\":%s,\"read\":%s,\"encode\":%s,\"send_all\":%s,\"server_total\":%s},"
-        "\"cells_read_p50\":%.0f,\"client_threads\":%d,\"batched_sends\":%s,\"split_sends\":%s,\"client_defer\":%s,"
+        "\"cells_read_p50\":%.0f,\"client_threads\":%d,\"batched_sends\":%s,\"client_defer\":%s,"
         "\"client_reads\":\"%s\",\"pinned\":%s}\n",
         subscribers, writes, ready.load(), delays.size(), subscribers * writes, Percentile(delays, 0.5),
         Percentile(delays, 0.99), Percentile(delays, 1.0), Percentile(last_delays, 0.5), Percentile(last_delays, 0.99),
@@ -554,7 +550,7 @@ int main(int argc, char** argv) {
         Percentile(read_after, 0.5), Percentile(read_after, 0.99), no_stamp, Percentile(wakes, 0.5), Percentile(wakes, 0.99),
         pp(wake).c_str(), pp(read).c_str(), pp(encode).c_str(), pp(send).c_str(), pp(server_total).c_str(),
         Percentile(cells_read, 0.5), receivers, server.broadcaster().batching() ? "true" : "false",
-        server.broadcaster().splitting() ? "true" : "false", client_defer && uring_reads ? "true" : "false",
+        client_defer && uring_reads ? "true" : "false",
         client_reads.c_str(), pin ? "true" : "false");
     std::fflush(stdout);
   }

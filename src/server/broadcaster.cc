@@ -64,10 +64,6 @@ absl::Status Broadcaster::Start() {
     // 256 submissions: a change reaching more subscribers goes in several chunks.
     absl::Status ring = ring_.Open(256);
     if (!ring.ok()) spdlog::info("broadcaster: sending one by one ({})", std::string(ring.message()));
-    if (ring.ok() && options_.split_sends) {
-      absl::Status split = ring_.SplitSends();
-      if (!split.ok()) spdlog::info("broadcaster: sends not split ({})", std::string(split.message()));
-    }
   }
   thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();

@@ -64,9 +64,6 @@ class Broadcaster {
     std::chrono::milliseconds drain_timeout{5000};
     // SendToAll batches its sends through io_uring when available (off: one send() each).
     bool batch_sends = true;
-    // Batched sends to many sockets are split between this thread and the ring's kernel worker
-    // (SendRing::SplitSends), so both cores run loopback receive paths.
-    bool split_sends = false;
   };
 
   Broadcaster(Metrics* metrics, Options options);
@@ -96,8 +93,6 @@ class Broadcaster {
   void SendToAll(const std::vector<StreamId>& ids, const Frame& frame);
   // Whether SendToAll batches (io_uring is usable here and batch_sends is on).
   bool batching() const { return ring_.open(); }
-  // Whether those batches are split with the ring's kernel worker (Options.split_sends).
-  bool splitting() const { return ring_.splitting(); }
   // Queues the end-of-stream message (`st` ok: {}; else the error) and closes after it.
   void End(StreamId id, const absl::Status& st);
   bool alive(StreamId id) const;

@@ -362,7 +362,7 @@ ConnectServer::ConnectServer(ConnectOptions options, Authorizer authorize, Metri
       http_(std::make_unique<HijackingServer>()),
       broadcaster_(std::make_unique<Broadcaster>(
           metrics, Broadcaster::Options{options_.max_stream_queue_bytes, std::chrono::milliseconds(5000),
-                                       options_.batch_stream_sends, options_.split_stream_sends})) {}
+                                       options_.batch_stream_sends})) {}
 
 ConnectServer::~ConnectServer() { Stop(); }
 

@@ -99,7 +99,6 @@ struct ConnectOptions {
   int threads = 256;       // HTTP worker threads; each open blocking (not detached) stream holds one
   size_t max_stream_queue_bytes = size_t{4} << 20;  // a detached stream's unsent bytes (broadcaster.h)
   bool batch_stream_sends = true;  // one io_uring submission per change for all streams (broadcaster.h)
-  bool split_stream_sends = false;  // half of those sends on the ring's kernel worker (broadcaster.h)
 };
 
 class ConnectServer {

@@ -100,18 +100,6 @@ absl::Status SendRing::Open(unsigned entries, bool one_thread) {
 #endif
 }
 
-absl::Status SendRing::SplitSends(size_t min_batch) {
-  if (ring_fd_ < 0) return absl::FailedPreconditionError("io_uring: the ring is not open");
-  // One bounded and one unbounded worker: the offloaded half is sent in order by one thread,
-  // not spread over as many new threads as there are sockets.
-  unsigned workers[2] = {1, 1};
-  if (syscall(__NR_io_uring_register, ring_fd_, IORING_REGISTER_IOWQ_MAX_WORKERS, workers, 2) < 0) {
-    return absl::UnavailableError(StrCat("io_uring: cannot cap its workers: ", strerror(errno)));
-  }
-  split_min_ = std::max<size_t>(min_batch, 2);
-  return absl::OkStatus();
-}
-
 void SendRing::SendAll(std::vector<Op>& ops) {
   for (size_t i = 0; i < ops.size(); i += entries_) SendChunk(ops.data() + i, std::min<size_t>(entries_, ops.size() - i));
 }
@@ -122,9 +110,6 @@ void SendRing::SendChunk(Op* ops, size_t n) {
   unsigned tail = *sq_tail_;  // only we write it
   const unsigned mask = *sq_mask_;
   auto* sqes = static_cast<io_uring_sqe*>(sqes_);
-  // Split: the first `offload` go to the worker, queued before the inline ones are sent so
-  // that both halves run at once.
-  const size_t offload = split_min_ != 0 && n >= split_min_ ? n / 2 : 0;
   for (size_t i = 0; i < n; ++i) {
     const unsigned idx = tail & mask;
     io_uring_sqe& sqe = sqes[idx];
@@ -135,7 +120,6 @@ void SendRing::SendChunk(Op* ops, size_t n) {
     sqe.len = static_cast<uint32_t>(ops[i].size);
     // MSG_DONTWAIT: a full socket completes with -EAGAIN instead of waiting in the kernel.
     sqe.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
-    if (i < offload) sqe.flags = IOSQE_ASYNC;
     sqe.user_data = i;
     ops[i].result = -ECANCELED;  // unless a completion says otherwise
     sq_array_[idx] = idx;

@@ -27,12 +27,6 @@
 // completion as its own). QueueRecvMsg is QueueRecv with a msghdr, for ancillary data such as
 // the kernel's receive time stamp (SO_TIMESTAMPNS).
 //
-// Split sends (SplitSends): a loopback send runs the receiver's TCP receive path in the
-// sender's context, so 100 sends keep one core busy while the other may idle. With the split
-// on, the first half of a large batch is marked IOSQE_ASYNC and goes to the ring's one kernel
-// worker thread (io-wq, capped at one), which sends it while the submitting thread sends the
-// second half inline; the scheduler may put the two on different cores.
-//
 // Thread-safety: none; one user at a time (the broadcaster calls it under its loop lock).
 #pragma once
 
@@ -73,10 +67,6 @@ class SendRing {
   absl::Status Open(unsigned entries, bool one_thread = false);
   bool deferred() const { return deferred_; }
   bool open() const { return ring_fd_ >= 0; }
-  // Turns on split sends (above) for batches of at least `min_batch` ops. Errors: the kernel
-  // cannot cap the ring's workers (IORING_REGISTER_IOWQ_MAX_WORKERS, 5.15+); nothing changes.
-  absl::Status SplitSends(size_t min_batch = 16);
-  bool splitting() const { return split_min_ != 0; }
 
   // Sends every op (in chunks of the ring's size, one io_uring_enter each) and fills in the
   // results. Sends to different sockets in one chunk may run in any order.
@@ -116,7 +106,6 @@ class SendRing {
   unsigned *cq_head_ = nullptr, *cq_tail_ = nullptr, *cq_mask_ = nullptr;
   void* cqes_ = nullptr;
   unsigned queued_ = 0;  // receives queued since the last submission
-  size_t split_min_ = 0;  // 0: every send inline
   bool deferred_ = false;  // IORING_SETUP_DEFER_TASKRUN
   std::vector<Completion> completions_;
 };
