@@ -1,12 +1,17 @@
 #include "server/broadcaster.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <ctime>
 #include <future>
 #include <map>
 #include <memory>
@@ -44,8 +49,9 @@ struct Pipe {
     s.deadline = s.start + timeout;
     return s;
   }
-  // Everything until the server closes its end (or 10 s pass).
-  std::string ReadAll() const {
+  // Everything until the server closes its end (or 10 s pass); `progress` (if given) follows
+  // the count of bytes read.
+  std::string ReadAll(std::atomic<size_t>* progress = nullptr) const {
     std::string out;
     char buf[65536];
     const auto until = Clock::now() + std::chrono::seconds(10);
@@ -55,6 +61,7 @@ struct Pipe {
       ssize_t n = read(client, buf, sizeof buf);
       if (n <= 0) break;
       out.append(buf, static_cast<size_t>(n));
+      if (progress != nullptr) progress->store(out.size());
     }
     return out;
   }
@@ -180,19 +187,32 @@ TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedOrNot) {
       out.push_back(b.Add(gone->Stream(), nullptr, [&] { closed++; }));
       return out;
     });
+    // The slow and the hung-up stream first: their refused sends come before the others'.
+    std::vector<Broadcaster::StreamId> order(ids.end() - 2, ids.end());
+    order.insert(order.end(), ids.begin(), ids.end() - 2);
     ::shutdown(gone->client, SHUT_RDWR);  // the client hangs up (the loop may see it first)
     std::vector<std::future<std::string>> readers;
-    for (auto& p : fast) readers.push_back(std::async(std::launch::async, [&p] { return p->ReadAll(); }));
+    std::vector<std::atomic<size_t>> progress(kFast);
+    for (int i = 0; i < kFast; ++i) {
+      readers.push_back(std::async(std::launch::async, [&p = fast[i], &read = progress[i]] { return p->ReadAll(&read); }));
+    }
     std::string expected = "HEAD\r\n\r\n";
     constexpr int kFrames = 200;  // 200 KB each: far more than the slow socket and its bound
     for (int f = 0; f < kFrames; ++f) {
       auto frame = std::make_shared<const std::string>(ConnectChunk(0, std::string(1000, static_cast<char>('a' + f % 26))));
       expected += *frame;
       OnLoop(b, [&] {
-        b.SendToAll(ids, frame);
+        b.SendToAll(order, frame);
         return 0;
       });
-      if (f % 20 == 19) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let the readers keep up
+      if (f % 20 == 19) {
+        // The fast readers catch up (bounded) before the next 20 KB, so on a loaded machine
+        // they never fall 64 KB behind; the slow one reads nothing and does.
+        const auto until = Clock::now() + std::chrono::seconds(10);
+        for (auto& read : progress) {
+          while (read.load() < expected.size() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+      }
     }
     OnLoop(b, [&] {
       EXPECT_FALSE(b.alive(ids[kFast])) << "the slow stream passed its bound";
@@ -201,7 +221,13 @@ TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedOrNot) {
       return 0;
     });
     expected += ConnectChunk(2, "{}") + "0\r\n\r\n";
-    for (auto& r : readers) EXPECT_EQ(r.get(), expected);
+    for (size_t i = 0; i < readers.size(); ++i) {
+      const std::string got = readers[i].get();
+      const size_t at = std::mismatch(got.begin(), got.end(), expected.begin(), expected.end()).first - got.begin();
+      EXPECT_TRUE(got == expected) << "stream " << i << ": " << got.size() << " bytes, expected " << expected.size()
+                                   << ", first difference at byte " << at << ", ends with "
+                                   << got.substr(got.size() - std::min<size_t>(got.size(), 120));
+    }
     const std::string slow_bytes = slow.ReadAll();
     EXPECT_NE(slow_bytes.find("resource_exhausted"), std::string::npos);
     for (int i = 0; i < 100 && closed.load() < kFast + 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -209,11 +235,21 @@ TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedOrNot) {
   }
 }
 
+void ParkedReceivesComplete(bool one_thread);
+
 // The receive side of the ring (the S1 bench client reads 100 streams with it): each parked
 // receive completes with what its own socket got, and with 0 when the peer closes.
 TEST(SendRing, ParkedReceivesCompleteWithTheirSocketsBytesAndTheEndOfStream) {
+  for (bool one_thread : {false, true}) {
+    SCOPED_TRACE(one_thread ? "completions deferred to the reader's wait" : "ordinary ring");
+    ParkedReceivesComplete(one_thread);
+  }
+}
+
+void ParkedReceivesComplete(bool one_thread) {
   SendRing ring;
-  if (!ring.Open(8).ok()) GTEST_SKIP() << "io_uring unavailable";
+  if (!ring.Open(8, one_thread).ok()) GTEST_SKIP() << "io_uring unavailable";
+  EXPECT_EQ(ring.deferred(), one_thread) << "this machine's kernel (6.1+) defers completions";
   Pipe pipes[3];
   char bufs[3][64];
   for (uint64_t i = 0; i < 3; ++i) ring.QueueRecv(pipes[i].client, bufs[i], sizeof bufs[i], 100 + i);
@@ -235,6 +271,74 @@ TEST(SendRing, ParkedReceivesCompleteWithTheirSocketsBytesAndTheEndOfStream) {
   EXPECT_EQ(done[0].result, 0);
   close(pipes[0].server);
   close(pipes[2].server);
+}
+
+// The S1 bench client's receive time stamps: a parked recvmsg gets the socket's bytes and the
+// kernel's SO_TIMESTAMPNS stamp in its control buffer, taken between the send and the read.
+TEST(SendRing, ParkedRecvMsgCarriesTheKernelReceiveTimeStamp) {
+  SendRing ring;
+  if (!ring.Open(8).ok()) GTEST_SKIP() << "io_uring unavailable";
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int reader = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(reader, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int writer = accept(listener, nullptr, nullptr);
+  ASSERT_GE(writer, 0);
+  int one = 1;
+  ASSERT_EQ(setsockopt(reader, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+  char buf[64];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec)) + 64] = {};
+  iovec iov{buf, sizeof buf};
+  msghdr msg{};
+  auto arm = [&] {
+    std::memset(control, 0, sizeof control);
+    msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  };
+  const auto* c = reinterpret_cast<const cmsghdr*>(control);
+  // The kernel turns receive time stamps on for the whole stack a moment after the first socket
+  // asks (a deferred static key): until then segments arrive unstamped. Wait for that (bounded).
+  for (int i = 0; i < 200; ++i) {
+    arm();
+    ASSERT_EQ(send(writer, "x", 1, 0), 1);
+    ASSERT_EQ(recvmsg(reader, &msg, 0), 1);
+    if (c->cmsg_type == SCM_TIMESTAMPNS) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  arm();
+  ring.QueueRecvMsg(reader, &msg, 7);
+  auto unix_ns = [] {
+    timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+  };
+  const int64_t before = unix_ns();
+  ASSERT_EQ(send(writer, "stamped", 7, 0), 7);
+  const std::vector<SendRing::Completion>& done = ring.WaitRecv();
+  const int64_t after = unix_ns();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].tag, 7u);
+  ASSERT_EQ(done[0].result, 7);
+  EXPECT_EQ(std::string(buf, 7), "stamped");
+  ASSERT_EQ(c->cmsg_level, SOL_SOCKET);
+  ASSERT_EQ(c->cmsg_type, SCM_TIMESTAMPNS);
+  timespec ts;
+  std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+  const int64_t stamp = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  EXPECT_GE(stamp, before);
+  EXPECT_LE(stamp, after);
+  close(writer);
+  close(reader);
+  close(listener);
 }
 
 TEST(Broadcaster, AClientThatHangsUpEndsItsStreamAndTheDeadlineEndsOthersNormally) {

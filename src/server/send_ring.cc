@@ -37,7 +37,7 @@ void SendRing::Close() {
   ring_fd_ = -1;
 }
 
-absl::Status SendRing::Open(unsigned entries) {
+absl::Status SendRing::Open(unsigned entries, bool one_thread) {
 #ifndef __NR_io_uring_setup
   return absl::UnimplementedError("io_uring: not in this system's headers");
 #else
@@ -46,7 +46,17 @@ absl::Status SendRing::Open(unsigned entries) {
   // SUBMIT_ALL: a bad submission does not stop the ones after it (kernel 5.18+).
   // Without it a chunk could stop half submitted, so older kernels send one by one.
   p.flags = IORING_SETUP_SUBMIT_ALL;
-  const int fd = static_cast<int>(syscall(__NR_io_uring_setup, entries, &p));
+  int fd = -1;
+  if (one_thread) {
+    p.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    fd = static_cast<int>(syscall(__NR_io_uring_setup, entries, &p));
+    deferred_ = fd >= 0;
+    if (fd < 0) {  // before 6.1: an ordinary ring
+      std::memset(&p, 0, sizeof p);
+      p.flags = IORING_SETUP_SUBMIT_ALL;
+    }
+  }
+  if (fd < 0) fd = static_cast<int>(syscall(__NR_io_uring_setup, entries, &p));
   if (fd < 0) return absl::UnavailableError(StrCat("io_uring_setup: ", strerror(errno)));
   ring_fd_ = fd;
   auto fail = [&](const char* what) {
@@ -149,6 +159,21 @@ void SendRing::QueueRecv(int fd, char* buffer, size_t size, uint64_t tag) {
   sqe.fd = fd;
   sqe.addr = reinterpret_cast<uint64_t>(buffer);
   sqe.len = static_cast<uint32_t>(size);
+  sqe.user_data = tag;
+  sq_array_[idx] = idx;
+  StoreRelease(sq_tail_, tail + 1);
+  ++queued_;
+}
+
+void SendRing::QueueRecvMsg(int fd, msghdr* msg, uint64_t tag) {
+  unsigned tail = *sq_tail_;  // only we write it
+  const unsigned idx = tail & *sq_mask_;
+  io_uring_sqe& sqe = static_cast<io_uring_sqe*>(sqes_)[idx];
+  std::memset(&sqe, 0, sizeof sqe);
+  sqe.opcode = IORING_OP_RECVMSG;
+  sqe.fd = fd;
+  sqe.addr = reinterpret_cast<uint64_t>(msg);
+  sqe.len = 1;
   sqe.user_data = tag;
   sq_array_[idx] = idx;
   StoreRelease(sq_tail_, tail + 1);
