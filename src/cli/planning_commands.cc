@@ -61,7 +61,7 @@ absl::StatusOr<OpenApp> Open(const DataFolder& folder, const std::string& app, b
   QA_ASSIGN_OR_RETURN(open.app, durable::DurableApp::Open(folder, app, options));
   open.cube = open.app->mutable_cube();
   open.since = open.cube->LastChangeSetId();
-  for (const std::string& name : {"targets", "comments"})
+  for (const char* name : {"targets", "comments"})
     if (auto bytes = open.app->Section(name)) open.sections[name] = *std::move(bytes);
   return open;
 }
