@@ -17,7 +17,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.argv[2] ?? 10);
 const renderers = (process.argv[3] ?? "auto,auto+uncapped,webgpu,webgl2,canvas2d,dom,dom+uncapped").split(",");
 const results = [];
-const { server, port } = await serveStatic(join(here, "..", "dist"));
+// FRAME_BENCH_DIST: another build of dist/ (alternate old and new builds in one window).
+const { server, port } = await serveStatic(process.env.FRAME_BENCH_DIST ?? join(here, "..", "dist"));
 try {
   for (const requested of renderers) {
     const [renderer, mode] = requested.split("+");

@@ -9,7 +9,10 @@
 //   raf_cpu: the CPU time of the animation frame callback (our work: scroll, snapshot, draw);
 //   main_cpu: the CPU time of the same tasks (wall minus CPU = the thread was descheduled:
 //     other processes had the core);
-//   raf, gc, style_layout, paint, commit: main-thread time in those events;
+//   raf, gc, style_layout, paint, commit: main-thread time in those events (commit_cpu: its
+//     CPU time; the rest of commit's wall time is waiting for the compositor thread);
+//   produce: Canvas2DResourceProvider::ProduceCanvasResource, the copy of a changed canvas
+//     handed to the compositor (inside commit);
 //   compositor, raster, viz: busy wall time of those threads (the compositor thread, the
 //     raster workers, the display compositor in the GPU process);
 //   idle: interval minus main_busy (the main thread waited for the next frame).
@@ -31,14 +34,16 @@ const categories = [
   "toplevel", "cc", "viz", "gpu", "blink",
 ];
 
-const { server, port } = await serveStatic(join(here, "..", "dist"));
+// FRAME_BENCH_DIST: another build of dist/ (alternate old and new builds in one window).
+const { server, port } = await serveStatic(process.env.FRAME_BENCH_DIST ?? join(here, "..", "dist"));
 const browser = await launch({ webgpu: renderer === "webgpu", uncapped });
 let trace;
 try {
   const page = await browser.newPage({ viewport: { width: vw, height: vh } });
   const query = renderer === "auto" ? "" : renderer === "worker" ? "renderer=canvas2d&worker=1&" : `renderer=${renderer}&`;
   await browser.startTracing(page, { categories });
-  await page.goto(`http://127.0.0.1:${port}/bench.html?${query}seconds=${seconds}`);
+  // FRAME_BENCH_QUERY: more page parameters (e.g. detail=1).
+  await page.goto(`http://127.0.0.1:${port}/bench.html?${query}${process.env.FRAME_BENCH_QUERY ?? ""}&seconds=${seconds}`);
   await page.waitForFunction(() => window.__frameBench, null, { timeout: (seconds + 60) * 1000, polling: 500 });
   var result = await page.evaluate(() => window.__frameBench);
   trace = JSON.parse((await browser.stopTracing()).toString());
@@ -112,6 +117,8 @@ for (let i = 1; i < frames.length; i++) {
     style_layout: busy(mainList, t0, t1, isStyleLayout),
     paint: busy(mainList, t0, t1, isPaint),
     commit: busy(mainList, t0, t1, isCommit),
+    commit_cpu: busy(mainList, t0, t1, isCommit, "tdur"),
+    produce: busy(mainList, t0, t1, named(/^Canvas2DResourceProvider::ProduceCanvasResource$/)),
     compositor: sumOver(compositor),
     raster: sumOver(raster),
     viz: sumOver(viz),
@@ -128,12 +135,15 @@ function summary(group) {
 // CPU time per interval does not depend on what else the machine runs (wall time does).
 const pct = (k, p) => { const v = rows.map((r) => r[k]).sort((a, b) => a - b); return ms(v[Math.min(v.length - 1, Math.floor(p / 100 * v.length))]); };
 const cpu = {};
-for (const k of ["interval", "main_busy", "main_cpu", "raf", "raf_cpu", "compositor", "viz"]) { cpu[`${k}_p50_ms`] = pct(k, 50); cpu[`${k}_p99_ms`] = pct(k, 99); }
+for (const k of ["interval", "main_busy", "main_cpu", "raf", "raf_cpu", "commit_cpu", "produce", "compositor", "viz"]) { cpu[`${k}_p50_ms`] = pct(k, 50); cpu[`${k}_p99_ms`] = pct(k, 99); }
 const slow = rows.filter((r) => r.interval > kBudgetUs);
 const worst = [...rows].sort((a, b) => b.interval - a.interval).slice(0, Math.max(1, Math.ceil(rows.length / 100)));
 console.log(JSON.stringify({
   bench: "grid_frame_trace", renderer: result.renderer, uncapped, seconds, viewport: `${vw}x${vh}`, work_p99_ms: result.work_p99_ms,
   interval_p50_ms: result.interval_p50_ms, interval_p99_ms: result.interval_p99_ms,
-  per_interval: cpu, threads: { compositor: compositor.length, raster: raster.length, viz: viz.length },
+  per_interval: cpu,
+  // A canvas copied into fresh memory pays a page fault per 4 KiB (about 1,000 for 1280 x 800).
+  produce_over_3ms: rows.filter((r) => r.produce > 3000).length, intervals: rows.length,
+  threads: { compositor: compositor.length, raster: raster.length, viz: viz.length },
   slow: summary(slow), worst_1pct: summary(worst), fast: summary(rows.filter((r) => r.interval <= kBudgetUs)),
 }));

@@ -18,20 +18,27 @@ export class Canvas2dRenderer implements GridRenderer {
   readonly kind = "canvas2d" as const;
   /** The context drawn into: the current page's or back buffer's, else the canvas's. */
   private ctx: Context2d;
-  private readonly screen: Context2d;
+  /** The canvas's own context, where the canvas shows the pixels (not with pages). */
+  private readonly screen: Context2d | null = null;
   /**
    * Two surfaces drawn in turn: a scroll copies the last frame from one into the other, shifted,
    * and paints only what the scroll exposed (copying a canvas onto itself makes Chromium
-   * snapshot it, which costs more than a frame). On a page they are two stacked canvases, the
-   * given one and a sibling above it, and the one drawn last is shown ("page flipping": the
-   * frame is copied once). In a Worker they are two OffscreenCanvas back buffers and the
+   * snapshot it, which costs more than a frame). On a page they are two canvases stacked above
+   * the given one, and only the one drawn last is displayed ("page flipping": the frame is
+   * copied once). In a Worker they are two OffscreenCanvas back buffers and the
    * finished one is copied to the canvas (twice the copying; see docs/web.md). Null where
    * neither is possible: every scroll then repaints everything.
    */
   private readonly surfaces: [Surface, Surface] | null = null;
   private readonly contexts: Context2d[] = [];
-  /** On a page: the canvas stacked above the given one, hidden while the given one is current. */
-  private readonly sibling: HTMLCanvasElement | null = null;
+  /**
+   * On a page: the two canvases stacked above the given one (which then gets no context and
+   * shows nothing: it keeps pointer events and focus). The one not shown is display:none, not
+   * hidden: a hidden canvas keeps its layer, the compositor keeps its last frame, and drawing
+   * into it again made Chromium copy the whole bitmap first (ProduceCanvasResource: 0.8-1.8 ms
+   * against 1.8-3.7 ms per frame in the same runs; docs/web.md).
+   */
+  private readonly pages: [HTMLCanvasElement, HTMLCanvasElement] | null = null;
   private current = 0;
   private dpr = 1;
   /** The frame whose pixels are on the canvas (null after a resize cleared them). */
@@ -41,24 +48,35 @@ export class Canvas2dRenderer implements GridRenderer {
 
   /** `canvas` is the page's canvas, or in a Worker the OffscreenCanvas it was transferred to. */
   constructor(private readonly canvas: Surface) {
+    if (typeof HTMLCanvasElement !== "undefined" && canvas instanceof HTMLCanvasElement && canvas.parentElement !== null) {
+      // Two pages stacked above the canvas; only pixels: pointer events, focus and the cursor
+      // stay the canvas's. The page not shown is display:none, so the compositor drops its
+      // layer and its last resource: drawing into it next frame needs no copy-on-write.
+      const pages: HTMLCanvasElement[] = [];
+      for (let i = 0; i < 2; i++) {
+        const page = document.createElement("canvas");
+        page.style.cssText = canvas.style.cssText;
+        page.style.pointerEvents = "none";
+        page.style.display = i === 0 ? "" : "none";
+        page.setAttribute("aria-hidden", "true");
+        (i === 0 ? canvas : pages[0]).after(page);
+        const pctx = page.getContext("2d", { alpha: false });
+        if (!pctx) throw new Error("no 2d context for a page");
+        pages.push(page);
+        this.contexts.push(pctx);
+      }
+      this.pages = pages as [HTMLCanvasElement, HTMLCanvasElement];
+      this.surfaces = this.pages;
+      this.ctx = this.contexts[0];
+      return;
+    }
+    // The canvas itself shows the pixels: it gets no context with pages, so it has no layer of
+    // its own for the compositor to draw under them.
     const ctx = canvas.getContext("2d", { alpha: false }) as Context2d | null;
     if (!ctx) throw new Error("no 2d context");
     this.screen = ctx;
     this.ctx = ctx;
-    if (typeof HTMLCanvasElement !== "undefined" && canvas instanceof HTMLCanvasElement && canvas.parentElement !== null) {
-      // The sibling only shows pixels: pointer events, focus and the cursor stay the canvas's.
-      const sibling = document.createElement("canvas");
-      sibling.style.cssText = canvas.style.cssText;
-      sibling.style.pointerEvents = "none";
-      sibling.style.visibility = "hidden";
-      sibling.setAttribute("aria-hidden", "true");
-      canvas.after(sibling);
-      const sctx = sibling.getContext("2d", { alpha: false });
-      if (!sctx) throw new Error("no 2d context for the second page");
-      this.sibling = sibling;
-      this.surfaces = [canvas, sibling];
-      this.contexts.push(ctx, sctx);
-    } else if (typeof OffscreenCanvas !== "undefined") {
+    if (typeof OffscreenCanvas !== "undefined") {
       const buffers: [OffscreenCanvas, OffscreenCanvas] = [new OffscreenCanvas(1, 1), new OffscreenCanvas(1, 1)];
       for (const b of buffers) {
         const bctx = b.getContext("2d", { alpha: false });
@@ -72,17 +90,18 @@ export class Canvas2dRenderer implements GridRenderer {
 
   /** The canvas whose pixels are on screen now (tests read the frame from it). */
   get shown(): Surface {
-    return this.sibling && this.current === 1 ? this.sibling : this.canvas;
+    return this.pages ? this.pages[this.current] : this.canvas;
   }
 
   resize(width: number, height: number, dpr: number): void {
     this.dpr = dpr;
     this.canvas.width = Math.round(width * dpr);
     this.canvas.height = Math.round(height * dpr);
-    if (this.sibling) {
-      this.sibling.style.width = `${width}px`;
-      this.sibling.style.height = `${height}px`;
-    }
+    if (this.pages)
+      for (const p of this.pages) {
+        p.style.width = `${width}px`;
+        p.style.height = `${height}px`;
+      }
     if (this.surfaces)
       for (const b of this.surfaces) {
         b.width = this.canvas.width;
@@ -135,10 +154,11 @@ export class Canvas2dRenderer implements GridRenderer {
     if (full) this.paintHeaders(frame);
     else if (moved) this.scrollHeaders(frame, dx, dy, hw, hh, body);
     this.last = frame;
-    if (this.sibling) {
-      const visibility = this.current === 1 ? "visible" : "hidden";
-      if (this.sibling.style.visibility !== visibility) this.sibling.style.visibility = visibility;
-    } else if (this.surfaces) {
+    if (this.pages) {
+      const [shown, hidden] = this.current === 0 ? this.pages : [this.pages[1], this.pages[0]];
+      if (shown.style.display !== "") shown.style.display = "";
+      if (hidden.style.display !== "none") hidden.style.display = "none";
+    } else if (this.surfaces && this.screen) {
       this.screen.setTransform(1, 0, 0, 1, 0, 0);
       this.screen.imageSmoothingEnabled = false;
       this.screen.drawImage(this.surfaces[this.current], 0, 0);
@@ -414,6 +434,6 @@ export class Canvas2dRenderer implements GridRenderer {
   }
 
   dispose(): void {
-    this.sibling?.remove();
+    for (const p of this.pages ?? []) p.remove();
   }
 }
