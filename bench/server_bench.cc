@@ -125,10 +125,6 @@ v1::BulkWriteRequest BulkRequest(const Ids& ids, bool grid_data_only, double off
   auto* c = req.add_columns();
   auto* m = req.add_columns();
   const uint64_t n = uint64_t{kGroups} * kPerGroup * kCcGroups * kPerCcGroup * kMonths;
-  // Sized once, as a client that knows its row count would (growing by doubling copies them).
-  const int reserve = static_cast<int>(grid_data_only ? n / 4 : n);
-  for (auto* column : {a, c, m}) column->mutable_ids()->Reserve(reserve);
-  req.mutable_values()->Reserve(reserve);
   for (uint64_t i = 0; i < n; ++i) {
     if (grid_data_only && !InGridData(i)) continue;
     a->add_ids(ids.account[i / 2000]);
