@@ -37,6 +37,16 @@ struct AuditEntry {
   bool operator==(const AuditEntry&) const = default;
 };
 
+// An entry as AuditTrail::Appender takes it: every field borrowed, nothing copied (a bulk
+// write has millions of entries).
+struct AuditEntryRef {
+  uint64_t log_seq = 0;
+  int64_t time_us = 0;
+  std::string_view user, cause, coordinate;
+  const CellValue* before = nullptr;
+  const CellValue* after = nullptr;
+};
+
 // The cause recorded for a change set's action ("write" -> "input", "undo of write" -> "undo").
 std::string CauseOfAction(std::string_view action);
 
@@ -81,6 +91,37 @@ class AuditTrail {
   };
   Chained Chain(const std::vector<AuditEntry>& entries) const;
   absl::Status Append(const Chained& chained);
+  // Appends entries one at a time, for an owner that derives them as it goes (a checkpoint,
+  // from the log): each is encoded and chained as it comes and written out in chunks of a few
+  // MiB, so that the entries of a bulk write are never all in memory at once. Commit makes them
+  // durable (fdatasync) and part of the trail (count, head); an appender dropped without
+  // Commit, or whose write failed, cuts the file back to where it began and changes nothing.
+  // The trail takes no other append while an appender is open.
+  class Appender {
+   public:
+    ~Appender();
+    Appender(const Appender&) = delete;
+    Appender& operator=(const Appender&) = delete;
+    void Add(const AuditEntryRef& entry);
+    // The appended entries, durable; the errors of Append (ResourceExhausted for a full disk).
+    absl::Status Commit();
+
+   private:
+    friend class AuditTrail;
+    explicit Appender(AuditTrail* trail);
+    void Flush();
+    AuditTrail* trail_;
+    int fd_ = -1;
+    int err_ = 0;            // the first write error (errno)
+    bool done_ = false;
+    uint64_t written_ = 0;   // bytes written after the trail's end
+    uint64_t count_ = 0, last_seq_ = 0;
+    Hash head_;
+    std::string chunk_, body_;
+  };
+  // InternalError if the file cannot be opened.
+  absl::StatusOr<std::unique_ptr<Appender>> StartAppend();
+
   uint64_t count() const { return count_; }
   Hash head() const { return head_; }
   // The newest log record with entries here (0 when none).

@@ -62,6 +62,65 @@ TEST(AuditTrailTest, AppendedEntriesReadBackWithTheDocumentedChain) {
   EXPECT_EQ((*trail)->last_seq(), 3u);
 }
 
+AuditEntryRef Ref(const AuditEntry& e) { return {e.log_seq, e.time_us, e.user, e.cause, e.coordinate, &e.before, &e.after}; }
+
+// Entries streamed through an Appender, across several of its 4 MiB chunks, make the same file
+// as one Append of them, and the file reads back through the chain check.
+TEST(AuditTrailTest, AppenderWritesWhatAppendWrites) {
+  std::vector<AuditEntry> many;
+  for (int i = 0; i < 60'000; ++i)  // ~100 bytes each: two chunk flushes and a partial one
+    many.push_back({7, 5000 + i, "ann", "input", StrCat("a=x", i, ",b=y"), CellValue::Number(i),
+                    i % 7 == 0 ? CellValue::Text(StrCat("t", i)) : CellValue::Empty()});
+  const std::string a = Path("appender_a"), b = Path("appender_b");
+  auto ta = AuditTrail::Open(a);
+  auto tb = AuditTrail::Open(b);
+  ASSERT_TRUE(ta.ok() && tb.ok());
+  const auto entries = SomeEntries();
+  ASSERT_TRUE((*ta)->Append(entries).ok());
+  ASSERT_TRUE((*ta)->Append(many).ok());
+  ASSERT_TRUE((*tb)->Append(entries).ok());
+  auto appender = (*tb)->StartAppend();
+  ASSERT_TRUE(appender.ok()) << appender.status();
+  for (const AuditEntry& e : many) (*appender)->Add(Ref(e));
+  EXPECT_EQ((*tb)->count(), entries.size());  // nothing is part of the trail before Commit
+  ASSERT_TRUE((*appender)->Commit().ok());
+  EXPECT_EQ(*ReadFile(a), *ReadFile(b));
+  EXPECT_EQ((*tb)->count(), entries.size() + many.size());
+  EXPECT_EQ((*tb)->head(), (*ta)->head());
+  EXPECT_EQ((*tb)->last_seq(), 7u);
+  auto file = ReadAuditFile(b);
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_EQ(file->entries.size(), entries.size() + many.size());
+  EXPECT_EQ(file->entries.back(), many.back());
+  // And the trail goes on after it.
+  ASSERT_TRUE((*tb)->Append({entries[0]}).ok());
+  EXPECT_TRUE(ReadAuditFile(b).ok());
+}
+
+// An appender dropped without Commit (its owner failed half-way) leaves the file as it was,
+// even after it wrote chunks out, and the trail takes appends again.
+TEST(AuditTrailTest, AppenderDroppedWithoutCommitChangesNothing) {
+  const std::string path = Path("appender_dropped");
+  auto trail = AuditTrail::Open(path);
+  ASSERT_TRUE(trail.ok());
+  const auto entries = SomeEntries();
+  ASSERT_TRUE((*trail)->Append(entries).ok());
+  const std::string before = *ReadFile(path);
+  {
+    auto appender = (*trail)->StartAppend();
+    ASSERT_TRUE(appender.ok());
+    const AuditEntry e{9, 1, "bob", "input", std::string(200, 'c'), CellValue::Empty(), CellValue::Number(1)};
+    for (int i = 0; i < 30'000; ++i) (*appender)->Add(Ref(e));  // ~7 MB: a chunk is on disk
+  }
+  EXPECT_EQ(*ReadFile(path), before);
+  EXPECT_EQ((*trail)->count(), entries.size());
+  EXPECT_EQ((*trail)->last_seq(), 3u);
+  ASSERT_TRUE((*trail)->Append({entries[0]}).ok());
+  auto file = ReadAuditFile(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->entries.size(), entries.size() + 1);
+}
+
 // Changing any single byte of an entry (its body or its hash) is detected, naming the entry.
 TEST(AuditTrailTest, EveryChangedByteIsDetected) {
   const std::string path = Path("tamper");

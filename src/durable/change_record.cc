@@ -1,6 +1,10 @@
 #include "durable/change_record.h"
 
+#include <cstring>
+#include <utility>
+
 #include "base/byte_codec.h"
+#include "base/large_allocator.h"
 #include "base/strings.h"
 #include "model/cell_value_codec.h"
 
@@ -23,9 +27,21 @@ void PutChanges(ByteWriter& w, const std::vector<RecordedChange>& changes) {
   }
 }
 
-absl::Status GetChanges(ByteReader& in, std::vector<RecordedChange>* out) {
+// Into `out`, or, with a visitor, to it one by one.
+absl::Status GetChanges(ByteReader& in, std::vector<RecordedChange>* out, const ChangeRecord& record, bool undo,
+                        const CellVisitor* visit) {
   uint64_t n = 0;
   QA_RETURN_IF_ERROR(in.GetCount<uint64_t>(&n, 10, "a cell count"));  // key + two empty tags
+  if (visit != nullptr) {
+    RecordedChange c;
+    for (uint64_t i = 0; i < n; ++i) {
+      QA_RETURN_IF_ERROR(in.Get(&c.key, "a cell key"));
+      QA_RETURN_IF_ERROR(GetCellValue(in, &c.before));
+      QA_RETURN_IF_ERROR(GetCellValue(in, &c.after));
+      (*visit)(record, undo, c);
+    }
+    return absl::OkStatus();
+  }
   out->resize(n);
   for (RecordedChange& c : *out) {
     QA_RETURN_IF_ERROR(in.Get(&c.key, "a cell key"));
@@ -57,10 +73,11 @@ absl::Status GetDefinition(ByteReader& in, const LoggedFormula& f, std::optional
   return absl::OkStatus();
 }
 
-}  // namespace
+// Both decoders (with a cell visitor or without).
+absl::StatusOr<ChangeRecord> Decode(std::string_view bytes, std::string_view where, const CellVisitor* visit);
 
-std::string EncodeChangeRecord(const ChangeRecord& r) {
-  ByteWriter w;
+// The parts before the change sets: the header and the undos.
+void PutHead(ByteWriter& w, const ChangeRecord& r) {
   w.Put(kVersion);
   w.Put(r.time_us);
   w.PutString<uint32_t>(r.user);
@@ -71,18 +88,25 @@ std::string EncodeChangeRecord(const ChangeRecord& r) {
     w.Put(u.id);
     PutChanges(w, u.changes);
   }
-  for (const LoggedChangeSet& s : r.sets) {
-    w.Put(kSet);
-    w.Put(s.id);
-    w.PutString<uint32_t>(s.user);
-    w.PutString<uint32_t>(s.action);
-    PutChanges(w, s.changes);
-    if (!s.merged.empty()) {
-      w.Put(kSetVector);
-      w.Put(s.id);
-      s.merged.EncodeTo(w);
-    }
-  }
+}
+
+// A change set's part up to its cells (the cell count included), and after them.
+void PutSetHead(ByteWriter& w, uint64_t id, const std::string& user, const std::string& action, uint64_t cells) {
+  w.Put(kSet);
+  w.Put(id);
+  w.PutString<uint32_t>(user);
+  w.PutString<uint32_t>(action);
+  w.Put(cells);
+}
+void PutSetTail(ByteWriter& w, uint64_t id, const VersionVector* merged) {
+  if (merged == nullptr || merged->empty()) return;
+  w.Put(kSetVector);
+  w.Put(id);
+  merged->EncodeTo(w);
+}
+
+// The parts after the change sets.
+void PutTail(ByteWriter& w, const ChangeRecord& r) {
   for (const LoggedHolds& h : r.holds) {
     w.Put(kHolds);
     w.PutString<uint32_t>(h.user);
@@ -104,10 +128,122 @@ std::string EncodeChangeRecord(const ChangeRecord& r) {
     PutDefinition(w, f.before);
     PutDefinition(w, f.after);
   }
-  return w.Take();
+}
+
+// Bytes a cell value takes (PutCellValue): its tag, and its number or text.
+size_t ValueBytes(const CellValue& v) {
+  return 1 + (v.is_number() ? sizeof(double) : v.is_text() ? sizeof(uint32_t) + v.text.size() : 0);
+}
+
+// Writes into memory sized beforehand (no bounds checks: the caller's size is an upper bound).
+struct RawWriter {
+  char* p;
+  template <typename T>
+  void Put(T v) {
+    std::memcpy(p, &v, sizeof v);
+    p += sizeof v;
+  }
+  void Bytes(std::string_view b) {
+    std::memcpy(p, b.data(), b.size());
+    p += b.size();
+  }
+  void Number(const std::optional<double>& v) {
+    Put(static_cast<uint8_t>(v ? CellValue::Kind::kNumber : CellValue::Kind::kEmpty));
+    if (v) Put(*v);
+  }
+  void Value(const CellValue& v) {
+    Put(static_cast<uint8_t>(v.kind));
+    if (v.is_number()) Put(v.number);
+    else if (v.is_text()) Put(static_cast<uint32_t>(v.text.size())), Bytes(v.text);
+  }
+};
+
+}  // namespace
+
+EncodedRecord& EncodedRecord::operator=(EncodedRecord&& other) noexcept {
+  if (this != &other) {
+    LazyFree(data_, capacity_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+EncodedRecord::~EncodedRecord() { LazyFree(data_, capacity_); }
+
+EncodedRecord EncodeChangeRecord(const ChangeRecord& r, std::span<const ChangeSetInPlace> in_place) {
+  // Everything but the in-place cells is small: encode it first, then size the buffer once.
+  ByteWriter head, tail;
+  PutHead(head, r);
+  for (const LoggedChangeSet& s : r.sets) {
+    PutSetHead(head, s.id, s.user, s.action, s.changes.size());
+    for (const RecordedChange& c : s.changes) {
+      head.Put(c.key);
+      PutCellValue(head, c.before);
+      PutCellValue(head, c.after);
+    }
+    PutSetTail(head, s.id, &s.merged);
+  }
+  std::vector<std::string> set_heads, set_tails;
+  size_t bound = head.size();
+  for (const ChangeSetInPlace& in : in_place) {
+    const ChangeSet& set = *in.set;
+    ByteWriter sh, st;
+    PutSetHead(sh, set.id, set.user, set.action, set.changes.size());
+    PutSetTail(st, set.id, in.merged);
+    set_heads.push_back(sh.Take());
+    set_tails.push_back(st.Take());
+    // A number change is at most a key and two tagged doubles.
+    bound += set_heads.back().size() + set_tails.back().size() +
+             (set.changes.size() - set.changes.others.size()) * (sizeof(uint64_t) + 2 * (1 + sizeof(double)));
+    for (const CellChange& c : set.changes.others) bound += sizeof(uint64_t) + ValueBytes(c.before) + ValueBytes(c.after);
+  }
+  PutTail(tail, r);
+  bound += tail.size();
+
+  EncodedRecord out;
+  out.capacity_ = bound;
+  out.data_ = static_cast<char*>(LazyAllocate(bound));
+  RawWriter w{out.data_};
+  w.Bytes(head.bytes());
+  for (size_t i = 0; i < in_place.size(); ++i) {
+    w.Bytes(set_heads[i]);
+    ForEachChangeInOrder(
+        in_place[i].set->changes,
+        [&](uint64_t key, const std::optional<double>& before, const std::optional<double>& after) {
+          w.Put(key);
+          w.Number(before);
+          w.Number(after);
+        },
+        [&](const CellChange& c) {
+          w.Put(c.key);
+          w.Value(c.before);
+          w.Value(c.after);
+        });
+    w.Bytes(set_tails[i]);
+  }
+  w.Bytes(tail.bytes());
+  out.size_ = static_cast<size_t>(w.p - out.data_);
+  return out;
+}
+
+std::string EncodeChangeRecord(const ChangeRecord& r) {
+  EncodedRecord encoded = EncodeChangeRecord(r, {});
+  return std::string(encoded.bytes());
 }
 
 absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::string_view where) {
+  return Decode(bytes, where, nullptr);
+}
+
+absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::string_view where,
+                                                const CellVisitor& cell) {
+  return Decode(bytes, where, &cell);
+}
+
+namespace {
+absl::StatusOr<ChangeRecord> Decode(std::string_view bytes, std::string_view where, const CellVisitor* visit) {
   const std::string context = StrCat(where, ": change record");
   ByteReader in(bytes, context);
   ChangeRecord r;
@@ -123,21 +259,19 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::str
     switch (part) {
       case kUndo:
       case kRedo: {
-        LoggedUndo u;
+        LoggedUndo& u = r.undos.emplace_back();
         u.redo = part == kRedo;
         QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&u.user));
         QA_RETURN_IF_ERROR(in.Get(&u.id));
-        QA_RETURN_IF_ERROR(GetChanges(in, &u.changes));
-        r.undos.push_back(std::move(u));
+        QA_RETURN_IF_ERROR(GetChanges(in, &u.changes, r, /*undo=*/true, visit));
         break;
       }
       case kSet: {
-        LoggedChangeSet s;
+        LoggedChangeSet& s = r.sets.emplace_back();
         QA_RETURN_IF_ERROR(in.Get(&s.id));
         QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&s.user));
         QA_RETURN_IF_ERROR(in.GetString<uint32_t>(&s.action));
-        QA_RETURN_IF_ERROR(GetChanges(in, &s.changes));
-        r.sets.push_back(std::move(s));
+        QA_RETURN_IF_ERROR(GetChanges(in, &s.changes, r, /*undo=*/false, visit));
         break;
       }
       case kSetVector: {
@@ -199,5 +333,7 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::str
   }
   return r;
 }
+
+}  // namespace
 
 }  // namespace quantatom::durable

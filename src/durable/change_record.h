@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,9 +72,46 @@ struct ChangeRecord {
   }
 };
 
+// A change set logged straight from the cube's history (Cube::ReadChangeSetsAfter), without
+// flattening it into RecordedChanges first: encoded as the same bytes as a LoggedChangeSet of
+// Cube::Flatten(*set) with `merged`.
+struct ChangeSetInPlace {
+  const ChangeSet* set = nullptr;
+  const VersionVector* merged = nullptr;  // null or empty: not a sandbox commit
+};
+
+// An encoded record in one buffer sized once from an upper bound of its length and mapped
+// lazily (base/large_allocator.h): a bulk write's record is tens of MB, and a string grown by
+// doubling would copy it and fault its pages in again at every step. Move-only.
+class EncodedRecord {
+ public:
+  EncodedRecord() = default;
+  EncodedRecord(EncodedRecord&& other) noexcept { *this = std::move(other); }
+  EncodedRecord& operator=(EncodedRecord&& other) noexcept;
+  EncodedRecord(const EncodedRecord&) = delete;
+  EncodedRecord& operator=(const EncodedRecord&) = delete;
+  ~EncodedRecord();
+  std::string_view bytes() const { return {data_, size_}; }
+
+ private:
+  friend EncodedRecord EncodeChangeRecord(const ChangeRecord&, std::span<const ChangeSetInPlace>);
+  char* data_ = nullptr;
+  size_t size_ = 0, capacity_ = 0;
+};
+
+// The record's bytes; `in_place` change sets follow `record.sets` (the format has one list of
+// change sets). The bytes do not depend on which of the two holds a set.
+EncodedRecord EncodeChangeRecord(const ChangeRecord& record, std::span<const ChangeSetInPlace> in_place);
 std::string EncodeChangeRecord(const ChangeRecord& record);
 // DataLoss naming `where` (e.g. "log record 17") for bytes that do not decode; never reads out
 // of bounds and allocates no more than the bytes justify.
 absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::string_view where);
+// The same, but the cells of undos and change sets are handed to `cell` as they are read, in
+// the record's order, and not kept (their `changes` stay empty): for a reader that wants them
+// one at a time (the audit entries of a bulk write). `record` is the record read so far; the
+// cell belongs to its last undo (`undo`) or its last change set. On an error, the cells before
+// it have been handed over already.
+using CellVisitor = std::function<void(const ChangeRecord& record, bool undo, const RecordedChange& cell)>;
+absl::StatusOr<ChangeRecord> DecodeChangeRecord(std::string_view bytes, std::string_view where, const CellVisitor& cell);
 
 }  // namespace quantatom::durable

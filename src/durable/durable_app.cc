@@ -321,21 +321,32 @@ absl::Status DurableApp::Commit(const std::string& user, const std::string& caus
       layers.sections_ = &sections_;
       QA_RETURN_IF_ERROR(fn(*cube_, layers, record));
     }
-    for (ChangeSet& set : cube_->ChangeSetsAfter(last_set)) {
-      record.sets.push_back({set.id, set.user, set.action, Cube::Flatten(set)});
-      bool merged_here = false;
-      VersionVector merged = cube_->MergedAfter(set.id, &merged_here);
-      if (merged_here) record.sets.back().merged = std::move(merged);
-    }
     record.sections = std::move(layers.changed_);
     std::sort(layers.touched_holds_.begin(), layers.touched_holds_.end());
     layers.touched_holds_.erase(std::unique(layers.touched_holds_.begin(), layers.touched_holds_.end()),
                                 layers.touched_holds_.end());
     for (const std::string& u : layers.touched_holds_) record.holds.push_back({u, cube_->Holds(u)});
-    if (record.empty()) return absl::OkStatus();
-    std::string payload = EncodeChangeRecord(record);
+    // The change sets are encoded where the history keeps them, under the cube's read lock:
+    // no copy of their cells, and none flattened into RecordedChanges (apply_mu_ keeps other
+    // mutations out meanwhile, and readers share the lock).
+    EncodedRecord payload;
+    bool any = !record.empty();
+    cube_->ReadChangeSetsAfter(last_set, [&](std::span<const ChangeSet> sets) {
+      if (sets.empty() && !any) return;
+      any = true;
+      std::vector<VersionVector> merged(sets.size());
+      std::vector<ChangeSetInPlace> in_place(sets.size());
+      for (size_t i = 0; i < sets.size(); ++i) {
+        bool merged_here = false;
+        VersionVector m = cube_->MergedAfter(sets[i].id, &merged_here);  // takes only the clock's lock
+        if (merged_here) merged[i] = std::move(m);
+        in_place[i] = {&sets[i], &merged[i]};
+      }
+      payload = EncodeChangeRecord(record, in_place);
+    });
+    if (!any) return absl::OkStatus();
     coming.Done();
-    absl::StatusOr<uint64_t> queued = log_->Enqueue(payload);
+    absl::StatusOr<uint64_t> queued = log_->Enqueue(payload.bytes());
     if (!queued.ok()) {
       // The change is in memory but cannot be logged: stop, so that nothing built on it is
       // acknowledged either.
@@ -548,51 +559,67 @@ absl::Status DurableApp::WriteSnapshotLocked(uint64_t seq, const std::optional<A
 }
 
 std::string DurableApp::FormatKey(uint64_t key) const {
-  const AppModel& model = cube_->model();
-  Coordinate leaf(model.dimensions.size());
-  for (size_t d = 0; d < leaf.size(); ++d)
-    leaf[d] = model.dimensions[d].leaf_member(cube_->layout().Get(key, static_cast<int>(d)));
-  return model.FormatCoordinate(leaf);
+  std::string out;
+  FormatKeyInto(key, &out);
+  return out;
 }
 
-std::vector<audit::AuditEntry> DurableApp::EntriesOf(const ChangeRecord& record, uint64_t seq) const {
-  std::vector<audit::AuditEntry> out;
-  size_t count = record.formulas.size();
-  for (const LoggedUndo& u : record.undos) count += u.changes.size();
-  for (const LoggedChangeSet& s : record.sets) count += s.changes.size();
-  out.reserve(count);  // a bulk write has millions: grown by doubling, each entry moved ~20 times
-  auto add = [&](const std::string& user, const std::string& cause, const std::vector<RecordedChange>& changes) {
-    for (const RecordedChange& c : changes)
-      out.push_back({seq, record.time_us, user, cause, FormatKey(c.key), c.before, c.after});
+void DurableApp::FormatKeyInto(uint64_t key, std::string* out) const {
+  // As AppModel::FormatCoordinate prints the leaf, without building the coordinate.
+  const AppModel& model = cube_->model();
+  const KeyLayout& layout = cube_->layout();
+  out->clear();
+  for (size_t d = 0; d < model.dimensions.size(); ++d) {
+    const Dimension& dim = model.dimensions[d];
+    if (d) out->push_back(',');
+    out->append(dim.name());
+    out->push_back('=');
+    out->append(dim.member(dim.leaf_member(layout.Get(key, static_cast<int>(d)))).code);
+  }
+}
+
+absl::Status DurableApp::ForEachEntry(std::string_view payload, uint64_t seq, std::string_view where,
+                                      const std::function<void(const audit::AuditEntryRef&)>& fn) const {
+  std::string coordinate;  // reused: no allocation per entry
+  std::string cause;       // of the undo or change set the cells belong to
+  size_t part = SIZE_MAX;
+  bool part_undo = false;
+  auto cell = [&](const ChangeRecord& r, bool undo, const RecordedChange& c) {
+    const size_t index = undo ? r.undos.size() - 1 : r.sets.size() - 1;
+    if (index != part || undo != part_undo) {
+      part = index;
+      part_undo = undo;
+      cause = undo ? (r.undos.back().redo ? "redo" : "undo") : audit::CauseOfAction(r.sets.back().action);
+    }
+    FormatKeyInto(c.key, &coordinate);
+    fn({seq, r.time_us, undo ? r.undos.back().user : r.sets.back().user, cause, coordinate, &c.before, &c.after});
   };
-  for (const LoggedUndo& u : record.undos) add(u.user, u.redo ? "redo" : "undo", u.changes);
-  for (const LoggedChangeSet& s : record.sets) add(s.user, audit::CauseOfAction(s.action), s.changes);
+  QA_ASSIGN_OR_RETURN(ChangeRecord record, DecodeChangeRecord(payload, where, cell));
   // A definition is audited as text, "<formula> [<scope>]", at the member it computes.
   auto text = [](const std::optional<FormulaDefinition>& d) {
     return d ? CellValue::Text(StrCat(d->text, " [", formula::ScopeName(d->scope), "]")) : CellValue::Empty();
   };
-  for (const LoggedFormula& f : record.formulas)
-    out.push_back({seq, record.time_us, record.user, "formula definition", StrCat(f.dimension, "=", f.member),
-                   text(f.before), text(f.after)});
-  return out;
+  for (const LoggedFormula& f : record.formulas) {
+    const CellValue before = text(f.before), after = text(f.after);
+    const std::string member = StrCat(f.dimension, "=", f.member);
+    fn({seq, record.time_us, record.user, "formula definition", member, &before, &after});
+  }
+  return absl::OkStatus();
 }
 
 absl::Status DurableApp::ArchiveAuditLocked(uint64_t up_to_seq) {
   absl::StatusOr<wal::LogContents> log = wal::ReadLog(log_path());
   if (absl::IsNotFound(log.status())) return absl::OkStatus();
   QA_RETURN_IF_ERROR(log.status());
-  std::vector<audit::AuditEntry> entries;
+  // Streamed: each entry is chained and written as its cell is decoded (a bulk write's
+  // million entries were once built, moved and encoded as objects: most of a checkpoint).
+  QA_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditTrail::Appender> appender, trail_->StartAppend());
   for (const wal::LogRecord& r : log->records) {
     if (r.seq <= trail_->last_seq() || r.seq > up_to_seq) continue;
-    QA_ASSIGN_OR_RETURN(ChangeRecord record, DecodeChangeRecord(r.payload, StrCat(log_path(), ": log record ", r.seq)));
-    std::vector<audit::AuditEntry> more = EntriesOf(record, r.seq);
-    if (entries.empty()) {  // the usual case after a bulk write: one record, no copy
-      entries = std::move(more);
-      continue;
-    }
-    entries.insert(entries.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    QA_RETURN_IF_ERROR(ForEachEntry(r.payload, r.seq, StrCat(log_path(), ": log record ", r.seq),
+                                    [&](const audit::AuditEntryRef& e) { appender->Add(e); }));
   }
-  return trail_->Append(entries);
+  return appender->Commit();
 }
 
 // ---- Creating
@@ -676,9 +703,13 @@ absl::StatusOr<std::vector<audit::AuditEntry>> DurableApp::Audit(const audit::Au
   if (!log.ok()) return absl::IsNotFound(log.status()) ? absl::StatusOr<std::vector<audit::AuditEntry>>(out) : log.status();
   for (const wal::LogRecord& r : log->records) {
     if (r.seq <= last) continue;
-    QA_ASSIGN_OR_RETURN(ChangeRecord record, DecodeChangeRecord(r.payload, StrCat(log_path(), ": log record ", r.seq)));
-    for (audit::AuditEntry& e : EntriesOf(record, r.seq))
-      if (query.Matches(e)) out.push_back(std::move(e));
+    QA_RETURN_IF_ERROR(ForEachEntry(r.payload, r.seq, StrCat(log_path(), ": log record ", r.seq),
+                                    [&](const audit::AuditEntryRef& e) {
+                                      audit::AuditEntry entry{e.log_seq, e.time_us, std::string(e.user),
+                                                              std::string(e.cause), std::string(e.coordinate),
+                                                              *e.before, *e.after};
+                                      if (query.Matches(entry)) out.push_back(std::move(entry));
+                                    }));
   }
   return out;
 }

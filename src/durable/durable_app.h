@@ -194,8 +194,13 @@ class DurableApp {
   std::vector<audit::AuditEntry> ImportEntries(uint64_t seq, int64_t time_us, const std::string& user) const;
   absl::Status ArchiveAuditLocked(uint64_t up_to_seq);
   absl::Status OpenWriterLocked(uint64_t first_seq);
-  std::vector<audit::AuditEntry> EntriesOf(const ChangeRecord& record, uint64_t seq) const;
+  // Calls `fn` with each audit entry of the log record `payload` (number `seq`), in order, as
+  // its cells are decoded: the entries of a bulk write are never all in memory. DataLoss naming
+  // `where` for bytes that do not decode (some entries were handed over already then).
+  absl::Status ForEachEntry(std::string_view payload, uint64_t seq, std::string_view where,
+                            const std::function<void(const audit::AuditEntryRef&)>& fn) const;
   std::string FormatKey(uint64_t key) const;
+  void FormatKeyInto(uint64_t key, std::string* out) const;  // the same, into a reused string
   absl::Status CheckAnchor(const absl::StatusOr<audit::AuditFile>& file) const;
 
   const DataFolder folder_;

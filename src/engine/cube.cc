@@ -1,5 +1,6 @@
 #include "engine/cube.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 
@@ -205,22 +206,36 @@ ChangeList Cube::ApplyLocked(const std::vector<CellWrite>& batch) {
   return ApplyKeyedLocked(keyed);
 }
 
+namespace {
+// A batch of at least this many writes of numbers (or clears) to distinct cells goes into the
+// store in one ordered pass (CellStore::ApplySorted): its new cells are merged into main in
+// one rebuild, instead of going through the delta map, which Set compacts into main again
+// after every 64k new cells (a 1M-cell bulk write rebuilt main a dozen times).
+constexpr size_t kSortedBatch = 65536;
+}  // namespace
+
 ChangeList Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch) {
+  return ApplyKeyedLocked(batch.size(), [&](size_t i) { return std::pair(batch[i].first, &batch[i].second); });
+}
+
+ChangeList Cube::ApplyKeyedLocked(size_t n, absl::FunctionRef<std::pair<uint64_t, const CellValue*>(size_t)> at) {
   data_version_.fetch_add(1, std::memory_order_release);
   std::unique_lock cache_lock(cache_mu_);
   // Propagating every change into the cache costs (cells x ancestor combinations); past a
   // budget, dropping the overlapping entries is cheaper.
-  const bool propagate = batch.size() <= 256;
+  const bool propagate = n <= 256;
   std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
   ChangeList changes;
-  changes.numbers.reserve(batch.size());
-  if (!propagate) {
-    // A bulk write: size the delta map and the touched lists once (new cells land in the
-    // delta; growing a hash map of millions rehashes it ~20 times).
-    for (auto& t : touched) t.reserve(batch.size());
-    store_.mutable_delta().reserve(store_.delta().size() + batch.size());
-  }
-  for (const auto& [key, value] : batch) {
+  changes.numbers.reserve(n);
+  if (!propagate)
+    for (auto& t : touched) t.reserve(n);
+  const bool sorted = n >= kSortedBatch && ApplySortedBatchLocked(n, at, &changes, &touched);
+  // A bulk write cell by cell: size the delta map once (new cells land there; growing a hash
+  // map of millions rehashes it ~20 times).
+  if (!propagate && !sorted) store_.mutable_delta().reserve(store_.delta().size() + n);
+  for (size_t i = 0; i < n && !sorted; ++i) {
+    const auto [key, value_ptr] = at(i);
+    const CellValue& value = *value_ptr;
     CellValue old = store_.Set(key, value);
     double delta = (value.is_number() ? value.number : 0.0) - (old.is_number() ? old.number : 0.0);
     int dcount = static_cast<int>(value.is_number()) - static_cast<int>(old.is_number());
@@ -235,11 +250,37 @@ ChangeList Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValu
   cache_lock.unlock();
   if (formulas_) {  // formula hook: recompute the formula cells that read the changed cells
     std::vector<uint64_t> keys;
-    keys.reserve(batch.size());
-    for (const auto& [key, value] : batch) keys.push_back(key);
+    keys.reserve(n);
+    for (size_t i = 0; i < n; ++i) keys.push_back(at(i).first);
     RecalcAfterChangeLocked(keys);
   }
   return changes;
+}
+
+bool Cube::ApplySortedBatchLocked(size_t n, absl::FunctionRef<std::pair<uint64_t, const CellValue*>(size_t)> at,
+                                  ChangeList* changes, std::vector<std::vector<uint32_t>>* touched) {
+  // Numbers and clears of distinct cells only (text, or a cell written twice, takes the
+  // per-cell path, where each write sees the one before it): checked before anything changes.
+  CellStore::SortedUpdates updates;
+  updates.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto [key, value] = at(i);
+    if (value->is_text()) return false;
+    updates.push_back({key, value->is_number() ? value->number : 0.0, !value->is_number()});
+  }
+  auto by_key = [](const CellStore::SortedUpdate& a, const CellStore::SortedUpdate& b) { return a.key < b.key; };
+  if (!std::is_sorted(updates.begin(), updates.end(), by_key)) std::sort(updates.begin(), updates.end(), by_key);
+  for (size_t i = 1; i < updates.size(); ++i)
+    if (updates[i].key == updates[i - 1].key) return false;
+  // The keys are distinct, so every cell's value before the batch is its value before its
+  // write: read them all first, in batch order (the change list's order), then apply.
+  for (size_t i = 0; i < n; ++i) {
+    const auto [key, value] = at(i);
+    changes->Add(key, store_.Get(key), *value);
+    for (size_t d = 0; d < touched->size(); ++d) (*touched)[d].push_back(store_.layout().Get(key, static_cast<int>(d)));
+  }
+  store_.ApplySorted(std::span<const CellStore::SortedUpdate>(updates.data(), updates.size()));
+  return true;
 }
 
 void Cube::InvalidateRegionLocked(const Coordinate& region) {

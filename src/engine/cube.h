@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "model/app_model.h"
 #include "model/cell_value.h"
 #include "query/consolidated_cache.h"
@@ -227,6 +228,10 @@ class Cube {
   // Copies of the change sets recorded after `id`, oldest first: what one mutation did, for
   // the write-ahead log.
   std::vector<ChangeSet> ChangeSetsAfter(uint64_t id) const;
+  // Calls `fn` with the change sets recorded after `id`, oldest first, in place under the read
+  // lock: the log encodes them from there (a bulk write's set holds millions of cells, which a
+  // copy would double). `fn` must not call back into the cube's locked methods.
+  void ReadChangeSetsAfter(uint64_t id, const std::function<void(std::span<const ChangeSet>)>& fn) const;
   // Re-applies a change set read back from the log: every `changes[i].after`, in order, as one
   // change set of `user` (undoable like a write). Each `before` must be what the cell holds
   // when its turn comes, and the set must get the id `expected_id`; otherwise DataLoss naming
@@ -298,6 +303,14 @@ class Cube {
   // held exclusively.
   ChangeList ApplyLocked(const std::vector<CellWrite>& batch);
   ChangeList ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch);
+  // The same over `n` writes read in place: `at(i)` is the i-th (key, value), so that a bulk
+  // write of millions of cells is not copied into keyed pairs first.
+  ChangeList ApplyKeyedLocked(size_t n, absl::FunctionRef<std::pair<uint64_t, const CellValue*>(size_t)> at);
+  // ApplyKeyedLocked's store step for a large batch of numbers and clears of distinct cells,
+  // in one CellStore::ApplySorted pass: records the changes and touched leaves and returns
+  // true; false, having changed nothing, for a batch with text or a cell written twice.
+  bool ApplySortedBatchLocked(size_t n, absl::FunctionRef<std::pair<uint64_t, const CellValue*>(size_t)> at,
+                              ChangeList* changes, std::vector<std::vector<uint32_t>>* touched);
   // Spreading (engine/cube_spread.cc). Each appends what it changed to `out`; on failure the
   // caller rolls `out` back, so a multi-part spread is all or nothing.
   absl::StatusOr<size_t> SpreadLocked(const Coordinate& target, const SpreadRequest& request,

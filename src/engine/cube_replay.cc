@@ -19,26 +19,22 @@ std::vector<ChangeSet> Cube::ChangeSetsAfter(uint64_t id) const {
   return std::vector<ChangeSet>(sets.begin() + static_cast<ptrdiff_t>(id), sets.end());
 }
 
+void Cube::ReadChangeSetsAfter(uint64_t id, const std::function<void(std::span<const ChangeSet>)>& fn) const {
+  std::shared_lock lock(mu_);
+  std::span<const ChangeSet> sets(history_.change_sets());
+  fn(id >= sets.size() ? std::span<const ChangeSet>() : sets.subspan(id));
+}
+
 std::vector<RecordedChange> Cube::Flatten(const ChangeSet& set) {
   std::vector<RecordedChange> out;
   out.reserve(set.changes.size());
-  for (const ScaledCells& s : set.changes.scaled)
-    for (const KeyBefore& kb : s.before)
-      out.push_back({kb.key, CellValue::Number(kb.value), CellValue::Number(s.after(kb.value))});
-  // numbers and others interleave by `order`: merge them.
-  size_t n = 0, o = 0;
-  const auto& numbers = set.changes.numbers;
-  const auto& others = set.changes.others;
-  auto value = [](bool empty, double v) { return empty ? CellValue::Empty() : CellValue::Number(v); };
-  while (n < numbers.size() || o < others.size()) {
-    if (o == others.size() || (n < numbers.size() && numbers[n].order < others[o].order)) {
-      const NumberChange& c = numbers[n++];
-      out.push_back({c.key, value(c.before_empty, c.before_value), value(c.after_empty, c.after_value)});
-    } else {
-      const CellChange& c = others[o++];
-      out.push_back({c.key, c.before, c.after});
-    }
-  }
+  auto value = [](const std::optional<double>& v) { return v ? CellValue::Number(*v) : CellValue::Empty(); };
+  ForEachChangeInOrder(
+      set.changes,
+      [&](uint64_t key, const std::optional<double>& before, const std::optional<double>& after) {
+        out.push_back({key, value(before), value(after)});
+      },
+      [&](const CellChange& c) { out.push_back({c.key, c.before, c.after}); });
   return out;
 }
 

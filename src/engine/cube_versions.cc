@@ -294,12 +294,20 @@ absl::StatusOr<VersionedWriteResult> Cube::WriteVersioned(std::span<const Versio
   if (policy == ConflictPolicy::kKeepTheirs)
     for (const WriteConflict& c : result.conflicts) skip.emplace(c.key, true);
   for (uint64_t key : superseded) skip.emplace(key, true);
-  std::vector<std::pair<uint64_t, CellValue>> keyed;
-  keyed.reserve(batch.size());
-  for (const VersionedWrite& w : batch)
-    if (!skip.contains(w.key)) keyed.emplace_back(w.key, w.value);
-  result.written = keyed.size();
-  result.change_set = history_.Record(user, action, ApplyKeyedLocked(keyed));
+  // The writes are applied where they are (a bulk write has millions: no copy), or, when some
+  // are skipped, the positions of the others.
+  std::vector<size_t> kept;
+  if (!skip.empty())
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (!skip.contains(batch[i].key)) kept.push_back(i);
+  result.written = skip.empty() ? batch.size() : kept.size();
+  ChangeList applied = skip.empty() ? ApplyKeyedLocked(batch.size(), [&](size_t i) {
+    return std::pair(batch[i].key, &batch[i].value);
+  })
+                                    : ApplyKeyedLocked(kept.size(), [&](size_t i) {
+                                        return std::pair(batch[kept[i]].key, &batch[kept[i]].value);
+                                      });
+  result.change_set = history_.Record(user, action, std::move(applied));
   if (merge != nullptr) NoteMergedLocked(result.change_set, *merge);
   return result;
 }

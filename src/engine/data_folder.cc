@@ -105,11 +105,16 @@ std::string EncodeAppSnapshot(const Cube& cube, const SnapshotSections& extra) {
   if (std::string clocks = cube.EncodeClocks(); clocks.size() > 16)  // more than an empty table
     sections.emplace_back(std::string(kClocksSection), std::move(clocks));
   if (!cube.Formulas().empty()) sections.emplace_back(std::string(kFormulasSection), cube.EncodeFormulas());
-  for (const auto& section : extra) sections.push_back(section);
+  // The caller's sections are written from where they are (the history after a bulk write is
+  // tens of MB: no copy), and the output is sized once for all of it.
+  const SnapshotSections* const lists[] = {&sections, &extra};
+  size_t section_bytes = 0;
+  for (const SnapshotSections* list : lists)
+    for (const auto& [name, bytes] : *list) section_bytes += 16 + name.size() + bytes.size();
   return cube.WithStore([&](const CellStore& store) {
     KeyValues cells = store.SortedCells();
     ByteWriter w;
-    w.Reserve(64 + model.size() + cells.size() * 16);
+    w.Reserve(64 + model.size() + cells.size() * 16 + section_bytes);
     w.PutBytes(std::string_view(kMagic, sizeof kMagic));
     w.PutString<uint64_t>(model);
     w.Put(static_cast<uint64_t>(cells.size()));
@@ -124,11 +129,12 @@ std::string EncodeAppSnapshot(const Cube& cube, const SnapshotSections& extra) {
       w.Put(key);
       w.PutString<uint64_t>(*text);
     }
-    w.Put(static_cast<uint64_t>(sections.size()));
-    for (const auto& [name, bytes] : sections) {
-      w.PutString<uint64_t>(name);
-      w.PutString<uint64_t>(bytes);
-    }
+    w.Put(static_cast<uint64_t>(sections.size() + extra.size()));
+    for (const SnapshotSections* list : lists)
+      for (const auto& [name, bytes] : *list) {
+        w.PutString<uint64_t>(name);
+        w.PutString<uint64_t>(bytes);
+      }
     w.Put(Checksum64(w.bytes().data(), w.size()));
     return w.Take();
   });

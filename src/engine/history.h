@@ -75,6 +75,28 @@ struct ChangeList {
 // Every key `changes` touches (a key changed twice appears twice).
 std::vector<uint64_t> ChangedKeys(const ChangeList& changes);
 
+// Visits every change of `changes` in the order applied: the scaled cells first, then
+// `numbers` and `others` merged by `order`. `on_number(key, before, after)` takes
+// std::optional<double> values (nullopt: empty) and `on_other(const CellChange&)` the rest.
+// The one definition of that order (Cube::Flatten, the change record encoder).
+template <typename OnNumber, typename OnOther>
+void ForEachChangeInOrder(const ChangeList& changes, OnNumber&& on_number, OnOther&& on_other) {
+  for (const ScaledCells& s : changes.scaled)
+    for (const KeyBefore& kb : s.before)
+      on_number(kb.key, std::optional<double>(kb.value), std::optional<double>(s.after(kb.value)));
+  size_t n = 0, o = 0;
+  const auto& numbers = changes.numbers;
+  const auto& others = changes.others;
+  while (n < numbers.size() || o < others.size()) {
+    if (o == others.size() || (n < numbers.size() && numbers[n].order < others[o].order)) {
+      const NumberChange& c = numbers[n++];
+      on_number(c.key, c.before(), c.after());
+    } else {
+      on_other(others[o++]);
+    }
+  }
+}
+
 struct ChangeSet {
   uint64_t id = 0;
   std::string user;

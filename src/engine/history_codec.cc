@@ -27,7 +27,19 @@ std::string History::Encode(size_t max_cells) const {
     budget -= n;
     keep[i] = true;
   }
+  // Sized once (an upper bound): after a bulk write the kept cells are tens of MB, which a
+  // string grown by doubling would copy and fault in again at every step.
+  size_t bound = 64;
+  for (size_t i = 0; i < sets_.size(); ++i) {
+    const ChangeSet& set = sets_[i];
+    bound += 128 + set.user.size() + set.action.size() + 8 * set.released_keys.size();
+    for (const ScaledCells& s : set.changes.scaled) bound += 64 + 4 * s.region.size() + 16 * s.before.size();
+    bound += 30 * set.changes.numbers.size();  // keys of expired sets take less
+    for (const CellChange& c : set.changes.others) bound += 60 + c.before.text.size() + c.after.text.size();
+  }
+  for (const auto& [user, ids] : redo_) bound += 16 + user.size() + 8 * ids.size();
   ByteWriter w;
+  w.Reserve(bound);
   w.Put<uint64_t>(kVersion);
   w.Put<uint64_t>(seq_);
   w.Put<uint64_t>(sets_.size());

@@ -181,7 +181,7 @@ absl::StatusOr<Committed> AppHost::Write(HostedApp& app, const std::string& user
 }
 
 absl::StatusOr<Committed> AppHost::WriteVersioned(HostedApp& app, const std::string& user,
-                                                  std::vector<VersionedWrite> batch, ConflictPolicy policy,
+                                                  std::span<const VersionedWrite> batch, ConflictPolicy policy,
                                                   const std::string& action) {
   QA_ASSIGN_OR_RETURN(VersionedWriteResult r, app.durable->WriteVersioned(batch, policy, user, action));
   auto region = std::make_shared<LeafRegion>(LeafRegion::Empty(app.cube().model()));

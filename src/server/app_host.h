@@ -94,7 +94,7 @@ class AppHost {
   // ---- Cell changes (one change set and one durable log record each) ----
   absl::StatusOr<Committed> Write(HostedApp& app, const std::string& user, const std::vector<CellWrite>& batch);
   absl::StatusOr<Committed> WriteVersioned(HostedApp& app, const std::string& user,
-                                           std::vector<VersionedWrite> batch, ConflictPolicy policy,
+                                           std::span<const VersionedWrite> batch, ConflictPolicy policy,
                                            const std::string& action = "write");
   // With `seen_version` (not 0): Aborted, and nothing changes, if a cell at or below the
   // target changed after it (Cube::NewestChangeUnder), checked atomically with the spread.
