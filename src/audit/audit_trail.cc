@@ -164,7 +164,7 @@ absl::StatusOr<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& 
     if (!ok) return absl::InternalError(StrCat("cannot write ", path, ": ", std::strerror(err)));
     std::string dir = std::filesystem::path(path).parent_path().string();
     QA_RETURN_IF_ERROR(SyncDirectory(dir.empty() ? "." : dir));
-    return std::unique_ptr<AuditTrail>(new AuditTrail(path, sizeof kFileMagic, 0, Hash{}, 0));
+    return std::unique_ptr<AuditTrail>(new AuditTrail(path, sizeof kFileMagic, 0, Hash{}, 0, 0));
   }
   QA_ASSIGN_OR_RETURN(AuditFile file, ParseAuditFile(*bytes, path));
   if (file.torn_tail) {
@@ -172,8 +172,10 @@ absl::StatusOr<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& 
       return absl::InternalError(StrCat("cannot cut the torn tail of ", path, ": ", std::strerror(errno)));
   }
   const uint64_t last = file.entries.empty() ? 0 : file.entries.back().log_seq;
+  uint64_t last_entries = 0;
+  for (auto e = file.entries.rbegin(); e != file.entries.rend() && e->log_seq == last; ++e) ++last_entries;
   return std::unique_ptr<AuditTrail>(
-      new AuditTrail(path, file.valid_bytes, file.entries.size(), file.head(), last));
+      new AuditTrail(path, file.valid_bytes, file.entries.size(), file.head(), last, last_entries));
 }
 
 AuditTrail::Chained AuditTrail::Chain(const std::vector<AuditEntry>& entries) const {
@@ -181,6 +183,9 @@ AuditTrail::Chained AuditTrail::Chain(const std::vector<AuditEntry>& entries) co
   out.from = out.head = head_;
   out.count = entries.size();
   out.last_seq = entries.empty() ? last_seq_ : entries.back().log_seq;
+  auto e = entries.rbegin();
+  for (; e != entries.rend() && e->log_seq == out.last_seq; ++e) ++out.last_seq_entries;
+  if (e == entries.rend() && out.last_seq == last_seq_) out.last_seq_entries += last_seq_entries_;
   // Bodies first, so the output is sized once (a 1M-cell import chains 1M entries; growing
   // the string by doubling copied and page-faulted it over and over).
   std::vector<std::string> bodies;
@@ -233,6 +238,7 @@ absl::Status AuditTrail::Append(const Chained& chained) {
   count_ += chained.count;
   head_ = chained.head;
   last_seq_ = chained.last_seq;
+  last_seq_entries_ = chained.last_seq_entries;
   return absl::OkStatus();
 }
 
@@ -251,7 +257,8 @@ absl::StatusOr<std::unique_ptr<AuditTrail::Appender>> AuditTrail::StartAppend() 
   return a;
 }
 
-AuditTrail::Appender::Appender(AuditTrail* trail) : trail_(trail), last_seq_(trail->last_seq_), head_(trail->head_) {
+AuditTrail::Appender::Appender(AuditTrail* trail)
+    : trail_(trail), last_seq_(trail->last_seq_), last_seq_entries_(trail->last_seq_entries_), head_(trail->head_) {
   chunk_.reserve(kChunkBytes + 4096);
 }
 
@@ -268,6 +275,7 @@ void AuditTrail::Appender::Add(const AuditEntryRef& entry) {
   EncodeBody(w, entry);
   head_ = AppendEntry(&chunk_, head_, w.bytes());
   ++count_;
+  last_seq_entries_ = entry.log_seq == last_seq_ ? last_seq_entries_ + 1 : 1;
   last_seq_ = entry.log_seq;
   if (chunk_.size() >= kChunkBytes) Flush();
 }
@@ -303,6 +311,7 @@ absl::Status AuditTrail::Appender::Commit() {
   trail_->count_ += count_;
   trail_->head_ = head_;
   trail_->last_seq_ = last_seq_;
+  trail_->last_seq_entries_ = last_seq_entries_;
   return absl::OkStatus();
 }
 

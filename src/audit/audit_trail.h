@@ -87,7 +87,7 @@ class AuditTrail {
   struct Chained {
     std::string bytes;  // the encoded entries
     Hash from{}, head{};
-    uint64_t count = 0, last_seq = 0;
+    uint64_t count = 0, last_seq = 0, last_seq_entries = 0;
   };
   Chained Chain(const std::vector<AuditEntry>& entries) const;
   absl::Status Append(const Chained& chained);
@@ -115,7 +115,7 @@ class AuditTrail {
     int err_ = 0;            // the first write error (errno)
     bool done_ = false;
     uint64_t written_ = 0;   // bytes written after the trail's end
-    uint64_t count_ = 0, last_seq_ = 0;
+    uint64_t count_ = 0, last_seq_ = 0, last_seq_entries_ = 0;
     Hash head_;
     std::string chunk_, body_;
   };
@@ -124,17 +124,26 @@ class AuditTrail {
 
   uint64_t count() const { return count_; }
   Hash head() const { return head_; }
-  // The newest log record with entries here (0 when none).
+  // The newest log record with entries here (0 when none), and how many of the entries at the
+  // end are that record's: a checkpoint cut short by a crash may have written only some of them,
+  // and the next one must append the rest, not skip the record.
   uint64_t last_seq() const { return last_seq_; }
+  uint64_t last_seq_entries() const { return last_seq_entries_; }
   const std::string& path() const { return path_; }
 
  private:
-  AuditTrail(std::string path, uint64_t size, uint64_t count, Hash head, uint64_t last_seq)
-      : path_(std::move(path)), size_(size), count_(count), head_(head), last_seq_(last_seq) {}
+  AuditTrail(std::string path, uint64_t size, uint64_t count, Hash head, uint64_t last_seq,
+             uint64_t last_seq_entries)
+      : path_(std::move(path)),
+        size_(size),
+        count_(count),
+        head_(head),
+        last_seq_(last_seq),
+        last_seq_entries_(last_seq_entries) {}
   std::string path_;
   uint64_t size_, count_;
   Hash head_;
-  uint64_t last_seq_;
+  uint64_t last_seq_, last_seq_entries_;
 };
 
 // Which entries a query keeps; empty fields match everything.

@@ -615,9 +615,18 @@ absl::Status DurableApp::ArchiveAuditLocked(uint64_t up_to_seq) {
   // million entries were once built, moved and encoded as objects: most of a checkpoint).
   QA_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditTrail::Appender> appender, trail_->StartAppend());
   for (const wal::LogRecord& r : log->records) {
-    if (r.seq <= trail_->last_seq() || r.seq > up_to_seq) continue;
+    if (r.seq < trail_->last_seq() || r.seq > up_to_seq) continue;
+    // The trail's newest record may have only some of its entries (a checkpoint cut short by a
+    // crash): those are skipped, in the order they are derived, and the rest appended.
+    uint64_t skip = r.seq == trail_->last_seq() ? trail_->last_seq_entries() : 0;
     QA_RETURN_IF_ERROR(ForEachEntry(r.payload, r.seq, StrCat(log_path(), ": log record ", r.seq),
-                                    [&](const audit::AuditEntryRef& e) { appender->Add(e); }));
+                                    [&](const audit::AuditEntryRef& e) {
+                                      if (skip > 0) {
+                                        --skip;
+                                        return;
+                                      }
+                                      appender->Add(e);
+                                    }));
   }
   return appender->Commit();
 }

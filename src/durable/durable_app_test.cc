@@ -333,6 +333,55 @@ TEST(DurableAppTest, AuditTrailHasEveryChangedCellAcrossCheckpoints) {
   EXPECT_EQ((*back)->Audit(by_bob)->size(), 4u);
 }
 
+// A crash in the middle of a checkpoint can leave any whole prefix of a record's audit entries
+// on disk (they are written in chunks before the snapshot moves on). The next checkpoint must
+// append exactly the missing ones: the trail ends byte for byte as an uninterrupted checkpoint
+// leaves it, at every entry boundary the crash may have left.
+TEST(DurableAppTest, CheckpointCutShortMidRecordAppendsTheRestOfItsAuditEntries) {
+  namespace fs = std::filesystem;
+  const std::string dir = FreshDir("audit_cut");
+  const std::string before = dir + "/before", whole = dir + "/whole";
+  fs::create_directories(whole);
+  {
+    auto app = CreateSmall(whole);
+    ASSERT_TRUE(Put(*app, 0, 0, 10, "ann").ok());
+    ASSERT_TRUE(app->Checkpoint().ok());
+    ASSERT_TRUE(Put(*app, 1, 1, 5, "ann").ok());
+    std::vector<CellWrite> batch;  // one record of 12 cells
+    for (int item = 2; item < 5; ++item)
+      for (int slot = 0; slot < 4; ++slot) batch.push_back({Leaf(app->cube(), item, slot), CellValue::Number(item * 10 + slot)});
+    ASSERT_TRUE(app->Write(batch, "bob").ok());
+    fs::copy(whole, before, fs::copy_options::recursive);  // the state a crash mid-checkpoint starts from
+    ASSERT_TRUE(app->Checkpoint().ok());
+  }
+  const std::string trail = "/apps/t.audit";
+  const std::string full = *ReadFile(whole + trail);
+  const audit::AuditFile had = *audit::ReadAuditFile(before + trail);
+  const audit::AuditFile all = *audit::ReadAuditFile(whole + trail);
+  ASSERT_EQ(all.entries.size(), had.entries.size() + 13) << "ann's second write, then bob's 12 cells";
+  for (size_t keep = had.entries.size(); keep <= all.entries.size(); ++keep) {
+    // The byte length of the first `keep` entries: the shortest prefix that parses to them whole.
+    size_t cut = 0;
+    while (true) {
+      auto part = audit::ParseAuditFile(std::string_view(full).substr(0, cut), "prefix");
+      if (part.ok() && part->entries.size() == keep && !part->torn_tail) break;
+      ASSERT_LT(++cut, full.size() + 1);
+    }
+    const std::string crash = StrCat(dir, "/crash_", keep);
+    fs::copy(before, crash, fs::copy_options::recursive);
+    ASSERT_TRUE(WriteFileAtomically(crash + trail, full.substr(0, cut)).ok());
+    {
+      auto app = Reopen(crash);
+      ASSERT_TRUE(app.ok()) << app.status();
+      ASSERT_TRUE((*app)->Checkpoint().ok()) << keep;
+    }
+    EXPECT_TRUE(*ReadFile(crash + trail) == full) << "crash after entry " << keep << " of " << all.entries.size();
+    auto back = audit::ReadAuditFile(crash + trail);
+    ASSERT_TRUE(back.ok()) << back.status();
+    ASSERT_EQ(back->entries.size(), all.entries.size()) << "crash after entry " << keep;
+  }
+}
+
 // A bulk write's entries are streamed into the trail at the checkpoint (in chunks, straight
 // from the log record): every cell is there once, in the order written, with its coordinate,
 // before and after values as written here, and the chain reads back intact.
