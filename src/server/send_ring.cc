@@ -150,34 +150,28 @@ void SendRing::SendChunk(Op* ops, size_t n) {
   }
 }
 
-void SendRing::QueueRecv(int fd, char* buffer, size_t size, uint64_t tag) {
+// Parks one receive: the submission is read by the kernel at the next WaitRecv.
+void SendRing::QueueReceive(uint8_t opcode, int fd, uint64_t addr, uint32_t len, uint64_t tag) {
   unsigned tail = *sq_tail_;  // only we write it
   const unsigned idx = tail & *sq_mask_;
   io_uring_sqe& sqe = static_cast<io_uring_sqe*>(sqes_)[idx];
   std::memset(&sqe, 0, sizeof sqe);
-  sqe.opcode = IORING_OP_RECV;
+  sqe.opcode = opcode;
   sqe.fd = fd;
-  sqe.addr = reinterpret_cast<uint64_t>(buffer);
-  sqe.len = static_cast<uint32_t>(size);
+  sqe.addr = addr;
+  sqe.len = len;
   sqe.user_data = tag;
   sq_array_[idx] = idx;
   StoreRelease(sq_tail_, tail + 1);
   ++queued_;
 }
 
+void SendRing::QueueRecv(int fd, char* buffer, size_t size, uint64_t tag) {
+  QueueReceive(IORING_OP_RECV, fd, reinterpret_cast<uint64_t>(buffer), static_cast<uint32_t>(size), tag);
+}
+
 void SendRing::QueueRecvMsg(int fd, msghdr* msg, uint64_t tag) {
-  unsigned tail = *sq_tail_;  // only we write it
-  const unsigned idx = tail & *sq_mask_;
-  io_uring_sqe& sqe = static_cast<io_uring_sqe*>(sqes_)[idx];
-  std::memset(&sqe, 0, sizeof sqe);
-  sqe.opcode = IORING_OP_RECVMSG;
-  sqe.fd = fd;
-  sqe.addr = reinterpret_cast<uint64_t>(msg);
-  sqe.len = 1;
-  sqe.user_data = tag;
-  sq_array_[idx] = idx;
-  StoreRelease(sq_tail_, tail + 1);
-  ++queued_;
+  QueueReceive(IORING_OP_RECVMSG, fd, reinterpret_cast<uint64_t>(msg), 1, tag);
 }
 
 const std::vector<SendRing::Completion>& SendRing::WaitRecv() {

@@ -91,6 +91,7 @@ class SendRing {
   const std::vector<Completion>& WaitRecv();
 
  private:
+  void QueueReceive(uint8_t opcode, int fd, uint64_t addr, uint32_t len, uint64_t tag);
   void SendChunk(Op* ops, size_t n);
   void Close();
 
