@@ -90,13 +90,12 @@ void PutHead(ByteWriter& w, const ChangeRecord& r) {
   }
 }
 
-// A change set's part up to its cells (the cell count included), and after them.
-void PutSetHead(ByteWriter& w, uint64_t id, const std::string& user, const std::string& action, uint64_t cells) {
+// A change set's part up to its cells (the cell count is the cells' own), and after them.
+void PutSetHead(ByteWriter& w, uint64_t id, const std::string& user, const std::string& action) {
   w.Put(kSet);
   w.Put(id);
   w.PutString<uint32_t>(user);
   w.PutString<uint32_t>(action);
-  w.Put(cells);
 }
 void PutSetTail(ByteWriter& w, uint64_t id, const VersionVector* merged) {
   if (merged == nullptr || merged->empty()) return;
@@ -177,12 +176,8 @@ EncodedRecord EncodeChangeRecord(const ChangeRecord& r, std::span<const ChangeSe
   ByteWriter head, tail;
   PutHead(head, r);
   for (const LoggedChangeSet& s : r.sets) {
-    PutSetHead(head, s.id, s.user, s.action, s.changes.size());
-    for (const RecordedChange& c : s.changes) {
-      head.Put(c.key);
-      PutCellValue(head, c.before);
-      PutCellValue(head, c.after);
-    }
+    PutSetHead(head, s.id, s.user, s.action);
+    PutChanges(head, s.changes);
     PutSetTail(head, s.id, &s.merged);
   }
   std::vector<std::string> set_heads, set_tails;
@@ -190,7 +185,8 @@ EncodedRecord EncodeChangeRecord(const ChangeRecord& r, std::span<const ChangeSe
   for (const ChangeSetInPlace& in : in_place) {
     const ChangeSet& set = *in.set;
     ByteWriter sh, st;
-    PutSetHead(sh, set.id, set.user, set.action, set.changes.size());
+    PutSetHead(sh, set.id, set.user, set.action);
+    sh.Put(static_cast<uint64_t>(set.changes.size()));
     PutSetTail(st, set.id, in.merged);
     set_heads.push_back(sh.Take());
     set_tails.push_back(st.Take());

@@ -559,28 +559,24 @@ absl::Status DurableApp::WriteSnapshotLocked(uint64_t seq, const std::optional<A
 }
 
 std::string DurableApp::FormatKey(uint64_t key) const {
+  Coordinate leaf;
   std::string out;
-  FormatKeyInto(key, &out);
+  FormatKeyInto(key, &leaf, &out);
   return out;
 }
 
-void DurableApp::FormatKeyInto(uint64_t key, std::string* out) const {
-  // As AppModel::FormatCoordinate prints the leaf, without building the coordinate.
+void DurableApp::FormatKeyInto(uint64_t key, Coordinate* leaf, std::string* out) const {
   const AppModel& model = cube_->model();
-  const KeyLayout& layout = cube_->layout();
-  out->clear();
-  for (size_t d = 0; d < model.dimensions.size(); ++d) {
-    const Dimension& dim = model.dimensions[d];
-    if (d) out->push_back(',');
-    out->append(dim.name());
-    out->push_back('=');
-    out->append(dim.member(dim.leaf_member(layout.Get(key, static_cast<int>(d)))).code);
-  }
+  leaf->resize(model.dimensions.size());
+  for (size_t d = 0; d < leaf->size(); ++d)
+    (*leaf)[d] = model.dimensions[d].leaf_member(cube_->layout().Get(key, static_cast<int>(d)));
+  model.FormatCoordinateInto(*leaf, out);
 }
 
 absl::Status DurableApp::ForEachEntry(std::string_view payload, uint64_t seq, std::string_view where,
                                       const std::function<void(const audit::AuditEntryRef&)>& fn) const {
-  std::string coordinate;  // reused: no allocation per entry
+  Coordinate leaf;         // reused, with the string: no allocation per entry
+  std::string coordinate;
   std::string cause;       // of the undo or change set the cells belong to
   size_t part = SIZE_MAX;
   bool part_undo = false;
@@ -591,7 +587,7 @@ absl::Status DurableApp::ForEachEntry(std::string_view payload, uint64_t seq, st
       part_undo = undo;
       cause = undo ? (r.undos.back().redo ? "redo" : "undo") : audit::CauseOfAction(r.sets.back().action);
     }
-    FormatKeyInto(c.key, &coordinate);
+    FormatKeyInto(c.key, &leaf, &coordinate);
     fn({seq, r.time_us, undo ? r.undos.back().user : r.sets.back().user, cause, coordinate, &c.before, &c.after});
   };
   QA_ASSIGN_OR_RETURN(ChangeRecord record, DecodeChangeRecord(payload, where, cell));

@@ -200,7 +200,7 @@ class DurableApp {
   absl::Status ForEachEntry(std::string_view payload, uint64_t seq, std::string_view where,
                             const std::function<void(const audit::AuditEntryRef&)>& fn) const;
   std::string FormatKey(uint64_t key) const;
-  void FormatKeyInto(uint64_t key, std::string* out) const;  // the same, into a reused string
+  void FormatKeyInto(uint64_t key, Coordinate* leaf, std::string* out) const;  // the same, reusing both
   absl::Status CheckAnchor(const absl::StatusOr<audit::AuditFile>& file) const;
 
   const DataFolder folder_;

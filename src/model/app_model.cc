@@ -58,11 +58,16 @@ absl::StatusOr<Coordinate> AppModel::ParseCoordinate(std::string_view text) cons
 
 std::string AppModel::FormatCoordinate(const Coordinate& coord) const {
   std::string out;
-  for (size_t d = 0; d < dimensions.size() && d < coord.size(); ++d) {
-    if (d) out += ',';
-    StrAppend(&out, dimensions[d].name(), "=", dimensions[d].member(coord[d]).code);
-  }
+  FormatCoordinateInto(coord, &out);
   return out;
+}
+
+void AppModel::FormatCoordinateInto(const Coordinate& coord, std::string* out) const {
+  out->clear();
+  for (size_t d = 0; d < dimensions.size() && d < coord.size(); ++d) {
+    if (d) *out += ',';
+    StrAppend(out, dimensions[d].name(), "=", dimensions[d].member(coord[d]).code);
+  }
 }
 
 bool AppModel::IsLeaf(const Coordinate& coord) const {

@@ -33,6 +33,9 @@ struct AppModel {
   absl::StatusOr<Coordinate> ParseCoordinate(std::string_view text) const;
   // "Dim=Code,..." for messages and output.
   std::string FormatCoordinate(const Coordinate& coord) const;
+  // The same into `out` (replacing its contents), for callers that format many cells in a row
+  // and reuse one string.
+  void FormatCoordinateInto(const Coordinate& coord, std::string* out) const;
   bool IsLeaf(const Coordinate& coord) const;
 };
 
