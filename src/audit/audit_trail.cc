@@ -68,6 +68,24 @@ Hash AppendEntry(std::string* out, const Hash& prev, std::string_view body) {
   return h;
 }
 
+// Writes all of `bytes` at `offset`; 0, or the errno that stopped it (ENOSPC for a write of 0).
+int WriteAllAt(int fd, std::string_view bytes, uint64_t offset) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : ENOSPC;
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// A failed append: ResourceExhausted for a full disk or quota, else Internal.
+absl::Status AppendFailed(const std::string& path, int err) {
+  return absl::Status(err == ENOSPC || err == EDQUOT ? absl::StatusCode::kResourceExhausted : absl::StatusCode::kInternal,
+                      StrCat("cannot append to the audit trail ", path, ": ", std::strerror(err)));
+}
+
 bool DecodeBody(std::string_view body, AuditEntry* e) {
   ByteReader in(body, "audit entry");
   return in.Get(&e->log_seq).ok() && in.Get(&e->time_us).ok() && in.GetString<uint32_t>(&e->user).ok() &&
@@ -195,15 +213,8 @@ AuditTrail::Chained AuditTrail::Chain(const std::vector<AuditEntry>& entries) co
     bodies.push_back(EncodeBody(e));
     total += sizeof(uint32_t) + bodies.back().size() + out.head.size();
   }
-  ByteWriter w;
-  w.Reserve(total);
-  for (const std::string& body : bodies) {
-    out.head = HashBody(out.head, body);
-    w.Put(static_cast<uint32_t>(body.size()));
-    w.PutBytes(body);
-    w.PutArray(out.head.data(), out.head.size());
-  }
-  out.bytes = w.Take();
+  out.bytes.reserve(total);
+  for (const std::string& body : bodies) out.head = AppendEntry(&out.bytes, out.head, body);
   return out;
 }
 
@@ -214,24 +225,12 @@ absl::Status AuditTrail::Append(const Chained& chained) {
   const std::string& out = chained.bytes;
   int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return absl::InternalError(StrCat("cannot open ", path_, ": ", std::strerror(errno)));
-  size_t done = 0;
-  int err = 0;
-  while (done < out.size()) {
-    ssize_t n = ::pwrite(fd, out.data() + done, out.size() - done, static_cast<off_t>(size_ + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = n < 0 ? errno : ENOSPC;
-      break;
-    }
-    done += static_cast<size_t>(n);
-  }
+  int err = WriteAllAt(fd, out, size_);
   if (err == 0 && ::fdatasync(fd) != 0) err = errno;
   if (err != 0) {
     (void)::ftruncate(fd, static_cast<off_t>(size_));  // best effort; a reopen cuts it anyway
     ::close(fd);
-    absl::Status s(err == ENOSPC || err == EDQUOT ? absl::StatusCode::kResourceExhausted : absl::StatusCode::kInternal,
-                   StrCat("cannot append to the audit trail ", path_, ": ", std::strerror(err)));
-    return s;
+    return AppendFailed(path_, err);
   }
   ::close(fd);
   size_ += out.size();
@@ -281,15 +280,8 @@ void AuditTrail::Appender::Add(const AuditEntryRef& entry) {
 }
 
 void AuditTrail::Appender::Flush() {
-  size_t done = 0;
-  while (err_ == 0 && done < chunk_.size()) {
-    ssize_t n = ::pwrite(fd_, chunk_.data() + done, chunk_.size() - done,
-                         static_cast<off_t>(trail_->size_ + written_ + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) err_ = n < 0 ? errno : ENOSPC;
-    else done += static_cast<size_t>(n);
-  }
-  written_ += done;
+  if (err_ == 0) err_ = WriteAllAt(fd_, chunk_, trail_->size_ + written_);
+  written_ += chunk_.size();  // after an error only the cut back on drop uses it
   chunk_.clear();
 }
 
@@ -301,11 +293,7 @@ absl::Status AuditTrail::Appender::Commit() {
   }
   Flush();
   if (err_ == 0 && ::fdatasync(fd_) != 0) err_ = errno;
-  if (err_ != 0) {
-    return absl::Status(err_ == ENOSPC || err_ == EDQUOT ? absl::StatusCode::kResourceExhausted
-                                                         : absl::StatusCode::kInternal,
-                        StrCat("cannot append to the audit trail ", trail_->path_, ": ", std::strerror(err_)));
-  }
+  if (err_ != 0) return AppendFailed(trail_->path_, err_);
   done_ = true;
   trail_->size_ += written_;
   trail_->count_ += count_;
