@@ -45,6 +45,10 @@ struct AuditEntryRef {
   std::string_view user, cause, coordinate;
   const CellValue* before = nullptr;
   const CellValue* after = nullptr;
+
+  AuditEntry Copy() const {
+    return {log_seq, time_us, std::string(user), std::string(cause), std::string(coordinate), *before, *after};
+  }
 };
 
 // The cause recorded for a change set's action ("write" -> "input", "undo of write" -> "undo").

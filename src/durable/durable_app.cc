@@ -693,26 +693,33 @@ std::vector<audit::AuditEntry> DurableApp::ImportEntries(uint64_t seq, int64_t t
 
 absl::StatusOr<std::vector<audit::AuditEntry>> DurableApp::Audit(const audit::AuditQuery& query) const {
   std::vector<audit::AuditEntry> out;
-  uint64_t last = 0;
+  uint64_t last = 0;     // the trail's newest record
+  uint64_t in_last = 0;  // how many of its entries the trail holds
   absl::StatusOr<audit::AuditFile> file = audit::ReadAuditFile(audit_path());
   if (file.ok()) {
     for (audit::AuditEntry& e : file->entries) {
-      last = std::max(last, e.log_seq);
+      in_last = e.log_seq == last ? in_last + 1 : 1;
+      last = e.log_seq;
       if (query.Matches(e)) out.push_back(std::move(e));
     }
   } else if (!absl::IsNotFound(file.status())) {
     return file.status();
   }
-  // Mutations logged since the last checkpoint: their entries are derived from the log.
+  // Mutations logged since the last checkpoint: their entries are derived from the log. The
+  // trail's newest record may hold only some of its entries (a checkpoint under way, or cut
+  // short by a crash): the rest come from the log.
   absl::StatusOr<wal::LogContents> log = wal::ReadLog(log_path());
   if (!log.ok()) return absl::IsNotFound(log.status()) ? absl::StatusOr<std::vector<audit::AuditEntry>>(out) : log.status();
   for (const wal::LogRecord& r : log->records) {
-    if (r.seq <= last) continue;
+    if (r.seq < last) continue;
+    uint64_t skip = r.seq == last ? in_last : 0;
     QA_RETURN_IF_ERROR(ForEachEntry(r.payload, r.seq, StrCat(log_path(), ": log record ", r.seq),
                                     [&](const audit::AuditEntryRef& e) {
-                                      audit::AuditEntry entry{e.log_seq, e.time_us, std::string(e.user),
-                                                              std::string(e.cause), std::string(e.coordinate),
-                                                              *e.before, *e.after};
+                                      if (skip > 0) {
+                                        --skip;
+                                        return;
+                                      }
+                                      audit::AuditEntry entry = e.Copy();
                                       if (query.Matches(entry)) out.push_back(std::move(entry));
                                     }));
   }

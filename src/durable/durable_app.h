@@ -174,6 +174,14 @@ class DurableApp {
   std::string log_path() const;
   std::string audit_path() const;
 
+  // Calls `fn` with each audit entry of the log record `payload` (number `seq`), in order, as
+  // its cells are decoded: the entries of a bulk write are never all in memory. The one
+  // derivation of a logged record's entries: the checkpoint archives them, queries read them
+  // before it has. DataLoss naming `where` for bytes that do not decode (some entries were
+  // handed over already then).
+  absl::Status ForEachEntry(std::string_view payload, uint64_t seq, std::string_view where,
+                            const std::function<void(const audit::AuditEntryRef&)>& fn) const;
+
  private:
   struct Anchor {  // the snapshot's "durable" section
     uint64_t seq = 0, audit_count = 0;
@@ -194,11 +202,6 @@ class DurableApp {
   std::vector<audit::AuditEntry> ImportEntries(uint64_t seq, int64_t time_us, const std::string& user) const;
   absl::Status ArchiveAuditLocked(uint64_t up_to_seq);
   absl::Status OpenWriterLocked(uint64_t first_seq);
-  // Calls `fn` with each audit entry of the log record `payload` (number `seq`), in order, as
-  // its cells are decoded: the entries of a bulk write are never all in memory. DataLoss naming
-  // `where` for bytes that do not decode (some entries were handed over already then).
-  absl::Status ForEachEntry(std::string_view payload, uint64_t seq, std::string_view where,
-                            const std::function<void(const audit::AuditEntryRef&)>& fn) const;
   std::string FormatKey(uint64_t key) const;
   void FormatKeyInto(uint64_t key, Coordinate* leaf, std::string* out) const;  // the same, reusing both
   absl::Status CheckAnchor(const absl::StatusOr<audit::AuditFile>& file) const;

@@ -336,8 +336,9 @@ TEST(DurableAppTest, AuditTrailHasEveryChangedCellAcrossCheckpoints) {
 // A crash in the middle of a checkpoint can leave any whole prefix of a record's audit entries
 // on disk (they are written in chunks before the snapshot moves on). The next checkpoint must
 // append exactly the missing ones: the trail ends byte for byte as an uninterrupted checkpoint
-// leaves it, at every entry boundary the crash may have left.
-TEST(DurableAppTest, CheckpointCutShortMidRecordAppendsTheRestOfItsAuditEntries) {
+// leaves it, at every entry boundary the crash may have left. Until then, queries must not
+// miss the entries still only in the log.
+TEST(DurableAppTest, CheckpointCutShortMidRecordAppendsTheRestOfItsAuditEntriesAndQueriesSeeThemAll) {
   namespace fs = std::filesystem;
   const std::string dir = FreshDir("audit_cut");
   const std::string before = dir + "/before", whole = dir + "/whole";
@@ -373,6 +374,12 @@ TEST(DurableAppTest, CheckpointCutShortMidRecordAppendsTheRestOfItsAuditEntries)
     {
       auto app = Reopen(crash);
       ASSERT_TRUE(app.ok()) << app.status();
+      // Before any checkpoint completes the trail, a query reads each entry exactly once: the
+      // ones the trail has from it, the rest of that record from the log.
+      auto queried = (*app)->Audit(audit::AuditQuery());
+      ASSERT_TRUE(queried.ok()) << queried.status();
+      EXPECT_TRUE(*queried == all.entries) << "query after a crash after entry " << keep << ": " << queried->size()
+                                           << " entries, the uninterrupted trail has " << all.entries.size();
       ASSERT_TRUE((*app)->Checkpoint().ok()) << keep;
     }
     EXPECT_TRUE(*ReadFile(crash + trail) == full) << "crash after entry " << keep << " of " << all.entries.size();

@@ -1,13 +1,15 @@
 // What AuditService.QueryAudit reads: an app's audit trail through its index (audit/
 // audit_index.h, rebuilt when the server opens the app and then followed as checkpoints append
-// to it), plus the change sets logged since the last checkpoint, whose entries are derived from
-// the write-ahead log as the durable layer does (durable/durable_app.h, Audit). A query reads
-// the log (bounded: a checkpoint empties it) and only the trail entries it returns, never the
-// whole trail.
+// to it), plus the change sets logged since the last checkpoint, whose entries the durable
+// layer derives from the write-ahead log (DurableApp::ForEachEntry, as its checkpoint does). A
+// query reads the log (bounded: a checkpoint empties it) and only the trail entries it
+// returns, never the whole trail.
 //
 // The log is read before the trail is refreshed: a checkpoint that moves change sets from the
 // log to the trail in between leaves them in the refreshed trail, where they are found; those
-// still in the log are taken from it only if they are newer than the trail's newest.
+// still in the log are taken from it unless they are older than the trail's newest. That one
+// comes from the log while the log has it, since the trail may hold only some of its entries
+// (a checkpoint under way, or one a crash cut short).
 //
 // Thread-safe.
 #pragma once

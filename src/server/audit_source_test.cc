@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <random>
 
+#include "base/file_util.h"
 #include "base/strings.h"
 #include "server/app_host.h"
 
@@ -35,6 +36,22 @@ std::vector<std::vector<audit::AuditEntry>> Reference(const std::vector<audit::A
   return out;
 }
 
+// Two dimensions of six leaves under a total each: leaves a0..a5 (ids 1..6) and b0..b5.
+AppModel TwoDimensions(const std::string& name) {
+  AppModel model;
+  model.name = name;
+  for (const char* dim : {"a", "b"}) {
+    DimensionBuilder b(dim, DimensionType::kGeneric);
+    (void)b.AddMember(StrCat(dim, "All"));
+    for (int i = 0; i < 6; ++i) {
+      (void)b.AddMember(StrCat(dim, i));
+      (void)b.AddEdge(StrCat(dim, i), StrCat(dim, "All"));
+    }
+    model.dimensions.push_back(*std::move(b).Build());
+  }
+  return model;
+}
+
 // Random writes by three users, checkpoints now and then (entries move from the log to the
 // trail), and random queries through the server's audit source compared with a full scan.
 TEST(AuditSourceTest, NewestSetsMatchAFullScanAcrossCheckpointsWithoutRereadingTheTrail) {
@@ -44,18 +61,7 @@ TEST(AuditSourceTest, NewestSetsMatchAFullScanAcrossCheckpointsWithoutRereadingT
   {
     auto host = AppHost::Open(dir.string());
     ASSERT_TRUE(host.ok()) << host.status();
-    AppModel model;
-    model.name = "aud";
-    for (const char* name : {"a", "b"}) {
-      DimensionBuilder b(name, DimensionType::kGeneric);
-      ASSERT_TRUE(b.AddMember(StrCat(name, "All")).ok());
-      for (int i = 0; i < 6; ++i) {
-        ASSERT_TRUE(b.AddMember(StrCat(name, i)).ok());
-        ASSERT_TRUE(b.AddEdge(StrCat(name, i), StrCat(name, "All")).ok());
-      }
-      model.dimensions.push_back(*std::move(b).Build());
-    }
-    ASSERT_TRUE((*host)->AddApp(std::move(model)).ok());
+    ASSERT_TRUE((*host)->AddApp(TwoDimensions("aud")).ok());
     auto app = (*host)->Find("aud");
     const AppModel& m = app->cube().model();
     const std::vector<std::string> users = {"ann", "bob", "cy"};
@@ -69,7 +75,7 @@ TEST(AuditSourceTest, NewestSetsMatchAFullScanAcrossCheckpointsWithoutRereadingT
         batch.push_back({c, CellValue::Number(static_cast<double>(rng() % 1000))});
       }
       ASSERT_TRUE((*host)->Write(*app, users[rng() % users.size()], batch).ok());
-      if (rng() % 7 == 0) ASSERT_TRUE(app->durable->Checkpoint().ok());
+      if (rng() % 7 == 0) { ASSERT_TRUE(app->durable->Checkpoint().ok()); }
       auto all = app->durable->Audit(audit::AuditQuery());
       ASSERT_TRUE(all.ok()) << all.status();
       for (int q = 0; q < 8; ++q) {
@@ -92,6 +98,67 @@ TEST(AuditSourceTest, NewestSetsMatchAFullScanAcrossCheckpointsWithoutRereadingT
     (*host)->Close();
   }
   std::filesystem::remove_all(dir);
+}
+
+// A checkpoint a crash cut short leaves only some entries of its newest record in the trail
+// (they are appended in chunks before the snapshot). Until the next checkpoint completes them,
+// queries must still see that record whole, each entry once: at every entry boundary the
+// crash may leave, the query equals the one over the uninterrupted trail.
+TEST(AuditSourceTest, ARecordTheTrailHoldsOnlyInPartIsReadWholeFromTheLog) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / StrCat("qa_audit_source_cut_", ::getpid());
+  fs::remove_all(dir);
+  const fs::path whole = dir / "whole", before = dir / "before";
+  fs::create_directories(whole);
+  std::string trail;  // relative to the data folder
+  {
+    auto host = AppHost::Open(whole.string());
+    ASSERT_TRUE(host.ok()) << host.status();
+    ASSERT_TRUE((*host)->AddApp(TwoDimensions("aud")).ok());
+    auto app = (*host)->Find("aud");
+    ASSERT_TRUE((*host)->Write(*app, "ann", {{{1, 1}, CellValue::Number(10)}}).ok());
+    ASSERT_TRUE(app->durable->Checkpoint().ok());
+    ASSERT_TRUE((*host)->Write(*app, "ann", {{{2, 2}, CellValue::Number(5)}}).ok());
+    std::vector<CellWrite> batch;  // one record of 12 cells
+    for (MemberId a = 1; a <= 3; ++a)
+      for (MemberId b = 1; b <= 4; ++b) batch.push_back({{a, b}, CellValue::Number(a * 10 + b)});
+    ASSERT_TRUE((*host)->Write(*app, "bob", batch).ok());
+    fs::copy(whole, before, fs::copy_options::recursive);  // the state a crash mid-checkpoint starts from
+    ASSERT_TRUE(app->durable->Checkpoint().ok());
+    trail = fs::relative(app->durable->audit_path(), whole).string();
+    (*host)->Close();
+  }
+  const std::string full = *ReadFile((whole / trail).string());
+  const audit::AuditFile had = *audit::ReadAuditFile((before / trail).string());
+  const audit::AuditFile all = *audit::ReadAuditFile((whole / trail).string());
+  ASSERT_EQ(all.entries.size(), had.entries.size() + 13) << "ann's second write, then bob's 12 cells";
+  const auto want = Reference(all.entries, "", "", 0, 100);
+  const auto want_bob = Reference(all.entries, "bob", "", 0, 100);
+  for (size_t keep = had.entries.size(); keep <= all.entries.size(); ++keep) {
+    size_t cut = 0;  // the byte length of the first `keep` entries
+    while (true) {
+      auto part = audit::ParseAuditFile(std::string_view(full).substr(0, cut), "prefix");
+      if (part.ok() && part->entries.size() == keep && !part->torn_tail) break;
+      ASSERT_LT(++cut, full.size() + 1);
+    }
+    const fs::path crash = dir / StrCat("crash_", keep);
+    fs::copy(before, crash, fs::copy_options::recursive);
+    ASSERT_TRUE(WriteFileAtomically((crash / trail).string(), full.substr(0, cut)).ok());
+    auto host = AppHost::Open(crash.string());
+    ASSERT_TRUE(host.ok()) << host.status();
+    auto app = (*host)->Find("aud");
+    auto every = [](const audit::AuditEntry&) { return true; };
+    auto got = app->audit->NewestSets(audit::AuditQuery(), every, 0, 100);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, want) << "crash after entry " << keep;
+    audit::AuditQuery by_bob;
+    by_bob.user = "bob";
+    auto bobs = app->audit->NewestSets(by_bob, every, 0, 100);
+    ASSERT_TRUE(bobs.ok()) << bobs.status();
+    EXPECT_EQ(*bobs, want_bob) << "crash after entry " << keep;
+    (*host)->Close();
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
