@@ -61,6 +61,7 @@
 #include "server/connect.h"
 #include "server/live_grids.h"
 #include "server/send_ring.h"
+#include "server/server_testutil.h"
 #include "server/services.h"
 
 using namespace quantatom;
@@ -143,66 +144,13 @@ v1::BulkWriteRequest BulkRequest(const Ids& ids, bool grid_data_only, double off
   return req;
 }
 
-// One subscriber's connection as the epoll client reads it: the response head, then HTTP
-// chunks, then Connect envelopes inside them.
+// One subscriber's connection as the bench client reads it.
 struct SubscriberConn {
   int fd = -1;
-  std::string raw;   // bytes not yet decoded
-  std::string body;  // de-chunked bytes not yet split into envelopes
-  bool head_done = false;
   char buf[16384];  // the io_uring client's parked receive
-  // Its recvmsg header: the control buffer gets the kernel's receive time stamp (SO_TIMESTAMPNS).
-  msghdr msg{};
-  iovec iov{};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec)) + 64];
-  msghdr* Arm() {
-    iov = {buf, sizeof buf};
-    std::memset(control, 0, sizeof control);
-    msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    return &msg;
-  }
-  // The receive time stamp of the last completed receive (unix ns), or 0 when there was none.
-  // Read from the buffer itself (zeroed by Arm), not from msg_controllen.
-  int64_t ArrivalNanos() const {
-    const auto* c = reinterpret_cast<const cmsghdr*>(control);
-    if (c->cmsg_len < CMSG_LEN(sizeof(timespec)) || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) return 0;
-    timespec ts;
-    std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-  }
-  template <typename Fn>
-  void Feed(const char* data, size_t n, Fn&& on_envelope) {
-    raw.append(data, n);
-    size_t p = 0;
-    if (!head_done) {
-      size_t e = raw.find("\r\n\r\n");
-      if (e == std::string::npos) return;
-      head_done = true;
-      p = e + 4;
-    }
-    while (true) {  // chunks: hex size CRLF data CRLF
-      size_t eol = raw.find("\r\n", p);
-      if (eol == std::string::npos) break;
-      size_t len = std::strtoul(raw.c_str() + p, nullptr, 16);
-      if (raw.size() < eol + 2 + len + 2) break;
-      body.append(raw, eol + 2, len);
-      p = eol + 2 + len + 2;
-    }
-    raw.erase(0, p);
-    size_t q = 0;
-    while (body.size() - q >= 5) {
-      uint32_t len = (uint32_t(uint8_t(body[q + 1])) << 24) | (uint32_t(uint8_t(body[q + 2])) << 16) |
-                     (uint32_t(uint8_t(body[q + 3])) << 8) | uint8_t(body[q + 4]);
-      if (body.size() - q - 5 < len) break;
-      on_envelope(static_cast<uint8_t>(body[q]), body.data() + q + 5, len);
-      q += 5 + len;
-    }
-    body.erase(0, q);
-  }
+  testing::StampedReceive stamped;
+  testing::StreamDecoder stream;
+  msghdr* Arm() { return stamped.Arm(buf, sizeof buf); }
 };
 
 int ConnectLoopback(int port) {
@@ -426,7 +374,7 @@ int main(int argc, char** argv) {
             int zero = 0;
             setsockopt(c.fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
           }
-          c.Feed(buf, r, [&](uint8_t flags, const char* data, size_t len) {
+          c.stream.Feed(buf, r, [&](uint8_t flags, const char* data, size_t len) {
             if (flags != 0) return;
             v1::GridChange change;
             change.ParseFromArray(data, static_cast<int>(len));
@@ -466,7 +414,7 @@ int main(int argc, char** argv) {
                 open--;
                 continue;
               }
-              on_bytes(c, c.buf, static_cast<size_t>(done.result), c.ArrivalNanos());
+              on_bytes(c, c.buf, static_cast<size_t>(done.result), c.stamped.ArrivalNanos());
               ring.QueueRecvMsg(c.fd, c.Arm(), done.tag);
             }
           }

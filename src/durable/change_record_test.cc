@@ -139,7 +139,7 @@ TEST(ChangeRecordTest, CellVisitorSeesEveryCellInOrder) {
   std::vector<std::pair<std::string, uint64_t>> seen;
   auto back = DecodeChangeRecord(bytes, "t", [&](const ChangeRecord& so_far, bool undo, const RecordedChange& c) {
     seen.emplace_back(undo ? StrCat("undo ", so_far.undos.back().id) : StrCat("set ", so_far.sets.back().id), c.key);
-    if (c.key == 2) EXPECT_EQ(c.after, CellValue::Text("yz"));
+    if (c.key == 2) { EXPECT_EQ(c.after, CellValue::Text("yz")); }
   });
   ASSERT_TRUE(back.ok()) << back.status();
   const std::vector<std::pair<std::string, uint64_t>> want = {{"undo 3", 7}, {"set 4", 1}, {"set 4", 2}};

@@ -188,8 +188,11 @@ TEST_F(CubeFormulas, RecurrenceAlongTimeRunsInOrder) {
   ASSERT_TRUE(Define("Opening", "prev(Closing)").ok());
   double closing = 0;
   for (int i = 0; i < 6; ++i) {
-    if (i == 0) EXPECT_TRUE(Read("Opening", "EMEA", "Jan").is_empty());
-    else EXPECT_EQ(Num("Opening", "EMEA", months[i]), closing);
+    if (i == 0) {
+      EXPECT_TRUE(Read("Opening", "EMEA", "Jan").is_empty());
+    } else {
+      EXPECT_EQ(Num("Opening", "EMEA", months[i]), closing);
+    }
     closing += flows[i];
     EXPECT_EQ(Num("Closing", "EMEA", months[i]), closing) << months[i];
   }
@@ -207,8 +210,11 @@ TEST_F(CubeFormulas, TimeFunctions) {
     ASSERT_TRUE(Define("Amount", text).ok()) << text;
     for (int i = 0; i < 6; ++i) {
       CellValue v = Read("Amount", "EMEA", months[i]);
-      if (std::isnan(want[i])) EXPECT_TRUE(v.is_empty()) << text << " " << months[i];
-      else EXPECT_EQ(v.number, want[i]) << text << " " << months[i];
+      if (std::isnan(want[i])) {
+        EXPECT_TRUE(v.is_empty()) << text << " " << months[i];
+      } else {
+        EXPECT_EQ(v.number, want[i]) << text << " " << months[i];
+      }
     }
   };
   const double none = NAN;
@@ -485,23 +491,10 @@ TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModelsAndSa
       }
       for (auto& ctx : contexts) {
         std::optional<double> f3_prev;
-        double ytd = 0;
-        bool ytd_any = false;
-        int year_of_prev = -1;
         for (size_t ti = 0; ti < time_leaves.size(); ++ti) {
           std::vector<int> c = {time_leaves[ti]};
           c.insert(c.end(), ctx.begin(), ctx.end());
           auto va = in(c, a), vb = in(c, b);
-          // The year of a period: its primary parent's parent (the generator's first edge).
-          int parent = -1, year = -1;
-          for (auto& e : app.raw[0].edges)
-            if (e.child == time_leaves[ti]) { parent = e.parent; break; }
-          year = parent;
-          if (parent >= 0) {
-            for (auto& e : app.raw[0].edges)
-              if (e.child == parent) { year = e.parent; break; }
-          }
-          (void)year_of_prev;
           std::optional<double> v1;
           if (va || vb) v1 = va.value_or(0) - 2 * vb.value_or(0);
           if (v1) {
@@ -542,8 +535,6 @@ TEST(CubeFormulasProperty, IncrementalEqualsFullAndBruteForceOnRandomModelsAndSa
               expected[c] = lag_a.value_or(0) + next_b.value_or(0) * 3;
             }
           }
-          (void)ytd;
-          (void)ytd_any;
         }
       }
       return expected;

@@ -60,7 +60,7 @@ TEST_F(SandboxFormulas, RecurrenceFollowsASandboxWriteThroughEveryLaterPeriod) {
     EXPECT_EQ(Num(ann.ReadCell(C("Closing", "EMEA", kMonths[i]))), ann_closing[i]) << kMonths[i];
     EXPECT_EQ(Num(cube_->ReadCell(C("Closing", "EMEA", kMonths[i]))), app_closing[i]) << kMonths[i];
     EXPECT_EQ(Num(bob.ReadCell(C("Closing", "EMEA", kMonths[i]))), app_closing[i]) << kMonths[i];
-    if (i > 0) EXPECT_EQ(Num(ann.ReadCell(C("Opening", "EMEA", kMonths[i]))), ann_closing[i - 1]);
+    if (i > 0) { EXPECT_EQ(Num(ann.ReadCell(C("Opening", "EMEA", kMonths[i]))), ann_closing[i - 1]); }
   }
   // Totals over the derived cells: Q2 Closing at World = 115 + 122 + 123.
   EXPECT_EQ(Num(ann.ReadCell(C("Closing", "World", "Q2"))), 115 + 122 + 123);

@@ -39,7 +39,7 @@ TEST(SnapshotFuzzCorpusTest, CorpusTruncationsAndBitFlipsLoadOrRefuseCleanly) {
     // As stored (a truncated seed fails its checksum).
     SnapshotSections extra;
     auto as_is = DecodeAppSnapshot(*bytes, "corpus", "acme", &extra);
-    if (!as_is.ok()) EXPECT_TRUE(absl::IsDataLoss(as_is.status())) << entry.path() << ": " << as_is.status();
+    if (!as_is.ok()) { EXPECT_TRUE(absl::IsDataLoss(as_is.status())) << entry.path() << ": " << as_is.status(); }
     for (size_t n = 0; n <= bytes->size(); n += 3) {
       absl::Status s = Decode(bytes->substr(0, n));
       if (s.ok()) ++loaded;

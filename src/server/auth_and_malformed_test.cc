@@ -140,7 +140,7 @@ TEST_F(Malformed, WrongJsonTypesAndUnknownFieldsAreInvalidArgumentNamingTheField
     HttpReply r = server_.Post(path, "application/json", c.body);
     EXPECT_EQ(r.status, 400) << c.body << " -> " << r.body;
     EXPECT_EQ(r.code(), "invalid_argument") << c.body;
-    if (!c.names.empty()) EXPECT_NE(r.body.find(c.names), std::string::npos) << c.body << " -> " << r.body;
+    if (!c.names.empty()) { EXPECT_NE(r.body.find(c.names), std::string::npos) << c.body << " -> " << r.body; }
   }
   ExpectUnchangedAndServing();
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "server/send_ring.h"
+#include "server/server_testutil.h"
 
 namespace quantatom {
 namespace {
@@ -173,7 +174,7 @@ TEST(Broadcaster, SendToAllDeliversEveryFrameInOrderBatchedOrNot) {
     options.batch_sends = batch;
     Broadcaster b(&metrics, options);
     ASSERT_TRUE(b.Start().ok());
-    if (!batch) EXPECT_FALSE(b.batching());
+    if (!batch) { EXPECT_FALSE(b.batching()); }
     constexpr int kFast = 40;
     std::vector<std::unique_ptr<Pipe>> fast;
     for (int i = 0; i < kFast; ++i) fast.push_back(std::make_unique<Pipe>());
@@ -293,29 +294,16 @@ TEST(SendRing, ParkedRecvMsgCarriesTheKernelReceiveTimeStamp) {
   int one = 1;
   ASSERT_EQ(setsockopt(reader, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
   char buf[64];
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec)) + 64] = {};
-  iovec iov{buf, sizeof buf};
-  msghdr msg{};
-  auto arm = [&] {
-    std::memset(control, 0, sizeof control);
-    msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-  };
-  const auto* c = reinterpret_cast<const cmsghdr*>(control);
+  testing::StampedReceive stamped;
   // The kernel turns receive time stamps on for the whole stack a moment after the first socket
   // asks (a deferred static key): until then segments arrive unstamped. Wait for that (bounded).
   for (int i = 0; i < 200; ++i) {
-    arm();
     ASSERT_EQ(send(writer, "x", 1, 0), 1);
-    ASSERT_EQ(recvmsg(reader, &msg, 0), 1);
-    if (c->cmsg_type == SCM_TIMESTAMPNS) break;
+    ASSERT_EQ(recvmsg(reader, stamped.Arm(buf, sizeof buf), 0), 1);
+    if (stamped.ArrivalNanos() != 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  arm();
-  ring.QueueRecvMsg(reader, &msg, 7);
+  ring.QueueRecvMsg(reader, stamped.Arm(buf, sizeof buf), 7);
   auto unix_ns = [] {
     timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
@@ -329,11 +317,7 @@ TEST(SendRing, ParkedRecvMsgCarriesTheKernelReceiveTimeStamp) {
   EXPECT_EQ(done[0].tag, 7u);
   ASSERT_EQ(done[0].result, 7);
   EXPECT_EQ(std::string(buf, 7), "stamped");
-  ASSERT_EQ(c->cmsg_level, SOL_SOCKET);
-  ASSERT_EQ(c->cmsg_type, SCM_TIMESTAMPNS);
-  timespec ts;
-  std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-  const int64_t stamp = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  const int64_t stamp = stamped.ArrivalNanos();  // 0 when the receive carried no stamp
   EXPECT_GE(stamp, before);
   EXPECT_LE(stamp, after);
   close(writer);

@@ -383,7 +383,7 @@ TEST_P(ConnectEndToEnd, AdminCallsManageUsersTokensRightsAndPolicy) {
     EXPECT_EQ(g.layers(0).kinds(row * 2), v1::CELL_KIND_HIDDEN);
     EXPECT_EQ(g.layers(0).numbers(row * 2), 0);
     auto want = Reference(file_, cells_, Coord({g.row_headers(row).members(0), "EMEA", "Q1", "Budget"}));
-    if (want) EXPECT_NEAR(g.layers(0).numbers(row * 2 + 1), *want, 1e-6);
+    if (want) { EXPECT_NEAR(g.layers(0).numbers(row * 2 + 1), *want, 1e-6); }
   }
   // ann may not call admin methods.
   r = server_.Call("quantatom.v1.AdminService/ListUsers", v1::ListUsersRequest(), nullptr, json(), tok.token());
@@ -427,7 +427,7 @@ TEST_P(ConnectEndToEnd, SandboxesWriteSpreadQueryCommitDiscardAndKeepToTheirOwne
         auto want = Reference(file_, cells, Coord({g.row_headers(r).members(0), g.col_headers(c).members(0), "Q1", "Budget"}));
         const size_t i = r * g.cols() + c;
         ASSERT_EQ(g.layers(0).kinds(i), want ? v1::CELL_KIND_NUMBER : v1::CELL_KIND_EMPTY) << i;
-        if (want) EXPECT_NEAR(g.layers(0).numbers(i), *want, 1e-6) << i;
+        if (want) { EXPECT_NEAR(g.layers(0).numbers(i), *want, 1e-6) << i; }
       }
     }
   };

@@ -256,38 +256,14 @@ class LiveGrid {
 
  private:
   void Read() {
-    std::string raw, body;
-    bool head = false;
+    testing::StreamDecoder stream;
     char buf[65536];
     ssize_t n;
     while ((n = ::recv(fd_, buf, sizeof buf, 0)) > 0) {
-      raw.append(buf, static_cast<size_t>(n));
-      size_t p = 0;
-      if (!head) {
-        size_t e = raw.find("\r\n\r\n");
-        if (e == std::string::npos) continue;
-        head = true;
-        p = e + 4;
-      }
-      while (true) {  // HTTP chunks
-        size_t eol = raw.find("\r\n", p);
-        if (eol == std::string::npos) break;
-        size_t len = std::strtoul(raw.c_str() + p, nullptr, 16);
-        if (raw.size() < eol + 2 + len + 2) break;
-        body.append(raw, eol + 2, len);
-        p = eol + 2 + len + 2;
-      }
-      raw.erase(0, p);
       std::vector<std::pair<uint8_t, std::string>> envs;
-      size_t q = 0;
-      while (body.size() - q >= 5) {
-        uint32_t len = 0;
-        for (int i = 0; i < 4; ++i) len = (len << 8) | static_cast<uint8_t>(body[q + 1 + i]);
-        if (body.size() - q - 5 < len) break;
-        envs.emplace_back(static_cast<uint8_t>(body[q]), body.substr(q + 5, len));
-        q += 5 + len;
-      }
-      body.erase(0, q);
+      stream.Feed(buf, static_cast<size_t>(n), [&](uint8_t flags, const char* data, size_t size) {
+        envs.emplace_back(flags, std::string(data, size));
+      });
       std::lock_guard lock(mu_);
       for (const auto& [flags, payload] : envs) {
         if (flags & 2) {
@@ -363,7 +339,7 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
       batch.push_back({{static_cast<MemberId>(leaf[0]), static_cast<MemberId>(leaf[1]), static_cast<MemberId>(leaf[2])},
                        CellValue::Number(v)});
     }
-    if (!batch.empty()) ASSERT_TRUE(server.host().Write(*app, "admin", batch).ok());
+    if (!batch.empty()) { ASSERT_TRUE(server.host().Write(*app, "admin", batch).ok()); }
     const std::map<std::vector<int>, double> initial = ref.cells;
 
     // ---- Random roles and rules, set through the API.
@@ -641,7 +617,7 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
             std::vector<int> leaf = {ia.at(cell.coordinate().members(0)), ib.at(cell.coordinate().members(1)),
                                      ic.at(cell.coordinate().members(2))};
             ASSERT_GE(ref.CellRight(user.roles, leaf), 1) << "audit shows a hidden cell";
-            if (initial_set) ASSERT_EQ(cell.new_value().number(), initial.at(leaf));
+            if (initial_set) { ASSERT_EQ(cell.new_value().number(), initial.at(leaf)); }
           }
           if (initial_set) {
             size_t hidden_want = 0;
@@ -790,7 +766,7 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
             ++reads;
             ++conflicts_seen;
           }
-          if (theirs) ASSERT_TRUE(conflicted.count(*theirs)) << "the admin's change is a conflict";
+          if (theirs) { ASSERT_TRUE(conflicted.count(*theirs)) << "the admin's change is a conflict"; }
           for (const auto& [leaf, v] : mine)
             if (!conflicted.count(leaf)) ref.cells[leaf] = v;  // kept: theirs wins the conflicts
           ++sandbox_commits;
@@ -805,7 +781,7 @@ TEST_P(SecurityProperty, EverySurfaceShowsExactlyWhatTheReferenceAllows) {
         more.push_back({{static_cast<MemberId>(leaf[0]), static_cast<MemberId>(leaf[1]), static_cast<MemberId>(leaf[2])},
                         CellValue::Number(v)});
       }
-      if (!more.empty()) ASSERT_TRUE(server.host().Write(*app, "admin", more).ok());
+      if (!more.empty()) { ASSERT_TRUE(server.host().Write(*app, "admin", more).ok()); }
       check_live();
     }
   }

@@ -5,9 +5,16 @@
 #include <google/protobuf/util/json_util.h>
 #include <httplib.h>
 
+#include <sys/socket.h>
+
+#include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "auth/token_store.h"
 #include "server/app_host.h"
@@ -133,5 +140,76 @@ inline bool SplitEnvelopes(const std::string& body, std::vector<std::pair<uint8_
   }
   return true;
 }
+
+// The client side of a Connect server stream over raw HTTP/1.1: the response head, then the
+// chunked body, then the envelopes inside it. Feed it bytes as they arrive; it calls
+// `on_envelope(flags, data, size)` for each whole envelope and keeps the rest for later.
+class StreamDecoder {
+ public:
+  template <typename Fn>
+  void Feed(const char* data, size_t n, Fn&& on_envelope) {
+    raw_.append(data, n);
+    size_t p = 0;
+    if (!head_done_) {
+      const size_t e = raw_.find("\r\n\r\n");
+      if (e == std::string::npos) return;
+      head_done_ = true;
+      p = e + 4;
+    }
+    while (true) {  // chunks: hex size CRLF data CRLF
+      const size_t eol = raw_.find("\r\n", p);
+      if (eol == std::string::npos) break;
+      const size_t len = std::strtoul(raw_.c_str() + p, nullptr, 16);
+      if (raw_.size() < eol + 2 + len + 2) break;
+      body_.append(raw_, eol + 2, len);
+      p = eol + 2 + len + 2;
+    }
+    raw_.erase(0, p);
+    size_t q = 0;
+    while (body_.size() - q >= 5) {
+      uint32_t len = 0;
+      for (int i = 0; i < 4; ++i) len = (len << 8) | static_cast<uint8_t>(body_[q + 1 + i]);
+      if (body_.size() - q - 5 < len) break;
+      on_envelope(static_cast<uint8_t>(body_[q]), body_.data() + q + 5, static_cast<size_t>(len));
+      q += 5 + len;
+    }
+    body_.erase(0, q);
+  }
+
+ private:
+  std::string raw_;   // bytes not yet de-chunked
+  std::string body_;  // de-chunked bytes not yet split into envelopes
+  bool head_done_ = false;
+};
+
+// A recvmsg(2) header that asks for the kernel's receive time stamp (the socket needs
+// SO_TIMESTAMPNS): Arm before each receive, ArrivalNanos after it.
+class StampedReceive {
+ public:
+  msghdr* Arm(char* buffer, size_t size) {
+    iov_ = {buffer, size};
+    std::memset(control_, 0, sizeof control_);
+    msg_ = {};
+    msg_.msg_iov = &iov_;
+    msg_.msg_iovlen = 1;
+    msg_.msg_control = control_;
+    msg_.msg_controllen = sizeof control_;
+    return &msg_;
+  }
+  // The stamp of the last receive (unix ns), or 0 when it carried none. Read from the control
+  // buffer itself (zeroed by Arm): io_uring does not write msg_controllen back.
+  int64_t ArrivalNanos() const {
+    const auto* c = reinterpret_cast<const cmsghdr*>(control_);
+    if (c->cmsg_len < CMSG_LEN(sizeof(timespec)) || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) return 0;
+    timespec ts;
+    std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  }
+
+ private:
+  msghdr msg_{};
+  iovec iov_{};
+  alignas(cmsghdr) char control_[CMSG_SPACE(sizeof(timespec)) + 64];
+};
 
 }  // namespace quantatom::testing
