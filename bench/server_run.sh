@@ -21,6 +21,8 @@ const g = [o("G1"), p("G1")];
 console.log(`G1 grid reads: ours ${g[0].req_per_s} req/s (p99 ${g[0].p99_ms.toFixed(2)} ms, ${g[0].clients} HTTP clients) vs DuckDB ${g[1].req_per_s} q/s in process (p99 ${g[1].p99_ms.toFixed(2)} ms): ratio ${(g[0].req_per_s / g[1].req_per_s).toFixed(2)}x; grid sums ${g[0].grid_sum} / ${g[1].grid_sum}`);
 const b = o("B1"), ba = p("B1 bulk write 1M cells (appender)"), bc = p("B1 bulk write 1M cells (COPY");
 console.log(`B1 1M cells: ours ${b.total_ms.toFixed(0)} ms (one HTTP request, encode included) vs DuckDB appender ${ba.total_ms.toFixed(0)} ms (ratio ${(b.total_ms / ba.total_ms).toFixed(2)}), COPY ${bc.total_ms.toFixed(0)} ms (ratio ${(b.total_ms / bc.total_ms).toFixed(2)}); sums ${b.sum} / ${ba.sum}`);
+const u = o("U1"), pu = p("U1");
+console.log(`U1 undo / redo of the 1M-cell write: ours ${u.undo_ms.toFixed(0)} / ${u.redo_ms.toFixed(0)} ms (one HTTP request each, fsync included) vs DuckDB DELETE + INSERT ${pu.undo_ms.toFixed(0)} / ${pu.redo_ms.toFixed(0)} ms (ratios ${(u.undo_ms / pu.undo_ms).toFixed(2)} / ${(u.redo_ms / pu.redo_ms).toFixed(2)}); sums after undo ${u.sum_after_undo} / ${pu.sum_after_undo}, after redo ${u.sum_after_redo} / ${pu.sum_after_redo}`);
 const s = o("S1");
 console.log(`S1 live updates: ${s.subscribers} subscribers, ${s.client_threads} client thread(s), batched ${s.batched_sends}: p50 ${s.p50_ms.toFixed(2)} ms, p99 ${s.p99_ms.toFixed(2)} ms, last subscriber p50 ${s.last_subscriber_p50_ms.toFixed(2)} / p99 ${s.last_subscriber_p99_ms.toFixed(2)} ms, send_all p50 ${s.phases_ms.send_all.p50.toFixed(3)} / p99 ${s.phases_ms.send_all.p99.toFixed(3)} ms (no DuckDB peer: it has no push)`);
 ' "$OUT/quantatom.jsonl" "$OUT/duckdb.jsonl" | tee "$OUT/summary.txt"
