@@ -7,6 +7,8 @@
 //       In process: no network hop (ours goes through HTTP on loopback).
 //   B1  1,000,000 cells into a table: by the appender (row by row from JS), and by COPY from a
 //       CSV file written beforehand (the file write is not timed).
+//   U1  undo, then redo, of that 1M-cell load over a table of the cells as they were before
+//       it (the 200,000 grid cells, as in ours), each one transaction (see below).
 // Prints JSON lines like server_bench.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -87,3 +89,39 @@ const copyMs = performance.now() - t0;
 fs.rmSync(path.dirname(csv), { recursive: true });
 emit({ workload: 'B1 bulk write 1M cells (appender)', cells: sumA.n, total_ms: appenderMs, sum: Number(sumA.s.toFixed(2)) });
 emit({ workload: 'B1 bulk write 1M cells (COPY csv)', cells: N, total_ms: copyMs });
+
+// ---- U1: undo and redo of the 1M-cell load.
+// The fairest peer we could make: `cube` holds the cells (the 200,000 grid cells before the
+// load, as ours does); the load is applied as an upsert and, like our history, keeps its rows
+// (`load`) and the rows it replaced (`load_before`: each loaded cell's value before, NULL
+// where the cell was empty), built while loading and not timed (ours records them inside B1's
+// time). Undo is one transaction: delete the loaded cells, insert back the ones that had a
+// value; redo deletes them and inserts the loaded rows again. Set-at-a-time SQL is DuckDB's
+// best way to do it (a row-by-row UPDATE from JS would be far slower). It is a lower bound
+// for the work: no check that each cell still holds what the load left (ours checks every
+// cell and refuses the undo if another change touched one), no cache of totals, no log and
+// no fsync (in memory), where ours is acknowledged after the fsync of its log record.
+await con.run('CREATE TABLE cube AS SELECT a, c, m, v FROM cells');
+const sumOf = async (t) => Number((await q(`SELECT SUM(v) AS s FROM ${t}`))[0].s.toFixed(2));
+const sumBefore = await sumOf('cube');
+await con.run('CREATE TABLE load AS SELECT a, c, m, v FROM bulk');
+await con.run('CREATE TABLE load_before AS SELECT l.a, l.c, l.m, x.v FROM load l LEFT JOIN cube x USING (a, c, m)');
+const same = (t) => `cube.a = ${t}.a AND cube.c = ${t}.c AND cube.m = ${t}.m`;
+const transaction = async (statements) => {
+  const s0 = performance.now();
+  await con.run('BEGIN TRANSACTION');
+  for (const sql of statements) await con.run(sql);
+  await con.run('COMMIT');
+  return performance.now() - s0;
+};
+const redoLoad = [`DELETE FROM cube USING load WHERE ${same('load')}`, 'INSERT INTO cube SELECT a, c, m, v FROM load'];
+await transaction(redoLoad);  // the load itself (B1 times loads)
+const sumLoaded = await sumOf('cube');
+const undoMs = await transaction([`DELETE FROM cube USING load_before WHERE ${same('load_before')}`,
+                                  'INSERT INTO cube SELECT a, c, m, v FROM load_before WHERE v IS NOT NULL']);
+const sumUndone = await sumOf('cube');
+const redoMs = await transaction(redoLoad);
+const sumRedone = await sumOf('cube');
+if (sumUndone !== sumBefore || sumRedone !== sumLoaded) throw new Error(`U1 sums: ${sumBefore} ${sumUndone} ${sumLoaded} ${sumRedone}`);
+emit({ workload: 'U1 undo and redo of the 1M-cell load (DELETE + INSERT)', cells: N, undo_ms: undoMs, redo_ms: redoMs,
+       sum_before_write: sumBefore, sum_after_undo: sumUndone, sum_after_write: sumLoaded, sum_after_redo: sumRedone });

@@ -155,6 +155,21 @@ struct RawWriter {
     if (v.is_number()) Put(v.number);
     else if (v.is_text()) Put(static_cast<uint32_t>(v.text.size())), Bytes(v.text);
   }
+  // A change set's cells in the order applied (the count is written by the caller).
+  void Cells(const ChangeList& changes) {
+    ForEachChangeInOrder(
+        changes,
+        [&](uint64_t key, const std::optional<double>& before, const std::optional<double>& after) {
+          Put(key);
+          Number(before);
+          Number(after);
+        },
+        [&](const CellChange& c) {
+          Put(c.key);
+          Value(c.before);
+          Value(c.after);
+        });
+  }
 };
 
 }  // namespace
@@ -172,16 +187,40 @@ EncodedRecord& EncodedRecord::operator=(EncodedRecord&& other) noexcept {
 EncodedRecord::~EncodedRecord() { LazyFree(data_, capacity_); }
 
 EncodedRecord EncodeChangeRecord(const ChangeRecord& r, std::span<const ChangeSetInPlace> in_place) {
+  return EncodeChangeRecord(r, {}, in_place);
+}
+
+EncodedRecord EncodeChangeRecord(const ChangeRecord& r, std::span<const UndoInPlace> undos,
+                                 std::span<const ChangeSetInPlace> in_place) {
   // Everything but the in-place cells is small: encode it first, then size the buffer once.
-  ByteWriter head, tail;
+  // The parts in order: header and logged undos (head), undos in place, logged change sets
+  // (sets_head), change sets in place, the rest (tail).
+  ByteWriter head, sets_head, tail;
   PutHead(head, r);
-  for (const LoggedChangeSet& s : r.sets) {
-    PutSetHead(head, s.id, s.user, s.action);
-    PutChanges(head, s.changes);
-    PutSetTail(head, s.id, &s.merged);
-  }
-  std::vector<std::string> set_heads, set_tails;
+  // A cell change is at most a key and two values; a number change a key and two tagged doubles.
+  auto cells_bound = [](const ChangeList& changes) {
+    size_t bound = (changes.size() - changes.others.size()) * (sizeof(uint64_t) + 2 * (1 + sizeof(double)));
+    for (const CellChange& c : changes.others) bound += sizeof(uint64_t) + ValueBytes(c.before) + ValueBytes(c.after);
+    return bound;
+  };
+  std::vector<std::string> undo_heads;
   size_t bound = head.size();
+  for (const UndoInPlace& u : undos) {
+    ByteWriter uh;
+    uh.Put(u.redo ? kRedo : kUndo);
+    uh.PutString<uint32_t>(*u.user);
+    uh.Put(u.id);
+    uh.Put(static_cast<uint64_t>(u.set->changes.size()));
+    undo_heads.push_back(uh.Take());
+    bound += undo_heads.back().size() + cells_bound(u.set->changes);
+  }
+  for (const LoggedChangeSet& s : r.sets) {
+    PutSetHead(sets_head, s.id, s.user, s.action);
+    PutChanges(sets_head, s.changes);
+    PutSetTail(sets_head, s.id, &s.merged);
+  }
+  bound += sets_head.size();
+  std::vector<std::string> set_heads, set_tails;
   for (const ChangeSetInPlace& in : in_place) {
     const ChangeSet& set = *in.set;
     ByteWriter sh, st;
@@ -190,10 +229,7 @@ EncodedRecord EncodeChangeRecord(const ChangeRecord& r, std::span<const ChangeSe
     PutSetTail(st, set.id, in.merged);
     set_heads.push_back(sh.Take());
     set_tails.push_back(st.Take());
-    // A number change is at most a key and two tagged doubles.
-    bound += set_heads.back().size() + set_tails.back().size() +
-             (set.changes.size() - set.changes.others.size()) * (sizeof(uint64_t) + 2 * (1 + sizeof(double)));
-    for (const CellChange& c : set.changes.others) bound += sizeof(uint64_t) + ValueBytes(c.before) + ValueBytes(c.after);
+    bound += set_heads.back().size() + set_tails.back().size() + cells_bound(set.changes);
   }
   PutTail(tail, r);
   bound += tail.size();
@@ -203,20 +239,30 @@ EncodedRecord EncodeChangeRecord(const ChangeRecord& r, std::span<const ChangeSe
   out.data_ = static_cast<char*>(LazyAllocate(bound));
   RawWriter w{out.data_};
   w.Bytes(head.bytes());
-  for (size_t i = 0; i < in_place.size(); ++i) {
-    w.Bytes(set_heads[i]);
-    ForEachChangeInOrder(
-        in_place[i].set->changes,
+  for (size_t i = 0; i < undos.size(); ++i) {
+    w.Bytes(undo_heads[i]);
+    if (undos[i].redo) {
+      w.Cells(undos[i].set->changes);
+      continue;
+    }
+    // The undo set the cells backwards, each back to its value before.
+    ForEachChangeInReverseOrder(
+        undos[i].set->changes,
         [&](uint64_t key, const std::optional<double>& before, const std::optional<double>& after) {
           w.Put(key);
-          w.Number(before);
           w.Number(after);
+          w.Number(before);
         },
         [&](const CellChange& c) {
           w.Put(c.key);
-          w.Value(c.before);
           w.Value(c.after);
+          w.Value(c.before);
         });
+  }
+  w.Bytes(sets_head.bytes());
+  for (size_t i = 0; i < in_place.size(); ++i) {
+    w.Bytes(set_heads[i]);
+    w.Cells(in_place[i].set->changes);
     w.Bytes(set_tails[i]);
   }
   w.Bytes(tail.bytes());

@@ -80,6 +80,18 @@ struct ChangeSetInPlace {
   const VersionVector* merged = nullptr;  // null or empty: not a sandbox commit
 };
 
+// An undo or redo logged straight from the change set it undid or redid, where the cube's
+// history keeps it (Cube::ReadChangeSetsAfter): encoded as the same bytes as a LoggedUndo whose
+// cells are Cube::Flatten(*set), backwards with before and after swapped for an undo (the
+// cells as the undo set them), as they are for a redo. A 1M-cell undo is neither copied nor
+// flattened first.
+struct UndoInPlace {
+  bool redo = false;
+  const std::string* user = nullptr;
+  uint64_t id = 0;
+  const ChangeSet* set = nullptr;
+};
+
 // An encoded record in one buffer sized once from an upper bound of its length and mapped
 // lazily (base/large_allocator.h): a bulk write's record is tens of MB, and a string grown by
 // doubling would copy it and fault its pages in again at every step. Move-only.
@@ -94,7 +106,8 @@ class EncodedRecord {
   std::string_view bytes() const { return {data_, size_}; }
 
  private:
-  friend EncodedRecord EncodeChangeRecord(const ChangeRecord&, std::span<const ChangeSetInPlace>);
+  friend EncodedRecord EncodeChangeRecord(const ChangeRecord&, std::span<const UndoInPlace>,
+                                          std::span<const ChangeSetInPlace>);
   char* data_ = nullptr;
   size_t size_ = 0, capacity_ = 0;
 };
@@ -102,6 +115,10 @@ class EncodedRecord {
 // The record's bytes; `in_place` change sets follow `record.sets` (the format has one list of
 // change sets). The bytes do not depend on which of the two holds a set.
 EncodedRecord EncodeChangeRecord(const ChangeRecord& record, std::span<const ChangeSetInPlace> in_place);
+// The same with undos and redos in place; they follow `record.undos` (the format has one list
+// of undo and redo parts, before the change sets).
+EncodedRecord EncodeChangeRecord(const ChangeRecord& record, std::span<const UndoInPlace> undos,
+                                 std::span<const ChangeSetInPlace> in_place);
 std::string EncodeChangeRecord(const ChangeRecord& record);
 // DataLoss naming `where` (e.g. "log record 17") for bytes that do not decode; never reads out
 // of bounds and allocates no more than the bytes justify.

@@ -26,13 +26,6 @@ int64_t NowUs() {
       .count();
 }
 
-// The undo's cells: the change set's, backwards, before and after swapped.
-std::vector<RecordedChange> Reversed(std::vector<RecordedChange> changes) {
-  std::reverse(changes.begin(), changes.end());
-  for (RecordedChange& c : changes) std::swap(c.before, c.after);
-  return changes;
-}
-
 }  // namespace
 
 // ---- Layers
@@ -292,7 +285,7 @@ absl::Status DurableApp::ApplyRecord(const ChangeRecord& record, uint64_t seq) {
 
 absl::Status DurableApp::Commit(const std::string& user, const std::string& cause,
                                 const std::function<absl::Status(Cube&, Layers&, ChangeRecord&)>& fn,
-                                std::optional<uint64_t> since) {
+                                std::optional<uint64_t> since, const UndoDone* undo) {
   std::shared_ptr<wal::LogWriter> log;
   uint64_t seq = 0;
   // Counted as coming until its record is queued (or it turns out to have none): a group
@@ -330,10 +323,16 @@ absl::Status DurableApp::Commit(const std::string& user, const std::string& caus
     // no copy of their cells, and none flattened into RecordedChanges (apply_mu_ keeps other
     // mutations out meanwhile, and readers share the lock).
     EncodedRecord payload;
-    bool any = !record.empty();
-    cube_->ReadChangeSetsAfter(last_set, [&](std::span<const ChangeSet> sets) {
+    const bool has_undo = undo != nullptr && undo->id != 0;
+    bool any = !record.empty() || has_undo;
+    // From the first change set the record names: the one undone or redone, else the first new.
+    const uint64_t from = has_undo ? std::min(last_set, undo->id - 1) : last_set;
+    cube_->ReadChangeSetsAfter(from, [&](std::span<const ChangeSet> all) {
+      const std::span<const ChangeSet> sets = all.subspan(std::min<size_t>(all.size(), last_set - from));
       if (sets.empty() && !any) return;
       any = true;
+      UndoInPlace undo_in_place;
+      if (has_undo) undo_in_place = {undo->redo, &user, undo->id, &all[undo->id - 1 - from]};
       std::vector<VersionVector> merged(sets.size());
       std::vector<ChangeSetInPlace> in_place(sets.size());
       for (size_t i = 0; i < sets.size(); ++i) {
@@ -342,7 +341,7 @@ absl::Status DurableApp::Commit(const std::string& user, const std::string& caus
         if (merged_here) merged[i] = std::move(m);
         in_place[i] = {&sets[i], &merged[i]};
       }
-      payload = EncodeChangeRecord(record, in_place);
+      payload = EncodeChangeRecord(record, std::span<const UndoInPlace>(&undo_in_place, has_undo ? 1 : 0), in_place);
     });
     if (!any) return absl::OkStatus();
     coming.Done();
@@ -421,26 +420,30 @@ absl::StatusOr<size_t> DurableApp::Spread(const Coordinate& target, const Spread
   return changed;
 }
 
+// The undo's or redo's cells are encoded from the change set where the history keeps it
+// (Commit, UndoInPlace): a 1M-cell undo was once copied, flattened and reversed first.
 absl::StatusOr<uint64_t> DurableApp::Undo(const std::string& user) {
-  uint64_t id = 0;
-  QA_RETURN_IF_ERROR(Commit(user, "undo", [&](Cube& cube, Layers&, ChangeRecord& record) -> absl::Status {
-    QA_ASSIGN_OR_RETURN(id, cube.Undo(user));
-    std::vector<ChangeSet> set = cube.ChangeSetsAfter(id - 1);
-    record.undos.push_back({false, user, id, Reversed(Cube::Flatten(set.front()))});
-    return absl::OkStatus();
-  }));
-  return id;
+  UndoDone done{false, 0};
+  QA_RETURN_IF_ERROR(Commit(
+      user, "undo",
+      [&](Cube& cube, Layers&, ChangeRecord&) -> absl::Status {
+        QA_ASSIGN_OR_RETURN(done.id, cube.Undo(user));
+        return absl::OkStatus();
+      },
+      std::nullopt, &done));
+  return done.id;
 }
 
 absl::StatusOr<uint64_t> DurableApp::Redo(const std::string& user) {
-  uint64_t id = 0;
-  QA_RETURN_IF_ERROR(Commit(user, "redo", [&](Cube& cube, Layers&, ChangeRecord& record) -> absl::Status {
-    QA_ASSIGN_OR_RETURN(id, cube.Redo(user));
-    std::vector<ChangeSet> set = cube.ChangeSetsAfter(id - 1);
-    record.undos.push_back({true, user, id, Cube::Flatten(set.front())});
-    return absl::OkStatus();
-  }));
-  return id;
+  UndoDone done{true, 0};
+  QA_RETURN_IF_ERROR(Commit(
+      user, "redo",
+      [&](Cube& cube, Layers&, ChangeRecord&) -> absl::Status {
+        QA_ASSIGN_OR_RETURN(done.id, cube.Redo(user));
+        return absl::OkStatus();
+      },
+      std::nullopt, &done));
+  return done.id;
 }
 
 absl::Status DurableApp::SetHold(const std::string& user, const Coordinate& coord, bool held) {

@@ -192,9 +192,15 @@ class DurableApp {
   absl::Status ApplyRecord(const ChangeRecord& record, uint64_t seq);
   // Runs a mutation and logs it: the body of every mutation method.
   // `since`: the change sets to log are those after it (default: after the newest now).
+  // `undo`: an undo or redo by `user` that `fn` makes sets `undo->id`, and it is logged from
+  // that change set in place (UndoInPlace).
+  struct UndoDone {
+    bool redo = false;
+    uint64_t id = 0;  // 0: none was made
+  };
   absl::Status Commit(const std::string& user, const std::string& cause,
                       const std::function<absl::Status(Cube&, Layers&, ChangeRecord&)>& fn,
-                      std::optional<uint64_t> since = std::nullopt);
+                      std::optional<uint64_t> since = std::nullopt, const UndoDone* undo = nullptr);
   absl::Status CheckpointLocked();
   // `import`: the bytes of the import_audit section, for an import's first snapshot.
   absl::Status WriteSnapshotLocked(uint64_t seq, const std::optional<Anchor>& anchor = std::nullopt,

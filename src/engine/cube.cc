@@ -1,6 +1,7 @@
 #include "engine/cube.h"
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <cmath>
 
@@ -10,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "query/consolidate.h"
 #include "spread/spread.h"
+#include "base/radix_sort.h"
 #include "base/strings.h"
 
 namespace quantatom {
@@ -268,8 +270,7 @@ bool Cube::ApplySortedBatchLocked(size_t n, absl::FunctionRef<std::pair<uint64_t
     if (value->is_text()) return false;
     updates.push_back({key, value->is_number() ? value->number : 0.0, !value->is_number()});
   }
-  auto by_key = [](const CellStore::SortedUpdate& a, const CellStore::SortedUpdate& b) { return a.key < b.key; };
-  if (!std::is_sorted(updates.begin(), updates.end(), by_key)) std::sort(updates.begin(), updates.end(), by_key);
+  RadixSortBy(&updates, store_.layout().total_bits(), [](const CellStore::SortedUpdate& u) { return u.key; });
   for (size_t i = 1; i < updates.size(); ++i)
     if (updates[i].key == updates[i - 1].key) return false;
   // The keys are distinct, so every cell's value before the batch is its value before its
@@ -341,9 +342,66 @@ absl::Status Cube::ConflictError(const ChangeSet& set, uint64_t key, bool undo) 
                                    by ? StrCat(" by change set ", by->id, " (user '", by->user, "')") : std::string()));
 }
 
+std::optional<absl::StatusOr<uint64_t>> Cube::UndoOrRedoSortedLocked(const ChangeSet& set, bool undo) {
+  const LargeVector<NumberChange>& numbers = set.changes.numbers;
+  const size_t n = numbers.size();
+  if (n < kSortedBatch || !set.changes.scaled.empty() || !set.changes.others.empty()) return std::nullopt;
+  // Each cell's value to set, in key order; a cell changed twice takes the general path.
+  CellStore::SortedUpdates updates(n);
+  for (size_t i = 0; i < n; ++i) {
+    const NumberChange& c = numbers[i];
+    const bool empty = undo ? c.before_empty : c.after_empty;
+    updates[i] = {c.key, empty ? 0.0 : (undo ? c.before_value : c.after_value), empty};
+  }
+  RadixSortBy(&updates, store_.layout().total_bits(), [](const CellStore::SortedUpdate& u) { return u.key; });
+  for (size_t i = 1; i < n; ++i)
+    if (updates[i].key == updates[i - 1].key) return std::nullopt;
+  // Every cell must still hold what the set left there (undo) or found there (redo): looked up
+  // in parallel (a lookup is a binary search in main), the first conflict in the set's order
+  // reported.
+  std::atomic<size_t> first_conflict{n};
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 4096), [&](const tbb::blocked_range<size_t>& r) {
+    for (size_t i = r.begin(); i != r.end(); ++i) {
+      const NumberChange& c = numbers[i];
+      const std::optional<double> want = undo ? c.after() : c.before();
+      const CellValue now = store_.Get(c.key);
+      if (want ? now == CellValue::Number(*want) : now.is_empty()) continue;
+      size_t seen = first_conflict.load();
+      while (i < seen && !first_conflict.compare_exchange_weak(seen, i)) {}
+    }
+  });
+  if (first_conflict < n) return absl::StatusOr<uint64_t>(ConflictError(set, numbers[first_conflict].key, undo));
+  data_version_.fetch_add(1, std::memory_order_release);
+  {
+    std::lock_guard cache_lock(cache_mu_);
+    // The leaves touched, each once per dimension (a bitmap of leaf ordinals first).
+    std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
+    for (size_t d = 0; d < touched.size(); ++d) {
+      std::vector<uint64_t> bits((store_.layout().leaf_count(static_cast<int>(d)) + 63) / 64, 0);
+      for (const CellStore::SortedUpdate& u : updates) {
+        const uint32_t o = store_.layout().Get(u.key, static_cast<int>(d));
+        bits[o >> 6] |= uint64_t{1} << (o & 63);
+      }
+      for (size_t w = 0; w < bits.size(); ++w)
+        for (uint64_t b = bits[w]; b != 0; b &= b - 1) touched[d].push_back(static_cast<uint32_t>(w * 64 + std::countr_zero(b)));
+    }
+    store_.ApplySorted(std::span<const CellStore::SortedUpdate>(updates.data(), updates.size()));
+    cache_.InvalidateRegion(touched);
+  }
+  if (formulas_) {  // formula hook: recompute the formula cells that read the changed cells
+    std::vector<uint64_t> keys;
+    keys.reserve(n);
+    for (const CellStore::SortedUpdate& u : updates) keys.push_back(u.key);
+    RecalcAfterChangeLocked(keys);
+  }
+  return absl::StatusOr<uint64_t>(set.id);
+}
+
 absl::StatusOr<uint64_t> Cube::UndoOrRedoLocked(const ChangeSet& set, bool undo) {
   if (set.changes.scaled.size() == 1 && set.changes.numbers.empty() && set.changes.others.empty())
     return UndoOrRedoScaledLocked(set, undo);
+  // A large set of numbers and clears of distinct cells (a bulk write): one sorted pass.
+  if (std::optional<absl::StatusOr<uint64_t>> sorted = UndoOrRedoSortedLocked(set, undo)) return *std::move(sorted);
   // Per cell, its first and last change in the set (a batch may change a cell twice).
   struct Ends {
     uint32_t first_order = UINT32_MAX, last_order = 0;

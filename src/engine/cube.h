@@ -328,6 +328,10 @@ class Cube {
   absl::StatusOr<uint64_t> UndoOrRedo(const std::string& user, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoLocked(const ChangeSet& set, bool undo);
   absl::StatusOr<uint64_t> UndoOrRedoScaledLocked(const ChangeSet& set, bool undo);
+  // A large set of numbers and clears of distinct cells (a bulk write) undone or redone in one
+  // CellStore::ApplySorted pass, without the per-cell map of the general path; nullopt, having
+  // changed nothing, for any other set.
+  std::optional<absl::StatusOr<uint64_t>> UndoOrRedoSortedLocked(const ChangeSet& set, bool undo);
   absl::Status ConflictError(const ChangeSet& set, uint64_t key, bool undo) const;
   Coordinate LeafOfKey(uint64_t key) const;
   // Versions of changes the history does not record (cube_versions.cc). Require mu_ exclusive.

@@ -97,6 +97,29 @@ void ForEachChangeInOrder(const ChangeList& changes, OnNumber&& on_number, OnOth
   }
 }
 
+// The same backwards: the last change applied first, the scaled cells last (each list from its
+// end). The order an undo sets the cells in, for its log record (docs/formats/change-record.md).
+template <typename OnNumber, typename OnOther>
+void ForEachChangeInReverseOrder(const ChangeList& changes, OnNumber&& on_number, OnOther&& on_other) {
+  size_t n = changes.numbers.size(), o = changes.others.size();
+  const auto& numbers = changes.numbers;
+  const auto& others = changes.others;
+  while (n > 0 || o > 0) {
+    if (o == 0 || (n > 0 && numbers[n - 1].order > others[o - 1].order)) {
+      const NumberChange& c = numbers[--n];
+      on_number(c.key, c.before(), c.after());
+    } else {
+      on_other(others[--o]);
+    }
+  }
+  for (size_t s = changes.scaled.size(); s-- > 0;) {
+    const ScaledCells& sc = changes.scaled[s];
+    for (size_t i = sc.before.size(); i-- > 0;)
+      on_number(sc.before[i].key, std::optional<double>(sc.before[i].value),
+                std::optional<double>(sc.after(sc.before[i].value)));
+  }
+}
+
 struct ChangeSet {
   uint64_t id = 0;
   std::string user;
