@@ -225,9 +225,6 @@ class Cube {
 
   // The id of the newest change set (0 before any).
   uint64_t LastChangeSetId() const;
-  // Copies of the change sets recorded after `id`, oldest first: what one mutation did, for
-  // the write-ahead log.
-  std::vector<ChangeSet> ChangeSetsAfter(uint64_t id) const;
   // Calls `fn` with the change sets recorded after `id`, oldest first, in place under the read
   // lock: the log encodes them from there (a bulk write's set holds millions of cells, which a
   // copy would double). `fn` must not call back into the cube's locked methods.

@@ -12,13 +12,6 @@ uint64_t Cube::LastChangeSetId() const {
   return history_.change_sets().size();
 }
 
-std::vector<ChangeSet> Cube::ChangeSetsAfter(uint64_t id) const {
-  std::shared_lock lock(mu_);
-  const std::vector<ChangeSet>& sets = history_.change_sets();
-  if (id >= sets.size()) return {};
-  return std::vector<ChangeSet>(sets.begin() + static_cast<ptrdiff_t>(id), sets.end());
-}
-
 void Cube::ReadChangeSetsAfter(uint64_t id, const std::function<void(std::span<const ChangeSet>)>& fn) const {
   std::shared_lock lock(mu_);
   std::span<const ChangeSet> sets(history_.change_sets());
