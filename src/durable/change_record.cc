@@ -155,20 +155,24 @@ struct RawWriter {
     if (v.is_number()) Put(v.number);
     else if (v.is_text()) Put(static_cast<uint32_t>(v.text.size())), Bytes(v.text);
   }
-  // A change set's cells in the order applied (the count is written by the caller).
-  void Cells(const ChangeList& changes) {
-    ForEachChangeInOrder(
-        changes,
-        [&](uint64_t key, const std::optional<double>& before, const std::optional<double>& after) {
-          Put(key);
-          Number(before);
-          Number(after);
-        },
-        [&](const CellChange& c) {
-          Put(c.key);
-          Value(c.before);
-          Value(c.after);
-        });
+  // A change set's cells in the order applied (the count is written by the caller); for an
+  // undo, backwards, each from the value the change left to the one it found.
+  void Cells(const ChangeList& changes, bool undo = false) {
+    auto number = [&](uint64_t key, const std::optional<double>& before, const std::optional<double>& after) {
+      Put(key);
+      Number(undo ? after : before);
+      Number(undo ? before : after);
+    };
+    auto other = [&](const CellChange& c) {
+      Put(c.key);
+      Value(undo ? c.after : c.before);
+      Value(undo ? c.before : c.after);
+    };
+    if (undo) {
+      ForEachChangeInReverseOrder(changes, number, other);
+    } else {
+      ForEachChangeInOrder(changes, number, other);
+    }
   }
 };
 
@@ -241,23 +245,7 @@ EncodedRecord EncodeChangeRecord(const ChangeRecord& r, std::span<const UndoInPl
   w.Bytes(head.bytes());
   for (size_t i = 0; i < undos.size(); ++i) {
     w.Bytes(undo_heads[i]);
-    if (undos[i].redo) {
-      w.Cells(undos[i].set->changes);
-      continue;
-    }
-    // The undo set the cells backwards, each back to its value before.
-    ForEachChangeInReverseOrder(
-        undos[i].set->changes,
-        [&](uint64_t key, const std::optional<double>& before, const std::optional<double>& after) {
-          w.Put(key);
-          w.Number(after);
-          w.Number(before);
-        },
-        [&](const CellChange& c) {
-          w.Put(c.key);
-          w.Value(c.after);
-          w.Value(c.before);
-        });
+    w.Cells(undos[i].set->changes, /*undo=*/!undos[i].redo);
   }
   w.Bytes(sets_head.bytes());
   for (size_t i = 0; i < in_place.size(); ++i) {

@@ -214,6 +214,14 @@ namespace {
 // one rebuild, instead of going through the delta map, which Set compacts into main again
 // after every 64k new cells (a 1M-cell bulk write rebuilt main a dozen times).
 constexpr size_t kSortedBatch = 65536;
+
+// Puts `updates` in key order; false if a key repeats (that batch takes the per-cell path).
+bool SortDistinct(const KeyLayout& layout, CellStore::SortedUpdates* updates) {
+  RadixSortBy(updates, layout.total_bits(), [](const CellStore::SortedUpdate& u) { return u.key; });
+  for (size_t i = 1; i < updates->size(); ++i)
+    if ((*updates)[i].key == (*updates)[i - 1].key) return false;
+  return true;
+}
 }  // namespace
 
 ChangeList Cube::ApplyKeyedLocked(const std::vector<std::pair<uint64_t, CellValue>>& batch) {
@@ -270,9 +278,7 @@ bool Cube::ApplySortedBatchLocked(size_t n, absl::FunctionRef<std::pair<uint64_t
     if (value->is_text()) return false;
     updates.push_back({key, value->is_number() ? value->number : 0.0, !value->is_number()});
   }
-  RadixSortBy(&updates, store_.layout().total_bits(), [](const CellStore::SortedUpdate& u) { return u.key; });
-  for (size_t i = 1; i < updates.size(); ++i)
-    if (updates[i].key == updates[i - 1].key) return false;
+  if (!SortDistinct(store_.layout(), &updates)) return false;
   // The keys are distinct, so every cell's value before the batch is its value before its
   // write: read them all first, in batch order (the change list's order), then apply.
   for (size_t i = 0; i < n; ++i) {
@@ -353,9 +359,7 @@ std::optional<absl::StatusOr<uint64_t>> Cube::UndoOrRedoSortedLocked(const Chang
     const bool empty = undo ? c.before_empty : c.after_empty;
     updates[i] = {c.key, empty ? 0.0 : (undo ? c.before_value : c.after_value), empty};
   }
-  RadixSortBy(&updates, store_.layout().total_bits(), [](const CellStore::SortedUpdate& u) { return u.key; });
-  for (size_t i = 1; i < n; ++i)
-    if (updates[i].key == updates[i - 1].key) return std::nullopt;
+  if (!SortDistinct(store_.layout(), &updates)) return std::nullopt;
   // Every cell must still hold what the set left there (undo) or found there (redo): looked up
   // in parallel (a lookup is a binary search in main), the first conflict in the set's order
   // reported.
@@ -374,7 +378,8 @@ std::optional<absl::StatusOr<uint64_t>> Cube::UndoOrRedoSortedLocked(const Chang
   data_version_.fetch_add(1, std::memory_order_release);
   {
     std::lock_guard cache_lock(cache_mu_);
-    // The leaves touched, each once per dimension (a bitmap of leaf ordinals first).
+    // The leaves touched, each once per dimension (a bitmap of leaf ordinals first: a list of
+    // 1M ordinals per dimension costs its first-touch page faults here).
     std::vector<std::vector<uint32_t>> touched(model_.dimensions.size());
     for (size_t d = 0; d < touched.size(); ++d) {
       std::vector<uint64_t> bits((store_.layout().leaf_count(static_cast<int>(d)) + 63) / 64, 0);

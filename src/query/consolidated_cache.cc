@@ -107,8 +107,13 @@ void ConsolidatedCache::InvalidateRegion(const std::vector<std::vector<uint32_t>
   for (size_t d = 0; d < touched.size(); ++d) {
     const Dimension& dim = model_->dimensions[d];
     dirty[d].assign(dim.member_count(), false);
-    for (uint32_t ordinal : touched[d])
+    // A bulk change names a leaf once per cell: walk each leaf's ancestors once.
+    std::vector<bool> seen(dim.leaf_count(), false);
+    for (uint32_t ordinal : touched[d]) {
+      if (seen[ordinal]) continue;
+      seen[ordinal] = true;
       for (const AncestorWeight& a : dim.ancestors(dim.leaf_member(ordinal))) dirty[d][a.member] = true;
+    }
   }
   absl::erase_if(entries_, [&](const auto& kv) {
     for (size_t d = 0; d < dirty.size(); ++d)

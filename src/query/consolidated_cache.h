@@ -45,8 +45,8 @@ class ConsolidatedCache {
   void ApplyLeafChange(const Coordinate& leaf, double delta, int dcount);
 
   // Drops every entry whose member in each dimension d has a leaf in `touched[d]` (leaf
-  // ordinals touched by a bulk change). An empty `touched[d]` means "any leaf" is not assumed:
-  // pass the real sets.
+  // ordinals touched by a bulk change, repeats allowed). An empty `touched[d]` means "any leaf"
+  // is not assumed: pass the real sets.
   void InvalidateRegion(const std::vector<std::vector<uint32_t>>& touched);
 
  private:
