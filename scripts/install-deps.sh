@@ -4,11 +4,12 @@
 set -euo pipefail
 PACKAGES=(
   cmake ninja-build pkg-config g++
-  libtbb-dev libabsl-dev libxxhash-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libtbb-dev libabsl-dev libhwy-dev libroaring-dev libxxhash-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   llvm-15-dev
   libssl-dev strace
   libprotobuf-dev protobuf-compiler libcpp-httplib-dev libspdlog-dev
+  zlib1g-dev libbrotli-dev  # the server's response compression (found by src/server/CMakeLists.txt)
   chromium  # the browser grid's end-to-end tests and frame benchmark (web/, playwright-core)
 )
 missing=()
