@@ -7,6 +7,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
+"$ROOT/scripts/install-deps.sh"  # protoc for the client generation, chromium for the end-to-end tests
 cd "$ROOT/web"
 step() { printf '== web: %s (%ss)\n' "$1" "$SECONDS"; }
 # The end-to-end tests' demo data (the command-line tool: demo, imports, bridge, targets,

@@ -55,10 +55,10 @@ OPEX_TOTAL        = OPEX_PEOPLE + OPEX_TRAVEL + OPEX_IT + OPEX_FACILITIES + OPEX
 SALES, MKTG, RND, OPS, GNA) > cost centers (`EMEA-SALES-LON`). `month`: `FY2025` > `FY2025-Q1` >
 `FY2025-M01`; the two years have no common root, so name a month in every query.
 
-## Files beside the data-set format
+## Display names and read-only members
 
-The data-set format has no display names and no member attributes, and the importer ignores
-files it does not know, so both travel as extra files:
+Two optional files of the data-set format carry what the elements files do not; the importer
+reads both (`docs/formats/dataset-csv.md` of the QuantatomAI sources):
 
 - `labels_<dim>.csv`, header `code,name`: the display name of every member
   ("Salaries – Engineering – Germany"). Names with commas are quoted.
