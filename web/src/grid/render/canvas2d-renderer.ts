@@ -4,7 +4,7 @@
 
 import type { DamageSet } from "../damage";
 import { Mark, frameCell, sameLayout, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
-import { bodyViewport, cellRect, colAt, emptyRects, headerHeight, headerWidth } from "../geometry";
+import { bodyViewport, cellRect, colAt, colLeft, colWidthOf, emptyRects, headerHeight, headerWidth, type Rect } from "../geometry";
 import { rangeContains } from "../selection";
 import type { GridRenderer } from "./renderer";
 import { kTheme } from "./theme";
@@ -234,27 +234,70 @@ export class Canvas2dRenderer implements GridRenderer {
     return painted;
   }
 
+  /**
+   * Paints the cells of a region the caller filled with the grid line colour: every cell's
+   * background first (it leaves the cell's right and bottom pixel to the grid line), then every
+   * text, then the marks. Cells never overlap (texts are fitted inside theirs), so this order
+   * gives the pixels cell-by-cell painting would, while the context's fill style and alignment
+   * change a few times per region instead of several times per cell.
+   */
   private paintCells(frame: FrameSnapshot, row0: number, row1: number, col0: number, col1: number): number {
-    for (let row = row0; row < row1; row++) for (let col = col0; col < col1; col++) this.paintCell(frame, row, col);
-    return Math.max(0, row1 - row0) * Math.max(0, col1 - col0);
+    if (row1 <= row0 || col1 <= col0) return 0;
+    const ctx = this.ctx;
+    const g = frame.geometry;
+    const left = headerWidth(g) - frame.scroll.x;
+    const top = headerHeight(g) - frame.scroll.y;
+    const rh = g.rowHeight;
+    const sel = frame.selection;
+    const focus = frame.focus;
+    let style = "";
+    for (let row = row0; row < row1; row++)
+      for (let col = col0; col < col1; col++) {
+        const cell = frameCell(frame, row, col) as CellDisplay;
+        const bg = sel !== null && rangeContains(sel, row, col) ? kTheme.selectionBg : cell.bg;
+        if (bg !== style) ctx.fillStyle = style = bg;
+        ctx.fillRect(left + colLeft(g, col), top + row * rh, colWidthOf(g, col) - 1, rh - 1);
+      }
+    let align = "";
+    let marked = false;
+    for (let row = row0; row < row1; row++)
+      for (let col = col0; col < col1; col++) {
+        const cell = frameCell(frame, row, col) as CellDisplay;
+        marked ||= cell.marks !== 0;
+        if (!cell.text) continue;
+        if (cell.fg !== style) ctx.fillStyle = style = cell.fg;
+        const a = cell.alignRight ? "right" : "left";
+        if (a !== align) ctx.textAlign = align = a;
+        const w = colWidthOf(g, col);
+        const x = left + colLeft(g, col) + (cell.alignRight ? w - kTheme.padding - 1 : kTheme.padding);
+        ctx.fillText(this.fitCell(cell.text, w - 2 * kTheme.padding), x, top + row * rh + rh / 2);
+      }
+    if (marked)
+      for (let row = row0; row < row1; row++)
+        for (let col = col0; col < col1; col++) {
+          const m = (frameCell(frame, row, col) as CellDisplay).marks;
+          if (m !== 0) this.paintMarks(m, cellRect(g, frame.scroll, row, col));
+        }
+    if (focus && focus.row >= row0 && focus.row < row1 && focus.col >= col0 && focus.col < col1) {
+      const rect = cellRect(g, frame.scroll, focus.row, focus.col);
+      ctx.strokeStyle = kTheme.focus;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(rect.x + 1, rect.y + 1, rect.w - 3, rect.h - 3);
+    }
+    return (row1 - row0) * (col1 - col0);
   }
 
+  /** Paints one cell over whatever was there (a damaged cell). */
   private paintCell(frame: FrameSnapshot, row: number, col: number): void {
-    const cell = frameCell(frame, row, col) as CellDisplay;
-    const ctx = this.ctx;
     const rect = cellRect(frame.geometry, frame.scroll, row, col);
-    const selected = frame.selection !== null && rangeContains(frame.selection, row, col);
-    ctx.fillStyle = kTheme.gridLine;
-    ctx.fillRect(rect.x, rect.y, rect.w, rect.h);
-    ctx.fillStyle = selected ? kTheme.selectionBg : cell.bg;
-    ctx.fillRect(rect.x, rect.y, rect.w - 1, rect.h - 1);
-    if (cell.text) {
-      const x = cell.alignRight ? rect.x + rect.w - kTheme.padding - 1 : rect.x + kTheme.padding;
-      ctx.fillStyle = cell.fg;
-      ctx.textAlign = cell.alignRight ? "right" : "left";
-      ctx.fillText(this.fitCell(cell.text, rect.w - 2 * kTheme.padding), x, rect.y + rect.h / 2);
-    }
-    const m = cell.marks;
+    this.ctx.fillStyle = kTheme.gridLine;
+    this.ctx.fillRect(rect.x, rect.y, rect.w, rect.h);
+    this.paintCells(frame, row, row + 1, col, col + 1);
+  }
+
+  /** The marks of a cell (Mark bits), over its background and text. */
+  private paintMarks(m: number, rect: Rect): void {
+    const ctx = this.ctx;
     if (m & Mark.Comment) {
       ctx.fillStyle = kTheme.comment;
       ctx.beginPath();
@@ -281,12 +324,6 @@ export class Canvas2dRenderer implements GridRenderer {
     }
     if (m & Mark.Failed) {
       ctx.strokeStyle = kTheme.failed;
-      ctx.lineWidth = 2;
-      ctx.strokeRect(rect.x + 1, rect.y + 1, rect.w - 3, rect.h - 3);
-    }
-    const f = frame.focus;
-    if (f && f.row === row && f.col === col) {
-      ctx.strokeStyle = kTheme.focus;
       ctx.lineWidth = 2;
       ctx.strokeRect(rect.x + 1, rect.y + 1, rect.w - 3, rect.h - 3);
     }
