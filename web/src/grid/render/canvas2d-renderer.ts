@@ -33,10 +33,10 @@ export class Canvas2dRenderer implements GridRenderer {
   private readonly contexts: Context2d[] = [];
   /**
    * On a page: the two canvases stacked above the given one (which then gets no context and
-   * shows nothing: it keeps pointer events and focus). The one not shown is display:none, not
-   * hidden: a hidden canvas keeps its layer, the compositor keeps its last frame, and drawing
-   * into it again made Chromium copy the whole bitmap first (ProduceCanvasResource: 0.8-1.8 ms
-   * against 1.8-3.7 ms per frame in the same runs; docs/web.md).
+   * shows nothing: it keeps pointer events and focus). The one not shown is visibility:hidden,
+   * as on the benchmark's floor page: display:none made every flip a style and layout change,
+   * and in alternating runs the frame time was lower with visibility (p50 in 6 of 7 pairs, p99 in
+   * 5 of 7; docs/web.md, "The floor"), although a hidden canvas keeps its compositor resource.
    */
   private readonly pages: [HTMLCanvasElement, HTMLCanvasElement] | null = null;
   private current = 0;
@@ -50,14 +50,13 @@ export class Canvas2dRenderer implements GridRenderer {
   constructor(private readonly canvas: Surface) {
     if (typeof HTMLCanvasElement !== "undefined" && canvas instanceof HTMLCanvasElement && canvas.parentElement !== null) {
       // Two pages stacked above the canvas; only pixels: pointer events, focus and the cursor
-      // stay the canvas's. The page not shown is display:none, so the compositor drops its
-      // layer and its last resource: drawing into it next frame needs no copy-on-write.
+      // stay the canvas's. The page not shown is visibility:hidden (see `pages`).
       const pages: HTMLCanvasElement[] = [];
       for (let i = 0; i < 2; i++) {
         const page = document.createElement("canvas");
         page.style.cssText = canvas.style.cssText;
         page.style.pointerEvents = "none";
-        page.style.display = i === 0 ? "" : "none";
+        page.style.visibility = i === 0 ? "visible" : "hidden";
         page.setAttribute("aria-hidden", "true");
         (i === 0 ? canvas : pages[0]).after(page);
         const pctx = page.getContext("2d", { alpha: false });
@@ -156,8 +155,8 @@ export class Canvas2dRenderer implements GridRenderer {
     this.last = frame;
     if (this.pages) {
       const [shown, hidden] = this.current === 0 ? this.pages : [this.pages[1], this.pages[0]];
-      if (shown.style.display !== "") shown.style.display = "";
-      if (hidden.style.display !== "none") hidden.style.display = "none";
+      if (shown.style.visibility !== "visible") shown.style.visibility = "visible";
+      if (hidden.style.visibility !== "hidden") hidden.style.visibility = "hidden";
     } else if (this.surfaces && this.screen) {
       this.screen.setTransform(1, 0, 0, 1, 0, 0);
       this.screen.imageSmoothingEnabled = false;
