@@ -1,6 +1,6 @@
 // Frame-time benchmark (not a test): headless chromium scrolls a 10,000 x 1,000 view for 10 s
 // with each renderer and prints one JSON line per run, then the ratios to the DOM peer.
-//   node bench/frame-bench.mjs [seconds=10] [renderers=auto,webgpu,webgl2,canvas2d,dom]
+//   node bench/frame-bench.mjs [seconds=10] [renderers=auto,auto+uncapped,floor+uncapped,webgpu,webgl2,canvas2d,dom,dom+uncapped]
 // auto: the automatic choice with the default flags (no WebGPU adapter without
 // --enable-unsafe-webgpu, software WebGL2 skipped); webgpu: with --enable-unsafe-webgpu;
 // webgl2: forced even on SwiftShader; worker: Canvas2D drawing in a Worker (OffscreenCanvas);
@@ -19,7 +19,7 @@ import { dirname, join } from "node:path";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.argv[2] ?? 10);
-const renderers = (process.argv[3] ?? "auto,auto+uncapped,webgpu,webgl2,canvas2d,dom,dom+uncapped").split(",");
+const renderers = (process.argv[3] ?? "auto,auto+uncapped,floor+uncapped,webgpu,webgl2,canvas2d,dom,dom+uncapped").split(",");
 const results = [];
 // FRAME_BENCH_DIST: another build of dist/ (alternate old and new builds in one window).
 const { server, port } = await serveStatic(process.env.FRAME_BENCH_DIST ?? join(here, "..", "dist"));
