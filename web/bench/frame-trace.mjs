@@ -2,7 +2,7 @@
 // tracing (devtools.timeline, v8.gc, the frame and raster categories) and attributes every
 // animation-frame interval to threads and events, then compares the intervals over the
 // 120 FPS budget (8.3 ms) with the rest. Prints one JSON line per run.
-//   node bench/frame-trace.mjs [seconds=5] [renderer=auto] [uncapped=1] [viewport=1280x800]
+//   node bench/frame-trace.mjs [seconds=5] [renderer=auto|floor|...] [uncapped=1] [viewport=1280x800]
 // (a smaller viewport shows what scales with the canvas's area: copies, commit, compositing).
 // For each group of intervals (slow / fast) it reports, per interval on average:
 //   main_busy: wall time of the renderer main thread's top-level tasks inside the interval;
@@ -40,10 +40,11 @@ const browser = await launch({ webgpu: renderer === "webgpu", uncapped });
 let trace;
 try {
   const page = await browser.newPage({ viewport: { width: vw, height: vh } });
-  const query = renderer === "auto" ? "" : renderer === "worker" ? "renderer=canvas2d&worker=1&" : `renderer=${renderer}&`;
+  const query = renderer === "auto" || renderer === "floor" ? "" : renderer === "worker" ? "renderer=canvas2d&worker=1&" : `renderer=${renderer}&`;
   await browser.startTracing(page, { categories });
   // FRAME_BENCH_QUERY: more page parameters (e.g. detail=1).
-  await page.goto(`http://127.0.0.1:${port}/bench.html?${query}${process.env.FRAME_BENCH_QUERY ?? ""}&seconds=${seconds}`);
+  // floor: the benchmark's floor page (bench-floor.html), the same scroll with nothing but the technique.
+  await page.goto(`http://127.0.0.1:${port}/${renderer === "floor" ? "bench-floor.html" : "bench.html"}?${query}${process.env.FRAME_BENCH_QUERY ?? ""}&seconds=${seconds}`);
   await page.waitForFunction(() => window.__frameBench, null, { timeout: (seconds + 60) * 1000, polling: 500 });
   var result = await page.evaluate(() => window.__frameBench);
   trace = JSON.parse((await browser.stopTracing()).toString());

@@ -4,7 +4,7 @@
 
 import type { DamageSet } from "../damage";
 import { Mark, frameCell, sameLayout, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
-import { bodyViewport, cellRect, colAt, emptyRects, headerHeight, headerWidth } from "../geometry";
+import { bodyViewport, cellRect, colAt, colLeft, colWidthOf, emptyRects, headerHeight, headerWidth, type Rect } from "../geometry";
 import { rangeContains } from "../selection";
 import type { GridRenderer } from "./renderer";
 import { kTheme } from "./theme";
@@ -33,10 +33,10 @@ export class Canvas2dRenderer implements GridRenderer {
   private readonly contexts: Context2d[] = [];
   /**
    * On a page: the two canvases stacked above the given one (which then gets no context and
-   * shows nothing: it keeps pointer events and focus). The one not shown is display:none, not
-   * hidden: a hidden canvas keeps its layer, the compositor keeps its last frame, and drawing
-   * into it again made Chromium copy the whole bitmap first (ProduceCanvasResource: 0.8-1.8 ms
-   * against 1.8-3.7 ms per frame in the same runs; docs/web.md).
+   * shows nothing: it keeps pointer events and focus). The one not shown is visibility:hidden,
+   * as on the benchmark's floor page: display:none made every flip a style and layout change,
+   * and in alternating runs the frame time was lower with visibility (p50 in 6 of 7 pairs, p99 in
+   * 5 of 7; docs/web.md, "The floor"), although a hidden canvas keeps its compositor resource.
    */
   private readonly pages: [HTMLCanvasElement, HTMLCanvasElement] | null = null;
   private current = 0;
@@ -50,14 +50,13 @@ export class Canvas2dRenderer implements GridRenderer {
   constructor(private readonly canvas: Surface) {
     if (typeof HTMLCanvasElement !== "undefined" && canvas instanceof HTMLCanvasElement && canvas.parentElement !== null) {
       // Two pages stacked above the canvas; only pixels: pointer events, focus and the cursor
-      // stay the canvas's. The page not shown is display:none, so the compositor drops its
-      // layer and its last resource: drawing into it next frame needs no copy-on-write.
+      // stay the canvas's. The page not shown is visibility:hidden (see `pages`).
       const pages: HTMLCanvasElement[] = [];
       for (let i = 0; i < 2; i++) {
         const page = document.createElement("canvas");
         page.style.cssText = canvas.style.cssText;
         page.style.pointerEvents = "none";
-        page.style.display = i === 0 ? "" : "none";
+        page.style.visibility = i === 0 ? "visible" : "hidden";
         page.setAttribute("aria-hidden", "true");
         (i === 0 ? canvas : pages[0]).after(page);
         const pctx = page.getContext("2d", { alpha: false });
@@ -156,8 +155,8 @@ export class Canvas2dRenderer implements GridRenderer {
     this.last = frame;
     if (this.pages) {
       const [shown, hidden] = this.current === 0 ? this.pages : [this.pages[1], this.pages[0]];
-      if (shown.style.display !== "") shown.style.display = "";
-      if (hidden.style.display !== "none") hidden.style.display = "none";
+      if (shown.style.visibility !== "visible") shown.style.visibility = "visible";
+      if (hidden.style.visibility !== "hidden") hidden.style.visibility = "hidden";
     } else if (this.surfaces && this.screen) {
       this.screen.setTransform(1, 0, 0, 1, 0, 0);
       this.screen.imageSmoothingEnabled = false;
@@ -229,32 +228,80 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.clip();
     ctx.fillStyle = kTheme.gridLine;
     ctx.fillRect(x, y, w, h);
-    const painted = this.paintCells(frame, row0, row1, col0, col1);
+    const painted = this.paintCells(frame, row0, row1, col0, col1, x, x + w);
     ctx.restore();
     return painted;
   }
 
-  private paintCells(frame: FrameSnapshot, row0: number, row1: number, col0: number, col1: number): number {
-    for (let row = row0; row < row1; row++) for (let col = col0; col < col1; col++) this.paintCell(frame, row, col);
-    return Math.max(0, row1 - row0) * Math.max(0, col1 - col0);
+  /**
+   * Paints the cells of a region the caller filled with the grid line colour: every cell's
+   * background first (it leaves the cell's right and bottom pixel to the grid line), then every
+   * text, then the marks. Cells never overlap (texts are fitted inside theirs), so this order
+   * gives the pixels cell-by-cell painting would, while the context's fill style and alignment
+   * change a few times per region instead of several times per cell. With a clip [clipL, clipR)
+   * (a strip), texts that lie wholly outside it are not drawn: they would draw nothing.
+   */
+  private paintCells(frame: FrameSnapshot, row0: number, row1: number, col0: number, col1: number, clipL = -Infinity, clipR = Infinity): number {
+    if (row1 <= row0 || col1 <= col0) return 0;
+    const ctx = this.ctx;
+    const g = frame.geometry;
+    const left = headerWidth(g) - frame.scroll.x;
+    const top = headerHeight(g) - frame.scroll.y;
+    const rh = g.rowHeight;
+    const sel = frame.selection;
+    const focus = frame.focus;
+    let style = "";
+    for (let row = row0; row < row1; row++)
+      for (let col = col0; col < col1; col++) {
+        const cell = frameCell(frame, row, col) as CellDisplay;
+        const bg = sel !== null && rangeContains(sel, row, col) ? kTheme.selectionBg : cell.bg;
+        if (bg !== style) ctx.fillStyle = style = bg;
+        ctx.fillRect(left + colLeft(g, col), top + row * rh, colWidthOf(g, col) - 1, rh - 1);
+      }
+    let align = "";
+    let marked = false;
+    for (let row = row0; row < row1; row++)
+      for (let col = col0; col < col1; col++) {
+        const cell = frameCell(frame, row, col) as CellDisplay;
+        marked ||= cell.marks !== 0;
+        if (!cell.text) continue;
+        if (cell.fg !== style) ctx.fillStyle = style = cell.fg;
+        const a = cell.alignRight ? "right" : "left";
+        if (a !== align) ctx.textAlign = align = a;
+        const w = colWidthOf(g, col);
+        const x = left + colLeft(g, col) + (cell.alignRight ? w - kTheme.padding - 1 : kTheme.padding);
+        const text = this.fitCell(cell.text, w - 2 * kTheme.padding);
+        // Where the text can be: its width is at most textBound; 2 px more for antialiasing.
+        const reach = this.textBound + 2;
+        if (cell.alignRight ? x - reach >= clipR || x + 2 <= clipL : x - 2 >= clipR || x + reach <= clipL) continue;
+        ctx.fillText(text, x, top + row * rh + rh / 2);
+      }
+    if (marked)
+      for (let row = row0; row < row1; row++)
+        for (let col = col0; col < col1; col++) {
+          const m = (frameCell(frame, row, col) as CellDisplay).marks;
+          if (m !== 0) this.paintMarks(m, cellRect(g, frame.scroll, row, col));
+        }
+    if (focus && focus.row >= row0 && focus.row < row1 && focus.col >= col0 && focus.col < col1) {
+      const rect = cellRect(g, frame.scroll, focus.row, focus.col);
+      ctx.strokeStyle = kTheme.focus;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(rect.x + 1, rect.y + 1, rect.w - 3, rect.h - 3);
+    }
+    return (row1 - row0) * (col1 - col0);
   }
 
+  /** Paints one cell over whatever was there (a damaged cell). */
   private paintCell(frame: FrameSnapshot, row: number, col: number): void {
-    const cell = frameCell(frame, row, col) as CellDisplay;
-    const ctx = this.ctx;
     const rect = cellRect(frame.geometry, frame.scroll, row, col);
-    const selected = frame.selection !== null && rangeContains(frame.selection, row, col);
-    ctx.fillStyle = kTheme.gridLine;
-    ctx.fillRect(rect.x, rect.y, rect.w, rect.h);
-    ctx.fillStyle = selected ? kTheme.selectionBg : cell.bg;
-    ctx.fillRect(rect.x, rect.y, rect.w - 1, rect.h - 1);
-    if (cell.text) {
-      const x = cell.alignRight ? rect.x + rect.w - kTheme.padding - 1 : rect.x + kTheme.padding;
-      ctx.fillStyle = cell.fg;
-      ctx.textAlign = cell.alignRight ? "right" : "left";
-      ctx.fillText(this.fitCell(cell.text, rect.w - 2 * kTheme.padding), x, rect.y + rect.h / 2);
-    }
-    const m = cell.marks;
+    this.ctx.fillStyle = kTheme.gridLine;
+    this.ctx.fillRect(rect.x, rect.y, rect.w, rect.h);
+    this.paintCells(frame, row, row + 1, col, col + 1);
+  }
+
+  /** The marks of a cell (Mark bits), over its background and text. */
+  private paintMarks(m: number, rect: Rect): void {
+    const ctx = this.ctx;
     if (m & Mark.Comment) {
       ctx.fillStyle = kTheme.comment;
       ctx.beginPath();
@@ -281,12 +328,6 @@ export class Canvas2dRenderer implements GridRenderer {
     }
     if (m & Mark.Failed) {
       ctx.strokeStyle = kTheme.failed;
-      ctx.lineWidth = 2;
-      ctx.strokeRect(rect.x + 1, rect.y + 1, rect.w - 3, rect.h - 3);
-    }
-    const f = frame.focus;
-    if (f && f.row === row && f.col === col) {
-      ctx.strokeStyle = kTheme.focus;
       ctx.lineWidth = 2;
       ctx.strokeRect(rect.x + 1, rect.y + 1, rect.w - 3, rect.h - 3);
     }
@@ -373,10 +414,16 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.restore();
   }
 
-  private readonly cellFit = new Map<string, string>();
+  /** Fitted cell texts, and a bound on each one's width. */
+  private readonly cellFit = new Map<string, { readonly text: string; readonly bound: number }>();
   private cellFitWidth = -1;
+  /** The bound on the width of the text fitCell returned last. */
+  private textBound = 0;
 
-  /** fit() for body cells: one font and width, so the cache needs no composite key. */
+  /**
+   * fit() for body cells: one font and width, so the cache needs no composite key. Sets
+   * textBound: the returned text is at most that wide.
+   */
   private fitCell(text: string, maxW: number): string {
     if (maxW !== this.cellFitWidth || this.cellFit.size > 50_000) {
       this.cellFit.clear();
@@ -389,10 +436,12 @@ export class Canvas2dRenderer implements GridRenderer {
       if (this.digitWidth < 0) {
         for (const ch of "0123456789,.-") this.digitWidth = Math.max(this.digitWidth, this.ctx.measureText(ch).width);
       }
-      out = text.length * this.digitWidth <= maxW && kNumeric.test(text) ? text : this.fit(text, maxW);
+      const bound = text.length * this.digitWidth;
+      out = bound <= maxW && kNumeric.test(text) ? { text, bound } : { text: this.fit(text, maxW), bound: maxW };
       this.cellFit.set(text, out);
     }
-    return out;
+    this.textBound = out.bound;
+    return out.text;
   }
 
   /** The widest of the glyphs numbers are written with, in the cell font (-1: not measured). */
