@@ -15,17 +15,13 @@
 // work (the animation-frame callback), frame (from the callback's start to the first task after
 // the browser rendered the frame), interval (between animation frames).
 
-export {}; // a module: its names are its own
+import { frameFigures } from "./figures";
+import { BouncingPath } from "./scroll-path";
 
 const kWidth = 1280;
 const kHeight = 800;
 const kCellW = 104;
 const kCellH = 24;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 const seconds = Number(new URLSearchParams(location.search).get("seconds") ?? 10);
 const canvases: HTMLCanvasElement[] = [];
@@ -68,10 +64,7 @@ channel.port1.onmessage = () => frames.push(performance.now() - frameStart);
 // The grid benchmark's path, clamped to the content as the grid clamps its scroll.
 const maxX = 1000 * kCellW;
 const maxY = 10_000 * kCellH;
-let x = 0;
-let y = 0;
-let dx = 37;
-let dy = 113;
+const path = new BouncingPath(maxX, maxY);
 let sx = 0;
 let sy = 0;
 const start = performance.now();
@@ -82,12 +75,9 @@ function step(now: number): void {
   last = now;
   const t0 = performance.now();
   frameStart = t0;
-  x += dx;
-  y += dy;
-  if (x < 0 || x > maxX) dx = -dx;
-  if (y < 0 || y > maxY) dy = -dy;
-  const nx = Math.max(0, Math.min(maxX - kWidth, x));
-  const ny = Math.max(0, Math.min(maxY - kHeight, y));
+  path.step();
+  const nx = Math.max(0, Math.min(maxX - kWidth, path.x));
+  const ny = Math.max(0, Math.min(maxY - kHeight, path.y));
   const mx = nx - sx;
   const my = ny - sy;
   sx = nx;
@@ -108,24 +98,12 @@ function step(now: number): void {
 }
 
 function publish(): void {
-  const w = [...work].sort((a, b) => a - b);
-  const fr = [...frames].sort((a, b) => a - b);
-  const iv = [...intervals].sort((a, b) => a - b);
   (window as unknown as { __frameBench: unknown }).__frameBench = {
     renderer: "floor",
     frames: work.length,
     seconds,
     viewport: `${kWidth}x${kHeight}`,
-    work_p50_ms: percentile(w, 50),
-    work_p99_ms: percentile(w, 99),
-    work_max_ms: w[w.length - 1],
-    work_over_8_3ms: w.filter((t) => t > 8.3).length,
-    frame_over_8_3ms: fr.filter((t) => t > 8.3).length,
-    interval_over_8_3ms: iv.filter((t) => t > 8.3).length,
-    frame_p50_ms: percentile(fr, 50),
-    frame_p99_ms: percentile(fr, 99),
-    interval_p50_ms: percentile(iv, 50),
-    interval_p99_ms: percentile(iv, 99),
+    ...frameFigures(work, frames, intervals),
   };
 }
 

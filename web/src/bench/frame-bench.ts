@@ -20,12 +20,9 @@ import { clampScroll } from "../grid/geometry";
 import { kOrigin, selectionRange } from "../grid/selection";
 import type { WorkerCanvas2dRenderer } from "../grid/render/worker-renderer";
 import { DomGrid } from "./dom-grid";
+import { frameFigures, percentile } from "./figures";
+import { BouncingPath } from "./scroll-path";
 import { syntheticModel } from "./synthetic";
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
@@ -84,12 +81,7 @@ async function main(): Promise<void> {
   const intervals: number[] = [];
   const snapshots: number[] = [];
   const draws: number[] = [];
-  let x = 0;
-  let y = 0;
-  let dx = 37;
-  let dy = 113;
-  const maxX = 1000 * 104;
-  const maxY = 10_000 * 24;
+  const path = new BouncingPath(1000 * 104, 10_000 * 24);
   const start = performance.now();
   let last = start;
   measuring = true;
@@ -104,10 +96,8 @@ async function main(): Promise<void> {
       last = now;
       const t0 = performance.now();
       frameStart = t0;
-      x += dx;
-      y += dy;
-      if (x < 0 || x > maxX) dx = -dx;
-      if (y < 0 || y > maxY) dy = -dy;
+      path.step();
+      const { x, y } = path;
       if (domGrid) {
         // The peer draws the same snapshot the canvas renderers get.
         const s = clampScroll(domGeometry, { x, y });
@@ -144,9 +134,6 @@ async function main(): Promise<void> {
   measuring = false;
   const wd = [...workerDraws].sort((a, b) => a - b);
   const pr = [...presented].sort((a, b) => a - b);
-  const fr = [...frames].sort((a, b) => a - b);
-  const w = [...work].sort((a, b) => a - b);
-  const iv = [...intervals].sort((a, b) => a - b);
   const sn = [...snapshots].sort((a, b) => a - b);
   const dr = [...draws].sort((a, b) => a - b);
   const g = domGeometry;
@@ -158,21 +145,11 @@ async function main(): Promise<void> {
     view_rows: g.rowCount,
     view_cols: g.colCount,
     viewport: `${g.viewportWidth}x${g.viewportHeight}`,
-    work_p50_ms: percentile(w, 50),
-    work_p99_ms: percentile(w, 99),
-    work_max_ms: w[w.length - 1],
+    ...frameFigures(work, frames, intervals),
     snapshot_p50_ms: percentile(sn, 50),
     snapshot_p99_ms: percentile(sn, 99),
     draw_p50_ms: percentile(dr, 50),
     draw_p99_ms: percentile(dr, 99),
-    // Frames over the 120 FPS budget (8.3 ms), of all measured.
-    work_over_8_3ms: w.filter((t) => t > 8.3).length,
-    frame_over_8_3ms: fr.filter((t) => t > 8.3).length,
-    interval_over_8_3ms: iv.filter((t) => t > 8.3).length,
-    frame_p50_ms: percentile(fr, 50),
-    frame_p99_ms: percentile(fr, 99),
-    interval_p50_ms: percentile(iv, 50),
-    interval_p99_ms: percentile(iv, 99),
     frames_painted: cellsPainted,
     ...(inWorker ? {
       in_worker: true,
