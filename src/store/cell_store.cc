@@ -4,35 +4,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/radix_sort.h"
 #include "base/strings.h"
-
 
 namespace quantatom {
 
 void RadixSortByKey(KeyValues* cells, int key_bits) {
-  constexpr int kDigitBits = 11;
-  constexpr size_t kBuckets = size_t{1} << kDigitBits;
-  if (std::is_sorted(cells->begin(), cells->end(), [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; }))
-    return;
-  KeyValues tmp(cells->size());
-  KeyValues* from = cells;
-  KeyValues* to = &tmp;
-  std::vector<size_t> count(kBuckets);
-  for (int shift = 0; shift < key_bits; shift += kDigitBits) {
-    std::fill(count.begin(), count.end(), 0);
-    for (const KeyValue& kv : *from) ++count[(kv.key >> shift) & (kBuckets - 1)];
-    if (std::count(count.begin(), count.end(), from->size()) == 1) continue;  // one bucket: nothing to move
-    size_t sum = 0;
-    for (size_t& c : count) {
-      size_t n = c;
-      c = sum;
-      sum += n;
-    }
-    KeyValue* out = to->data();
-    for (const KeyValue& kv : *from) out[count[(kv.key >> shift) & (kBuckets - 1)]++] = kv;
-    std::swap(from, to);
-  }
-  if (from != cells) cells->swap(*from);
+  RadixSortBy(cells, key_bits, [](const KeyValue& kv) { return kv.key; });
 }
 
 absl::Status CellStore::Load(KeyValues cells) {

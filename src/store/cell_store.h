@@ -138,7 +138,7 @@ class CellStore {
   absl::flat_hash_map<uint64_t, std::string> text_;
 };
 
-// Sorts by key, least significant digit first, 11 bits per pass over the `key_bits` low bits.
+// Sorts by key over the `key_bits` low bits (base/radix_sort.h's RadixSortBy).
 void RadixSortByKey(KeyValues* cells, int key_bits);
 
 }  // namespace quantatom

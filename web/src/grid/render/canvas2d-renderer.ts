@@ -228,7 +228,7 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.clip();
     ctx.fillStyle = kTheme.gridLine;
     ctx.fillRect(x, y, w, h);
-    const painted = this.paintCells(frame, row0, row1, col0, col1, x, x + w);
+    const painted = this.paintCells(frame, row0, row1, col0, col1);
     ctx.restore();
     return painted;
   }
@@ -238,10 +238,9 @@ export class Canvas2dRenderer implements GridRenderer {
    * background first (it leaves the cell's right and bottom pixel to the grid line), then every
    * text, then the marks. Cells never overlap (texts are fitted inside theirs), so this order
    * gives the pixels cell-by-cell painting would, while the context's fill style and alignment
-   * change a few times per region instead of several times per cell. With a clip [clipL, clipR)
-   * (a strip), texts that lie wholly outside it are not drawn: they would draw nothing.
+   * change a few times per region instead of several times per cell.
    */
-  private paintCells(frame: FrameSnapshot, row0: number, row1: number, col0: number, col1: number, clipL = -Infinity, clipR = Infinity): number {
+  private paintCells(frame: FrameSnapshot, row0: number, row1: number, col0: number, col1: number): number {
     if (row1 <= row0 || col1 <= col0) return 0;
     const ctx = this.ctx;
     const g = frame.geometry;
@@ -270,11 +269,7 @@ export class Canvas2dRenderer implements GridRenderer {
         if (a !== align) ctx.textAlign = align = a;
         const w = colWidthOf(g, col);
         const x = left + colLeft(g, col) + (cell.alignRight ? w - kTheme.padding - 1 : kTheme.padding);
-        const text = this.fitCell(cell.text, w - 2 * kTheme.padding);
-        // Where the text can be: its width is at most textBound; 2 px more for antialiasing.
-        const reach = this.textBound + 2;
-        if (cell.alignRight ? x - reach >= clipR || x + 2 <= clipL : x - 2 >= clipR || x + reach <= clipL) continue;
-        ctx.fillText(text, x, top + row * rh + rh / 2);
+        ctx.fillText(this.fitCell(cell.text, w - 2 * kTheme.padding), x, top + row * rh + rh / 2);
       }
     if (marked)
       for (let row = row0; row < row1; row++)
@@ -414,16 +409,10 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.restore();
   }
 
-  /** Fitted cell texts, and a bound on each one's width. */
-  private readonly cellFit = new Map<string, { readonly text: string; readonly bound: number }>();
+  private readonly cellFit = new Map<string, string>();
   private cellFitWidth = -1;
-  /** The bound on the width of the text fitCell returned last. */
-  private textBound = 0;
 
-  /**
-   * fit() for body cells: one font and width, so the cache needs no composite key. Sets
-   * textBound: the returned text is at most that wide.
-   */
+  /** fit() for body cells: one font and width, so the cache needs no composite key. */
   private fitCell(text: string, maxW: number): string {
     if (maxW !== this.cellFitWidth || this.cellFit.size > 50_000) {
       this.cellFit.clear();
@@ -436,12 +425,10 @@ export class Canvas2dRenderer implements GridRenderer {
       if (this.digitWidth < 0) {
         for (const ch of "0123456789,.-") this.digitWidth = Math.max(this.digitWidth, this.ctx.measureText(ch).width);
       }
-      const bound = text.length * this.digitWidth;
-      out = bound <= maxW && kNumeric.test(text) ? { text, bound } : { text: this.fit(text, maxW), bound: maxW };
+      out = text.length * this.digitWidth <= maxW && kNumeric.test(text) ? text : this.fit(text, maxW);
       this.cellFit.set(text, out);
     }
-    this.textBound = out.bound;
-    return out.text;
+    return out;
   }
 
   /** The widest of the glyphs numbers are written with, in the cell font (-1: not measured). */
