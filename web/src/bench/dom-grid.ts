@@ -2,7 +2,7 @@
 // grids draw (a recycled pool of absolutely positioned divs for the visible cells and headers,
 // text set per frame). It exists only to compare frame times with the canvas renderers.
 
-import type { FrameSnapshot } from "../grid/frame";
+import { frameCell, type CellDisplay, type FrameSnapshot } from "../grid/frame";
 import { cellRect } from "../grid/geometry";
 
 export class DomGrid {
@@ -29,10 +29,9 @@ export class DomGrid {
   draw(frame: FrameSnapshot): void {
     let i = 0;
     const r = frame.range;
-    const cols = r.endCol - r.firstCol;
     for (let row = r.firstRow; row < r.endRow; row++)
       for (let col = r.firstCol; col < r.endCol; col++) {
-        const cell = frame.cells[(row - r.firstRow) * cols + (col - r.firstCol)];
+        const cell = frameCell(frame, row, col) as CellDisplay;
         const rect = cellRect(frame.geometry, frame.scroll, row, col);
         const d = this.div(i++);
         d.style.transform = `translate(${rect.x}px, ${rect.y}px)`;

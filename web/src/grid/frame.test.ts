@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DamageSet } from "./damage";
-import { buildFrame, formatNumber, frameCell, sameShape, type CellDisplay, type FrameInput } from "./frame";
+import { buildFrame, formatNumber, frameCell, resolveCells, sameShape, type CellDisplay, type FrameInput } from "./frame";
 import type { GridGeometry } from "./geometry";
 import { AxisLayout, type VisibleMember } from "./header-tree";
 import { Canvas2dRenderer } from "./render/canvas2d-renderer";
@@ -18,7 +18,7 @@ const input = (scroll = { x: 0, y: 0 }, cell = (r: number, c: number): CellDispl
 });
 
 describe("frame snapshot", () => {
-  it("asks only for the visible cells", () => {
+  it("asks only for the visible cells, each once, when first read", () => {
     const asked: string[] = [];
     const f = buildFrame(input({ x: 50, y: 990 }, (r, c) => {
       asked.push(`${r}:${c}`);
@@ -26,9 +26,15 @@ describe("frame snapshot", () => {
     }));
     // rows 49..59 (y 990..1190), cols 0..4 (x 50..450)
     expect(f.range).toEqual({ firstRow: 49, endRow: 60, firstCol: 0, endCol: 5 });
-    expect(asked.length).toBe(11 * 5);
+    expect(asked).toEqual([]);
     expect(frameCell(f, 49, 0)).toBeDefined();
+    expect(frameCell(f, 49, 0)).toBe(frameCell(f, 49, 0));
+    expect(asked).toEqual(["49:0"]);
     expect(frameCell(f, 60, 0)).toBeUndefined();
+    const plain = resolveCells(f);
+    expect(asked.length).toBe(11 * 5);
+    expect(plain.provider).toBeNull();
+    expect(structuredClone(plain).cells.length).toBe(11 * 5);
   });
 
   it("pins a spanning row header to the top of the body and clips it at the bottom", () => {

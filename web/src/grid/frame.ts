@@ -1,9 +1,13 @@
 // The frame snapshot: everything a renderer needs to paint one frame, read-only.
 //
 // A renderer is a function of (snapshot, damage set): it never reads the store, the paged cells
-// or the DOM. `buildFrame` takes the visible range from the geometry and asks a cell provider
-// for the visible cells only, so the cost of a frame depends on the size of the canvas, never on
-// the size of the view.
+// or the DOM. `buildFrame` takes the visible range from the geometry; a cell's display is asked
+// of the cell provider when a renderer first reads it (frameCell), within the task that built
+// the frame, so the cost of a frame depends on what it paints, never on the size of the view.
+// (Loaded blocks change only between tasks, so a frame still shows one moment of the data.)
+// Reading lazily keeps a scroll from formatting every visible cell each frame without a cache
+// of displays across frames: such a cache lives long enough to be promoted to the old
+// generation, and its turnover then costs full garbage collections (docs/web.md).
 
 import type { GridGeometry, Rect, Scroll, VisibleRange } from "./geometry";
 import { bodyViewport, colLeft, headerHeight, headerWidth, visibleRange } from "./geometry";
@@ -45,8 +49,12 @@ export interface FrameSnapshot {
   readonly geometry: GridGeometry;
   readonly scroll: Scroll;
   readonly range: VisibleRange;
-  /** Visible cells, row-major over `range`. */
-  readonly cells: readonly CellDisplay[];
+  /**
+   * Visible cells, row-major over `range`, filled as they are read: use frameCell. A frame
+   * sent to a Worker has them all (resolveCells) and no provider.
+   */
+  readonly cells: (CellDisplay | undefined)[];
+  readonly provider: CellProvider | null;
   readonly rowHeaders: readonly HeaderLabel[];
   readonly colHeaders: readonly HeaderLabel[];
   /** Dimension names shown in the corner: the row dimensions, left to right. */
@@ -71,18 +79,27 @@ export interface FrameInput {
   readonly focus: CellPos | null;
 }
 
+/** The display of a visible cell (undefined outside the visible range). */
 export function frameCell(frame: FrameSnapshot, row: number, col: number): CellDisplay | undefined {
   const r = frame.range;
   if (row < r.firstRow || row >= r.endRow || col < r.firstCol || col >= r.endCol) return undefined;
-  return frame.cells[(row - r.firstRow) * (r.endCol - r.firstCol) + (col - r.firstCol)];
+  const i = (row - r.firstRow) * (r.endCol - r.firstCol) + (col - r.firstCol);
+  let cell = frame.cells[i];
+  if (cell === undefined && frame.provider !== null) frame.cells[i] = cell = frame.provider(row, col);
+  return cell;
+}
+
+/** The frame with every visible cell read and no provider (plain data: it can be cloned). */
+export function resolveCells(frame: FrameSnapshot): FrameSnapshot {
+  const r = frame.range;
+  for (let row = r.firstRow; row < r.endRow; row++) for (let col = r.firstCol; col < r.endCol; col++) frameCell(frame, row, col);
+  return { ...frame, provider: null };
 }
 
 export function buildFrame(input: FrameInput): FrameSnapshot {
   const g = input.geometry;
   const range = visibleRange(g, input.scroll);
-  const cells: CellDisplay[] = [];
-  for (let row = range.firstRow; row < range.endRow; row++)
-    for (let col = range.firstCol; col < range.endCol; col++) cells.push(input.cell(row, col));
+  const cells = new Array<CellDisplay | undefined>(Math.max(0, (range.endRow - range.firstRow) * (range.endCol - range.firstCol)));
 
   const hw = headerWidth(g);
   const hh = headerHeight(g);
@@ -128,6 +145,7 @@ export function buildFrame(input: FrameInput): FrameSnapshot {
     scroll: input.scroll,
     range,
     cells,
+    provider: input.cell,
     rowHeaders,
     colHeaders,
     cornerLabels: input.cornerLabels,

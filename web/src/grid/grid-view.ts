@@ -112,8 +112,9 @@ export class GridView {
   private rowHeaderWidth: number;
   private disposed = false;
   /**
-   * What the model said each cell shows, so scrolling does not format the same cells again
-   * every frame. Data damage (damageCells) drops entries; a new model or invalidate() clears it.
+   * What the model said each cell shows, for renderers that read every visible cell each frame
+   * (readsEveryCell), so scrolling does not format the same cells again every frame. Canvas2D
+   * reads only what a scroll exposes and gets the model's provider directly. Data damage (damageCells) drops entries; a new model or invalidate() clears it.
    * Selection is not part of a CellDisplay, so selection changes keep it.
    */
   private readonly displayCache = new Map<number, CellDisplay>();
@@ -348,7 +349,7 @@ export class GridView {
       rowLabel: m.rowLabel,
       colLabel: m.colLabel,
       cornerLabels: m.cornerLabels,
-      cell: this.cachedCell,
+      cell: this.renderer.readsEveryCell ? this.cachedCell : m.cell,
       selection: selectionRange(this.selection),
       focus: this.selection.focus,
     });

@@ -16,6 +16,7 @@ type Context2d = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
 
 export class Canvas2dRenderer implements GridRenderer {
   readonly kind = "canvas2d" as const;
+  readonly readsEveryCell = false;
   /** The context drawn into: the current page's or back buffer's, else the canvas's. */
   private ctx: Context2d;
   /** The canvas's own context, where the canvas shows the pixels (not with pages). */
@@ -414,18 +415,20 @@ export class Canvas2dRenderer implements GridRenderer {
 
   /** fit() for body cells: one font and width, so the cache needs no composite key. */
   private fitCell(text: string, maxW: number): string {
-    if (maxW !== this.cellFitWidth || this.cellFit.size > 50_000) {
+    // Most cells are numbers short enough to fit by a bound on their glyphs' widths:
+    // measureText is then skipped (it costs as much as drawing the text), and nothing is kept
+    // (a cache of every number scrolled past would be promoted and collected in full GCs).
+    if (this.digitWidth < 0) {
+      for (const ch of "0123456789,.-") this.digitWidth = Math.max(this.digitWidth, this.ctx.measureText(ch).width);
+    }
+    if (text.length * this.digitWidth <= maxW && kNumeric.test(text)) return text;
+    if (maxW !== this.cellFitWidth || this.cellFit.size > 20_000) {
       this.cellFit.clear();
       this.cellFitWidth = maxW;
     }
     let out = this.cellFit.get(text);
     if (out === undefined) {
-      // Most cells are numbers short enough to fit by a bound on their glyphs' widths:
-      // measureText is then skipped (it costs as much as drawing the text).
-      if (this.digitWidth < 0) {
-        for (const ch of "0123456789,.-") this.digitWidth = Math.max(this.digitWidth, this.ctx.measureText(ch).width);
-      }
-      out = text.length * this.digitWidth <= maxW && kNumeric.test(text) ? text : this.fit(text, maxW);
+      out = this.fit(text, maxW);
       this.cellFit.set(text, out);
     }
     return out;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DamageSet } from "../damage";
-import { sameLayout, type FrameSnapshot } from "../frame";
+import { frameCell, sameLayout, type FrameSnapshot } from "../frame";
 import { ColumnWidths, colLeft, type GridGeometry } from "../geometry";
 import { FrameDecoder, FrameEncoder, PendingDamage, decodeDamage } from "./frame-wire";
 
@@ -11,7 +11,8 @@ function frame(columns: ColumnWidths | undefined, scrollX: number): FrameSnapsho
   };
   return {
     geometry, scroll: { x: scrollX, y: 0 }, range: { firstRow: 0, endRow: 1, firstCol: 0, endCol: 1 },
-    cells: [{ text: "1", fg: "#000", bg: "#fff", alignRight: true, marks: 0 }], rowHeaders: [], colHeaders: [],
+    // Cells are read lazily on the page: the encoder must resolve them (a function cannot be cloned).
+    cells: [undefined], provider: () => ({ text: "1", fg: "#000", bg: "#fff", alignRight: true, marks: 0 }), rowHeaders: [], colHeaders: [],
     cornerLabels: ["Row"], selection: null, focus: null,
   };
 }
@@ -31,6 +32,7 @@ describe("frames sent to the render worker", () => {
     expect(b.geometry.columns).toBe(a.geometry.columns);
     expect(sameLayout(a, b)).toBe(true);
     expect(b.scroll.x).toBe(37);
+    expect(frameCell(b, 0, 0)?.text).toBe("1");
     // New widths (a new ColumnWidths on the page) are a new layout in the Worker too.
     const c = dec.decode(clone(enc.encode(frame(new ColumnWidths(50, 104, new Map([[3, 150]])), 37))));
     expect(colLeft(c.geometry, 10)).toBe(10 * 104 + 46);

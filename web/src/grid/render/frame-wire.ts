@@ -5,7 +5,7 @@
 // still tells a scroll from a re-layout.
 
 import { DamageSet, cellKey, keyCol, keyRow } from "../damage";
-import type { FrameSnapshot } from "../frame";
+import { resolveCells, type FrameSnapshot } from "../frame";
 import { ColumnWidths } from "../geometry";
 
 export interface WireDamage {
@@ -37,7 +37,7 @@ export class FrameEncoder {
       if (cols) sent = { count: cols.count, defaultWidth: cols.defaultWidth, exceptions: cols.exceptions() };
     }
     const { columns: _, ...geometry } = frame.geometry;
-    return { frame: { ...frame, geometry }, columnsId: this.columnsId, columns: sent };
+    return { frame: { ...resolveCells(frame), geometry }, columnsId: this.columnsId, columns: sent };
   }
 }
 

@@ -10,6 +10,12 @@ export type RendererKind = "webgpu" | "webgl2" | "canvas2d";
 
 export interface GridRenderer {
   readonly kind: RendererKind;
+  /**
+   * Whether a scroll reads every visible cell: the GPU renderers rewrite every slot, and a
+   * frame sent to a Worker carries every cell. The grid then keeps cells' displays across
+   * frames. Canvas2D on the page reads only the cells a scroll exposes, and needs no such cache.
+   */
+  readonly readsEveryCell: boolean;
   /** Sets the canvas size in CSS pixels and the device pixel ratio; damages everything. */
   resize(width: number, height: number, dpr: number): void;
   /** Paints the frame. Afterwards the damage set is the caller's to clear. */

@@ -45,6 +45,7 @@ void main() {
 
 class WebGl2Renderer implements GridRenderer {
   readonly kind = "webgl2" as const;
+  readonly readsEveryCell = true;
   private readonly writer: InstanceWriter;
   private atlas: GlyphAtlas;
   private readonly program: WebGLProgram;

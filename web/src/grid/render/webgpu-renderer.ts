@@ -33,6 +33,7 @@ type Gpu = any;
 
 class WebGpuRenderer implements GridRenderer {
   readonly kind = "webgpu" as const;
+  readonly readsEveryCell = true;
   private readonly writer: InstanceWriter;
   private atlas: GlyphAtlas;
   private pipeline: Gpu;

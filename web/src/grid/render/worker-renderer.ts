@@ -21,6 +21,7 @@ export interface WorkerFrame {
 
 export class WorkerCanvas2dRenderer implements GridRenderer {
   readonly kind = "canvas2d" as const;
+  readonly readsEveryCell = true;
   readonly inWorker = true;
   private readonly worker: Worker;
   private readonly encoder = new FrameEncoder();
