@@ -40,9 +40,10 @@ async function main(): Promise<void> {
   let view: GridView | null = null;
   // The DOM peer gets the same display cache the GridView keeps, so only drawing differs.
   const domCache = new Map<number, CellDisplay>();
-  const { model, cells } = syntheticModel((_, changed) => {
-    view?.damageCells(changed);
-    for (const c of changed) domCache.delete(cellKey(c.row, c.col));
+  const { model, cells } = syntheticModel((req, changed) => {
+    view?.damageLoaded(req, changed);
+    if (changed) for (const c of changed) domCache.delete(cellKey(c.row, c.col));
+    else for (let r = req.r0; r < req.r1; r++) for (let c = req.c0; c < req.c1; c++) domCache.delete(cellKey(r, c));
   });
   // &gpureadback=1: WebGPU draws into a texture tests read back (see GridViewOptions).
   const gpuReadback = params.get("gpureadback") === "1";

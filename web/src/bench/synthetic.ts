@@ -30,7 +30,7 @@ export function syntheticFetcher(req: BlockRequest): Promise<CellBlock> {
 
 const kLoading: CellDisplay = { text: "\u2026", fg: "#9aa0a6", bg: "#ffffff", alignRight: true, marks: 0 };
 
-export function syntheticModel(onLoaded: (req: BlockRequest, changed: readonly { row: number; col: number }[]) => void): { model: GridModel; cells: PagedCells } {
+export function syntheticModel(onLoaded: (req: BlockRequest, changed: readonly { row: number; col: number }[] | null) => void): { model: GridModel; cells: PagedCells } {
   const region = flatDimension("Region", "R", 100);
   const product = flatDimension("Product", "P", 100);
   const period = flatDimension("Period", "T", 1000);

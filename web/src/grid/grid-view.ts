@@ -28,7 +28,7 @@ import {
   type VisibleRange,
 } from "./geometry";
 import type { AxisLayout } from "./header-tree";
-import { lookahead } from "./paging";
+import { lookahead, type BlockRequest } from "./paging";
 import { createRenderer, type GridRenderer, type RendererKind } from "./render/renderer";
 import {
   kOrigin,
@@ -254,6 +254,21 @@ export class GridView {
       }
     }
     if (any) this.schedule();
+  }
+
+  /** A block of cells arrived (PagingOptions.onLoaded): `changed` lists its changed cells, or is null for all. */
+  damageLoaded(block: BlockRequest, changed: Iterable<{ readonly row: number; readonly col: number }> | null): void {
+    if (changed) return this.damageCells(changed);
+    if (this.displayCache.size > 0)
+      for (let row = block.r0; row < block.r1; row++) for (let col = block.c0; col < block.c1; col++) this.displayCache.delete(cellKey(row, col));
+    const v = visibleRange(this.geometry, this.scroll);
+    const r0 = Math.max(block.r0, v.firstRow);
+    const r1 = Math.min(block.r1, v.endRow);
+    const c0 = Math.max(block.c0, v.firstCol);
+    const c1 = Math.min(block.c1, v.endCol);
+    if (r0 >= r1 || c0 >= c1) return;
+    this.damage.addRange({ r0, r1: r1 - 1, c0, c1: c1 - 1 });
+    this.schedule();
   }
 
   damageRange(r: CellRange): void {

@@ -96,7 +96,7 @@ describe("viewport paging", () => {
       if (bump > 0) values[2 * cols + 3] = 7; // cell (2, 3) changed on the second load
       return Promise.resolve({ rows, cols, values, flags: new Uint8Array(rows * cols) });
     };
-    const cells = new PagedCells(fetcher, { rowCount: 10, colCount: 10, onLoaded: (_, changed) => changes.push(changed.length) });
+    const cells = new PagedCells(fetcher, { rowCount: 10, colCount: 10, onLoaded: (req, changed) => changes.push(changed?.length ?? (req.r1 - req.r0) * (req.c1 - req.c0)) });
     const view = { firstRow: 0, endRow: 10, firstCol: 0, endCol: 10 };
     cells.ensure(view);
     await tick();

@@ -66,9 +66,10 @@ export interface PagingOptions {
   readonly capacity?: number;
   /**
    * Called when a block's cells arrive, with the cells whose value, text or flags differ from
-   * what the block held before (every cell on the first load): the grid damages only those.
+   * what the block held before, or null on the first load (every cell of `req`): the grid
+   * damages only those (GridView.damageLoaded).
    */
-  readonly onLoaded?: (req: BlockRequest, changed: readonly { row: number; col: number }[]) => void;
+  readonly onLoaded?: (req: BlockRequest, changed: readonly { row: number; col: number }[] | null) => void;
   readonly onError?: (req: BlockRequest, message: string) => void;
 }
 
@@ -229,16 +230,18 @@ export function lookahead(range: VisibleRange, dRow: number, dCol: number, rowCo
   };
 }
 
-/** Cells of a block whose contents differ between two loads (all of them if there was none). */
-export function changedCells(req: BlockRequest, before: CellBlock | undefined, after: CellBlock): { row: number; col: number }[] {
+/**
+ * Cells of a block whose contents differ between two loads, or null when every cell may have
+ * (no earlier load, or one of another shape). Scrolling loads a block a frame or so: listing its
+ * 2,048 cells each time was most of what the grid allocated while scrolling.
+ */
+export function changedCells(req: BlockRequest, before: CellBlock | undefined, after: CellBlock): { row: number; col: number }[] | null {
+  if (before === undefined || before.rows !== after.rows || before.cols !== after.cols) return null;
   const out: { row: number; col: number }[] = [];
   for (let r = 0; r < after.rows; r++)
     for (let c = 0; c < after.cols; c++) {
       const i = r * after.cols + c;
       const same =
-        before !== undefined &&
-        before.rows === after.rows &&
-        before.cols === after.cols &&
         Object.is(before.values[i], after.values[i]) &&
         before.flags[i] === after.flags[i] &&
         before.texts?.get(i) === after.texts?.get(i);

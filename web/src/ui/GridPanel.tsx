@@ -223,7 +223,7 @@ export function GridPanel(props: GridPanelProps): ReactElement {
       {
         rowCount: rows.count,
         colCount: cols.count,
-        onLoaded: (_, changed) => grid.damageCells(changed),
+        onLoaded: (req, changed) => grid.damageLoaded(req, changed),
         onError: (_, message) => setLoadError(message),
       },
     );

@@ -361,10 +361,25 @@ export class Canvas2dRenderer implements GridRenderer {
     const ctx = this.ctx;
     ctx.fillStyle = kTheme.headerBg;
     ctx.fillRect(x, y, w, h);
+    this.paintLabels(headers, x, y, w, h, lineHeight);
+  }
+
+  /**
+   * Paints the header labels overlapping a region, clipped to it (once for all: a clip per
+   * label cost more than the labels). Labels reaching past the region are drawn whole and
+   * clipped, so the pixels outside it, copied from the last frame, are not drawn over twice.
+   */
+  private paintLabels(headers: readonly HeaderLabel[], x: number, y: number, w: number, h: number, lineHeight: number): void {
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x, y, w, h);
+    ctx.clip();
     for (const label of headers) {
       const r = label.rect;
-      if (r.x < x + w && r.x + r.w > x && r.y < y + h && r.y + r.h > y) this.paintHeader(label, x, y, x + w, y + h, lineHeight);
+      if (r.x < x + w && r.x + r.w > x && r.y < y + h && r.y + r.h > y) this.paintHeader(label, lineHeight);
     }
+    ctx.restore();
   }
 
   private paintHeaders(frame: FrameSnapshot): void {
@@ -382,22 +397,19 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.fillStyle = kTheme.headerFg;
     ctx.textAlign = "left";
     frame.cornerLabels.forEach((label, level) =>
-      ctx.fillText(this.fit(label, g.rowHeaderWidth - 2 * kTheme.padding), level * g.rowHeaderWidth + kTheme.padding, hh - g.rowHeight / 2),
+      ctx.fillText(this.fit(label, g.rowHeaderWidth - 2 * kTheme.padding, kTheme.fontHeader), level * g.rowHeaderWidth + kTheme.padding, hh - g.rowHeight / 2),
     );
     ctx.font = kTheme.font;
-    for (const h of frame.rowHeaders) this.paintHeader(h, 0, hh, hw, g.viewportHeight, g.rowHeight);
-    for (const h of frame.colHeaders) this.paintHeader(h, hw, 0, g.viewportWidth, hh, g.rowHeight);
+    this.paintLabels(frame.rowHeaders, 0, hh, hw, g.viewportHeight - hh, g.rowHeight);
+    this.paintLabels(frame.colHeaders, hw, 0, g.viewportWidth - hw, hh, g.rowHeight);
   }
 
-  private paintHeader(h: HeaderLabel, clipX: number, clipY: number, clipR: number, clipB: number, lineHeight: number): void {
+  /** One header label in the cell font, over its area's background (the caller clips). */
+  private paintHeader(h: HeaderLabel, lineHeight: number): void {
     const ctx = this.ctx;
     const { x, y, w } = h.rect;
     const hgt = h.rect.h;
     if (w <= 0 || hgt <= 0) return;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(clipX, clipY, clipR - clipX, clipB - clipY);
-    ctx.clip();
     ctx.fillStyle = kTheme.gridLine;
     ctx.fillRect(x + w - 1, y, 1, hgt);
     ctx.fillRect(x, y + hgt - 1, w, 1);
@@ -406,8 +418,7 @@ export class Canvas2dRenderer implements GridRenderer {
     const arrow = h.toggle === "open" ? "\u25BE " : h.toggle === "closed" ? "\u25B8 " : "";
     // A pinned label sits at the top of its span until the span's end pushes it out.
     const ty = Math.min(y + lineHeight / 2, y + hgt - lineHeight / 2);
-    ctx.fillText(this.fit(arrow + h.text, w - indent - kTheme.padding), x + indent, ty);
-    ctx.restore();
+    ctx.fillText(this.fit(arrow + h.text, w - indent - kTheme.padding, kTheme.font), x + indent, ty);
   }
 
   private readonly cellFit = new Map<string, string>();
@@ -428,7 +439,7 @@ export class Canvas2dRenderer implements GridRenderer {
     }
     let out = this.cellFit.get(text);
     if (out === undefined) {
-      out = this.fit(text, maxW);
+      out = this.fit(text, maxW, kTheme.font);
       this.cellFit.set(text, out);
     }
     return out;
@@ -437,18 +448,19 @@ export class Canvas2dRenderer implements GridRenderer {
   /** The widest of the glyphs numbers are written with, in the cell font (-1: not measured). */
   private digitWidth = -1;
 
-  /** Fitted texts per font and width (a few: the cell font and width, each header level's). */
-  private readonly fitted = new Map<string, Map<string, string>>();
+  /**
+   * Fitted texts per font and width (a few: the cell font and width, each header level's). The
+   * caller names the font it set: reading ctx.font back builds a string each time.
+   */
+  private readonly fitted = new Map<string, Map<number, Map<string, string>>>();
 
-  /** The text, cut with an ellipsis to fit `maxW` in the current font (cached per font and width). */
-  private fit(text: string, maxW: number): string {
+  /** The text, cut with an ellipsis to fit `maxW` in `font`, the context's current font. */
+  private fit(text: string, maxW: number, font: string): string {
     const ctx = this.ctx;
-    const fontKey = ctx.font + "|" + maxW;
-    let cache = this.fitted.get(fontKey);
-    if (cache === undefined) {
-      cache = new Map();
-      this.fitted.set(fontKey, cache);
-    }
+    let byWidth = this.fitted.get(font);
+    if (byWidth === undefined) this.fitted.set(font, (byWidth = new Map()));
+    let cache = byWidth.get(maxW);
+    if (cache === undefined) byWidth.set(maxW, (cache = new Map()));
     let out = cache.get(text);
     if (out !== undefined) return out;
     out = text;
