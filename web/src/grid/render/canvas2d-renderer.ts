@@ -107,6 +107,12 @@ export class Canvas2dRenderer implements GridRenderer {
         b.width = this.canvas.width;
         b.height = this.canvas.height;
       }
+    // Both surfaces get their pixels now: the first scroll would otherwise pay for allocating
+    // the one not drawn yet (the first scrolled frame took 40 ms in the benchmark).
+    for (const c of this.contexts) {
+      c.fillStyle = kTheme.emptyBg;
+      c.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    }
     this.last = null;
   }
 
