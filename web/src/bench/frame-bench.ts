@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   const waitForGpu = params.get("finish") !== "0";
   const host = document.getElementById("grid") as HTMLElement;
   let view: GridView | null = null;
-  // The DOM peer gets the same display cache the GridView keeps, so only drawing differs.
+  // The DOM peer reads every cell each frame, so it gets the display cache GridView keeps for
+  // renderers that do (readsEveryCell): only drawing differs.
   const domCache = new Map<number, CellDisplay>();
   const { model, cells } = syntheticModel((req, changed) => {
     view?.damageLoaded(req, changed);

@@ -1,13 +1,16 @@
-// The frame snapshot: everything a renderer needs to paint one frame, read-only.
+// The frame snapshot: everything a renderer needs to paint one frame. Renderers only read it;
+// its cells are filled in as they are first read.
 //
 // A renderer is a function of (snapshot, damage set): it never reads the store, the paged cells
 // or the DOM. `buildFrame` takes the visible range from the geometry; a cell's display is asked
 // of the cell provider when a renderer first reads it (frameCell), within the task that built
-// the frame, so the cost of a frame depends on what it paints, never on the size of the view.
-// (Loaded blocks change only between tasks, so a frame still shows one moment of the data.)
+// the frame (a renderer that draws later, the Worker's proxy, reads them all first:
+// resolveCells), so the cost of a frame depends on what it paints, never on the size of the
+// view. Loaded blocks change only between tasks, so a frame still shows one moment of the data.
 // Reading lazily keeps a scroll from formatting every visible cell each frame without a cache
-// of displays across frames: such a cache lives long enough to be promoted to the old
-// generation, and its turnover then costs full garbage collections (docs/web.md).
+// of displays across frames: such a cache lives long enough to be promoted to V8's old
+// generation, and its turnover then costs full garbage collections (docs/web.md, "Seventh
+// round").
 
 import type { GridGeometry, Rect, Scroll, VisibleRange } from "./geometry";
 import { bodyViewport, colLeft, headerHeight, headerWidth, visibleRange } from "./geometry";
@@ -91,6 +94,7 @@ export function frameCell(frame: FrameSnapshot, row: number, col: number): CellD
 
 /** The frame with every visible cell read and no provider (plain data: it can be cloned). */
 export function resolveCells(frame: FrameSnapshot): FrameSnapshot {
+  if (frame.provider === null) return frame;
   const r = frame.range;
   for (let row = r.firstRow; row < r.endRow; row++) for (let col = r.firstCol; col < r.endCol; col++) frameCell(frame, row, col);
   return { ...frame, provider: null };

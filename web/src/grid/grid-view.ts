@@ -113,9 +113,11 @@ export class GridView {
   private disposed = false;
   /**
    * What the model said each cell shows, for renderers that read every visible cell each frame
-   * (readsEveryCell), so scrolling does not format the same cells again every frame. Canvas2D
-   * reads only what a scroll exposes and gets the model's provider directly. Data damage (damageCells) drops entries; a new model or invalidate() clears it.
-   * Selection is not part of a CellDisplay, so selection changes keep it.
+   * (readsEveryCell: the GPU renderers, the Worker's proxy), so scrolling does not format the
+   * same cells again every frame. Canvas2D on the page reads only what a scroll exposes and
+   * gets the model's provider directly. Data damage (damageCells, damageLoaded) drops entries;
+   * a new model or invalidate() clears it. Selection is not part of a CellDisplay, so selection
+   * changes keep it.
    */
   private readonly displayCache = new Map<number, CellDisplay>();
   private readonly cachedCell: CellProvider = (row, col) => {
@@ -243,7 +245,7 @@ export class GridView {
   /** Cells whose contents changed: only they are repainted. */
   damageCells(cells: Iterable<{ readonly row: number; readonly col: number }>): void {
     // Only visible cells need repainting: the others are painted fresh when a scroll exposes
-    // them. A block arriving holds 2,048 cells, of which a strip may be on screen.
+    // them. A block reloaded may list up to 2,048 cells, of which a strip may be on screen.
     const v = visibleRange(this.geometry, this.scroll);
     let any = false;
     for (const c of cells) {
@@ -256,18 +258,17 @@ export class GridView {
     if (any) this.schedule();
   }
 
-  /** A block of cells arrived (PagingOptions.onLoaded): `changed` lists its changed cells, or is null for all. */
+  /**
+   * A block of cells arrived (PagingOptions.onLoaded): `changed` lists its changed cells, or is
+   * null when all may have (a first load): then its visible part is damaged as a range.
+   */
   damageLoaded(block: BlockRequest, changed: Iterable<{ readonly row: number; readonly col: number }> | null): void {
     if (changed) return this.damageCells(changed);
     if (this.displayCache.size > 0)
       for (let row = block.r0; row < block.r1; row++) for (let col = block.c0; col < block.c1; col++) this.displayCache.delete(cellKey(row, col));
     const v = visibleRange(this.geometry, this.scroll);
-    const r0 = Math.max(block.r0, v.firstRow);
-    const r1 = Math.min(block.r1, v.endRow);
-    const c0 = Math.max(block.c0, v.firstCol);
-    const c1 = Math.min(block.c1, v.endCol);
-    if (r0 >= r1 || c0 >= c1) return;
-    this.damage.addRange({ r0, r1: r1 - 1, c0, c1: c1 - 1 });
+    if (block.r1 <= v.firstRow || block.r0 >= v.endRow || block.c1 <= v.firstCol || block.c0 >= v.endCol) return;
+    this.damage.addRange({ r0: block.r0, r1: block.r1 - 1, c0: block.c0, c1: block.c1 - 1 }, { r0: v.firstRow, r1: v.endRow - 1, c0: v.firstCol, c1: v.endCol - 1 });
     this.schedule();
   }
 
@@ -368,10 +369,10 @@ export class GridView {
       selection: selectionRange(this.selection),
       focus: this.selection.focus,
     });
-    if (this.displayCache.size > 50_000) this.displayCache.clear();
     const t1 = performance.now();
     this.renderer.draw(this.frame, this.damage);
     this.damage.clear();
+    if (this.displayCache.size > 50_000) this.displayCache.clear();
     this.lastTimings.snapshot = t1 - t0;
     this.lastTimings.draw = performance.now() - t1;
     this.framesPainted++;

@@ -66,8 +66,8 @@ export interface PagingOptions {
   readonly capacity?: number;
   /**
    * Called when a block's cells arrive, with the cells whose value, text or flags differ from
-   * what the block held before, or null on the first load (every cell of `req`): the grid
-   * damages only those (GridView.damageLoaded).
+   * what the block held before, or null when every cell of `req` may have (its first load, or
+   * one of another shape): the grid damages only those (GridView.damageLoaded).
    */
   readonly onLoaded?: (req: BlockRequest, changed: readonly { row: number; col: number }[] | null) => void;
   readonly onError?: (req: BlockRequest, message: string) => void;

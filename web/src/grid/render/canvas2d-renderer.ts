@@ -383,7 +383,7 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.clip();
     for (const label of headers) {
       const r = label.rect;
-      if (r.x < x + w && r.x + r.w > x && r.y < y + h && r.y + r.h > y) this.paintHeader(label, lineHeight);
+      if (r.x < x + w && r.x + r.w > x && r.y < y + h && r.y + r.h > y) this.paintLabel(label, lineHeight);
     }
     ctx.restore();
   }
@@ -411,7 +411,7 @@ export class Canvas2dRenderer implements GridRenderer {
   }
 
   /** One header label in the cell font, over its area's background (the caller clips). */
-  private paintHeader(h: HeaderLabel, lineHeight: number): void {
+  private paintLabel(h: HeaderLabel, lineHeight: number): void {
     const ctx = this.ctx;
     const { x, y, w } = h.rect;
     const hgt = h.rect.h;
@@ -427,28 +427,16 @@ export class Canvas2dRenderer implements GridRenderer {
     ctx.fillText(this.fit(arrow + h.text, w - indent - kTheme.padding, kTheme.font), x + indent, ty);
   }
 
-  private readonly cellFit = new Map<string, string>();
-  private cellFitWidth = -1;
-
-  /** fit() for body cells: one font and width, so the cache needs no composite key. */
+  /** fit() for body cells, which are mostly numbers: those that surely fit are not measured. */
   private fitCell(text: string, maxW: number): string {
-    // Most cells are numbers short enough to fit by a bound on their glyphs' widths:
-    // measureText is then skipped (it costs as much as drawing the text), and nothing is kept
-    // (a cache of every number scrolled past would be promoted and collected in full GCs).
+    // A bound on the glyphs' widths proves most numbers fit: measureText is then skipped (it
+    // costs as much as drawing the text), and nothing is kept (a cache of every number
+    // scrolled past would be promoted and collected in full GCs).
     if (this.digitWidth < 0) {
       for (const ch of "0123456789,.-") this.digitWidth = Math.max(this.digitWidth, this.ctx.measureText(ch).width);
     }
     if (text.length * this.digitWidth <= maxW && kNumeric.test(text)) return text;
-    if (maxW !== this.cellFitWidth || this.cellFit.size > 20_000) {
-      this.cellFit.clear();
-      this.cellFitWidth = maxW;
-    }
-    let out = this.cellFit.get(text);
-    if (out === undefined) {
-      out = this.fit(text, maxW, kTheme.font);
-      this.cellFit.set(text, out);
-    }
-    return out;
+    return this.fit(text, maxW, kTheme.font);
   }
 
   /** The widest of the glyphs numbers are written with, in the cell font (-1: not measured). */

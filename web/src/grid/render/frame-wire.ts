@@ -37,6 +37,7 @@ export class FrameEncoder {
       if (cols) sent = { count: cols.count, defaultWidth: cols.defaultWidth, exceptions: cols.exceptions() };
     }
     const { columns: _, ...geometry } = frame.geometry;
+    // resolveCells: a frame's cells are read lazily, and a function cannot be cloned.
     return { frame: { ...resolveCells(frame), geometry }, columnsId: this.columnsId, columns: sent };
   }
 }

@@ -7,7 +7,7 @@
 // to the newest, whatever the distance).
 
 import type { DamageSet } from "../damage";
-import type { FrameSnapshot } from "../frame";
+import { resolveCells, type FrameSnapshot } from "../frame";
 import type { FromWorker, ToWorker } from "./canvas2d-worker";
 import { FrameEncoder, PendingDamage } from "./frame-wire";
 import type { GridRenderer } from "./renderer";
@@ -46,7 +46,9 @@ export class WorkerCanvas2dRenderer implements GridRenderer {
 
   draw(frame: FrameSnapshot, damage: DamageSet): void {
     this.damage.add(damage);
-    this.pending = frame;
+    // Its cells are read now, in the task that built it: a frame that waits for the Worker
+    // must not show data (or a layout) that arrived after it.
+    this.pending = resolveCells(frame);
     if (!this.inFlight) this.send();
   }
 
@@ -64,8 +66,9 @@ export class WorkerCanvas2dRenderer implements GridRenderer {
     const frame = this.pending;
     if (!frame) return;
     this.pending = null;
+    const wire = this.encoder.encode(frame);
     this.inFlight = true;
-    this.post({ type: "draw", wire: this.encoder.encode(frame), damage: this.damage.take() });
+    this.post({ type: "draw", wire, damage: this.damage.take() });
   }
 
   private onDrawnMessage(m: FromWorker): void {
