@@ -1,6 +1,7 @@
 // Canvas2D renderer: fillRect and fillText. With a partial damage set it repaints only the
 // damaged cells, clipped to the body so nothing spills over the frozen headers. A scroll moves
-// the pixels already drawn and paints only the strips it exposes (see scrollBody).
+// the pixels already drawn, paints only the body strips it exposes (see scrollBody), and
+// repaints the headers.
 
 import type { DamageSet } from "../damage";
 import { Mark, frameCell, sameLayout, type CellDisplay, type FrameSnapshot, type HeaderLabel } from "../frame";
@@ -126,7 +127,7 @@ export class Canvas2dRenderer implements GridRenderer {
     const dy = last ? frame.scroll.y - last.scroll.y : 0;
     const moved = dx !== 0 || dy !== 0;
     const full = damage.isFull || last === null || !sameLayout(last, frame) || (moved && !this.canBlit(dx, dy, body));
-    if (moved && !full) this.flip(dx, dy, hw, hh, body);
+    if (moved && !full) this.flip(dx, dy);
     const ctx = this.ctx;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.save();
@@ -157,8 +158,9 @@ export class Canvas2dRenderer implements GridRenderer {
     for (const e of emptyRects(g, frame.scroll)) ctx.fillRect(e.x, e.y, e.w, e.h);
     ctx.restore();
     this.lastPainted = painted;
-    if (full) this.paintHeaders(frame);
-    else if (moved) this.scrollHeaders(frame, dx, dy, hw, hh, body);
+    // After a scroll the headers are repainted whole (about 50 labels): flip() moved them with
+    // the body, and body pixels moved into them.
+    if (full || moved) this.paintHeaders(frame);
     this.last = frame;
     if (this.pages) {
       const [shown, hidden] = this.current === 0 ? this.pages : [this.pages[1], this.pages[0]];
@@ -179,24 +181,22 @@ export class Canvas2dRenderer implements GridRenderer {
     return this.surfaces !== null && Math.abs(dx) < body.w && Math.abs(dy) < body.h && Number.isInteger(dx * this.dpr) && Number.isInteger(dy * this.dpr);
   }
 
-  /** Copies the pixels still visible after a scroll by (dx, dy) into the other buffer, moved. */
-  private flip(dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): void {
+  /**
+   * Copies the last frame into the other buffer moved by the scroll (dx, dy), whole: one copy.
+   * The body's pixels land where they belong. What lands elsewhere is painted over: the strips
+   * the scroll exposed (scrollBody) cover what moved in from the headers, and the headers are
+   * repainted whole. Copying the four regions apart (the corner in place, the row headers
+   * vertically, the column headers horizontally) saved that repaint, but in nine alternating
+   * pairs the single copy had the lower frame p50 in 7 and p99 in 6 (docs/web.md).
+   */
+  private flip(dx: number, dy: number): void {
     const from = (this.surfaces as [Surface, Surface])[this.current];
     this.current = 1 - this.current;
     const ctx = this.contexts[this.current];
     this.ctx = ctx;
-    const d = this.dpr;
-    const w = body.w - Math.abs(dx);
-    const h = body.h - Math.abs(dy);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.imageSmoothingEnabled = false;
-    // The corner stays; the body moves both ways, row headers vertically, column headers
-    // horizontally.
-    ctx.drawImage(from, 0, 0, hw * d, hh * d, 0, 0, hw * d, hh * d);
-    ctx.drawImage(from, (hw + Math.max(dx, 0)) * d, (hh + Math.max(dy, 0)) * d, w * d, h * d,
-      (hw + Math.max(-dx, 0)) * d, (hh + Math.max(-dy, 0)) * d, w * d, h * d);
-    ctx.drawImage(from, 0, (hh + Math.max(dy, 0)) * d, hw * d, h * d, 0, (hh + Math.max(-dy, 0)) * d, hw * d, h * d);
-    ctx.drawImage(from, (hw + Math.max(dx, 0)) * d, 0, w * d, hh * d, (hw + Math.max(-dx, 0)) * d, 0, w * d, hh * d);
+    ctx.drawImage(from, -dx * this.dpr, -dy * this.dpr);
   }
 
   /**
@@ -336,44 +336,8 @@ export class Canvas2dRenderer implements GridRenderer {
   }
 
   /**
-   * After flip() moved the header pixels: repaints the outer header levels whole (their labels
-   * are pinned, so they do not move with the scroll; there are few) and the innermost level
-   * only where the scroll exposed it.
-   */
-  private scrollHeaders(frame: FrameSnapshot, dx: number, dy: number, hw: number, hh: number, body: { w: number; h: number }): void {
-    const g = frame.geometry;
-    const ctx = this.ctx;
-    ctx.font = kTheme.font;
-    ctx.textBaseline = "middle";
-    ctx.textAlign = "left";
-    const rw = g.rowHeaderWidth;
-    const rh = g.rowHeight;
-    if (dy !== 0) {
-      const inner = (g.rowHeaderLevels - 1) * rw;
-      if (inner > 0) this.paintHeaderRegion(frame.rowHeaders, 0, hh, inner, body.h, rh);
-      const y0 = dy > 0 ? hh + body.h - dy : hh;
-      this.paintHeaderRegion(frame.rowHeaders, inner, y0, rw, Math.abs(dy), rh);
-    }
-    if (dx !== 0) {
-      const inner = (g.colHeaderLevels - 1) * rh;
-      if (inner > 0) this.paintHeaderRegion(frame.colHeaders, hw, 0, body.w, inner, rh);
-      const x0 = dx > 0 ? hw + body.w - dx : hw;
-      this.paintHeaderRegion(frame.colHeaders, x0, inner, Math.abs(dx), rh, rh);
-    }
-  }
-
-  /** Fills a region of a header area and paints the labels that overlap it, clipped to it. */
-  private paintHeaderRegion(headers: readonly HeaderLabel[], x: number, y: number, w: number, h: number, lineHeight: number): void {
-    const ctx = this.ctx;
-    ctx.fillStyle = kTheme.headerBg;
-    ctx.fillRect(x, y, w, h);
-    this.paintLabels(headers, x, y, w, h, lineHeight);
-  }
-
-  /**
-   * Paints the header labels overlapping a region, clipped to it (once for all: a clip per
-   * label cost more than the labels). Labels reaching past the region are drawn whole and
-   * clipped, so the pixels outside it, copied from the last frame, are not drawn over twice.
+   * Paints the header labels overlapping a header area, clipped to it once for all: a label
+   * of a row or column scrolled partly under the corner is cut at the corner's edge.
    */
   private paintLabels(headers: readonly HeaderLabel[], x: number, y: number, w: number, h: number, lineHeight: number): void {
     const ctx = this.ctx;
