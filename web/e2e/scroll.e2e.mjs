@@ -112,3 +112,43 @@ test("scrolling by copying pixels paints what a full repaint paints", async () =
   assert.equal(shownPages.size, 2, "both pages were shown");
   await page.close();
 });
+
+test("a cell changed while a pending scroll hides it is repainted when the next frame shows it", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  await page.goto(`http://127.0.0.1:${port}/bench.html?renderer=canvas2d&seconds=0.2`);
+  await page.waitForFunction(() => window.__frameBench, null, { timeout: 60_000 });
+  const r = await page.evaluate(async () => {
+    const v = window.__benchView;
+    const pixels = () => {
+      const c = v.renderer.shown;
+      return c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    };
+    // Frame A painted with the cell (row, col) on screen, its blocks loaded.
+    const a = { x: 5200, y: 48_000 };
+    v.setScroll(a);
+    v.drawNow();
+    await new Promise((res) => setTimeout(res, 50));
+    v.drawNow();
+    const row = a.y / 24 + 10;
+    const col = Math.floor(a.x / 104) + 5;
+    // Scrolled far away (not painted), the cell changes: it is not on screen now.
+    v.setScroll({ x: 60_000, y: 150_000 });
+    const model = v.model;
+    v.model = { ...model, cell: (r, c) => (r === row && c === col ? { ...model.cell(r, c), text: "changed" } : model.cell(r, c)) };
+    v.damageCells([{ row, col }]);
+    // Back near A before any paint: the next frame copies A's pixels, where the cell is stale.
+    v.setScroll({ x: a.x + 37, y: a.y + 113 });
+    v.drawNow();
+    const copied = pixels();
+    v.invalidate();
+    v.drawNow();
+    const full = pixels();
+    let diff = 0;
+    for (let i = 0; i < copied.length; i += 4)
+      if (copied[i] !== full[i] || copied[i + 1] !== full[i + 1] || copied[i + 2] !== full[i + 2]) diff++;
+    return { diff, painted: v.framesPainted };
+  });
+  assert.equal(r.diff, 0, `${r.diff} pixels differ from a full repaint: the changed cell kept the copied pixels`);
+  await page.close();
+});

@@ -244,18 +244,29 @@ export class GridView {
 
   /** Cells whose contents changed: only they are repainted. */
   damageCells(cells: Iterable<{ readonly row: number; readonly col: number }>): void {
-    // Only visible cells need repainting: the others are painted fresh when a scroll exposes
+    // Only cells on screen need repainting: the others are painted fresh when a scroll exposes
     // them. A block reloaded may list up to 2,048 cells, of which a strip may be on screen.
-    const v = visibleRange(this.geometry, this.scroll);
+    const screen = this.onScreen();
     let any = false;
     for (const c of cells) {
       this.displayCache.delete(cellKey(c.row, c.col));
-      if (c.row >= v.firstRow && c.row < v.endRow && c.col >= v.firstCol && c.col < v.endCol) {
+      if (screen.some((v) => c.row >= v.firstRow && c.row < v.endRow && c.col >= v.firstCol && c.col < v.endCol)) {
         this.damage.addCell(c.row, c.col);
         any = true;
       }
     }
     if (any) this.schedule();
+  }
+
+  /**
+   * The ranges whose pixels may show a cell: the visible one, and the last painted frame's
+   * while a scroll is pending (the next frame copies that frame's pixels: a cell visible in
+   * both and changed in between must be repainted, even if a scroll in between hid it).
+   */
+  private onScreen(): VisibleRange[] {
+    const v = visibleRange(this.geometry, this.scroll);
+    const f = this.frame?.range;
+    return f && (f.firstRow !== v.firstRow || f.endRow !== v.endRow || f.firstCol !== v.firstCol || f.endCol !== v.endCol) ? [v, f] : [v];
   }
 
   /**
@@ -266,10 +277,13 @@ export class GridView {
     if (changed) return this.damageCells(changed);
     if (this.displayCache.size > 0)
       for (let row = block.r0; row < block.r1; row++) for (let col = block.c0; col < block.c1; col++) this.displayCache.delete(cellKey(row, col));
-    const v = visibleRange(this.geometry, this.scroll);
-    if (block.r1 <= v.firstRow || block.r0 >= v.endRow || block.c1 <= v.firstCol || block.c0 >= v.endCol) return;
-    this.damage.addRange({ r0: block.r0, r1: block.r1 - 1, c0: block.c0, c1: block.c1 - 1 }, { r0: v.firstRow, r1: v.endRow - 1, c0: v.firstCol, c1: v.endCol - 1 });
-    this.schedule();
+    let any = false;
+    for (const v of this.onScreen()) {
+      if (block.r1 <= v.firstRow || block.r0 >= v.endRow || block.c1 <= v.firstCol || block.c0 >= v.endCol) continue;
+      this.damage.addRange({ r0: block.r0, r1: block.r1 - 1, c0: block.c0, c1: block.c1 - 1 }, { r0: v.firstRow, r1: v.endRow - 1, c0: v.firstCol, c1: v.endCol - 1 });
+      any = true;
+    }
+    if (any) this.schedule();
   }
 
   damageRange(r: CellRange): void {
