@@ -22,18 +22,34 @@ after(async () => {
   server?.close();
 });
 
-test("scrolling by copying pixels paints what a full repaint paints", async () => {
+/**
+ * The benchmark's view with Canvas2D, set up, with two helpers in the page: the pixels of the
+ * page shown (`__shownPixels`) and how many pixels two RGBA buffers differ in (`__diffRgb`).
+ */
+async function openBench() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on("pageerror", (e) => console.log("pageerror:", e.message));
-  await page.goto(`http://127.0.0.1:${port}/bench.html?renderer=canvas2d&seconds=0.2`);
-  await page.waitForFunction(() => window.__frameBench, null, { timeout: 60_000 });
-  const results = await page.evaluate(async () => {
-    const v = window.__benchView;
+  await page.addInitScript(() => {
     // The renderer draws into two stacked canvases (pages) in turn; the one drawn last is shown.
-    const pixels = () => {
-      const c = v.renderer.shown;
+    window.__shownPixels = () => {
+      const c = window.__benchView.renderer.shown;
       return c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
     };
+    window.__diffRgb = (a, b) => {
+      let diff = 0;
+      for (let i = 0; i < a.length; i += 4) if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) diff++;
+      return diff;
+    };
+  });
+  await page.goto(`http://127.0.0.1:${port}/bench.html?renderer=canvas2d&seconds=0.2`);
+  await page.waitForFunction(() => window.__frameBench, null, { timeout: 60_000 });
+  return page;
+}
+
+test("scrolling by copying pixels paints what a full repaint paints", async () => {
+  const page = await openBench();
+  const results = await page.evaluate(async () => {
+    const v = window.__benchView;
     const out = [];
     let x = 3000;
     let y = 30_000;
@@ -55,13 +71,10 @@ test("scrolling by copying pixels paints what a full repaint paints", async () =
       v.select({ type: "click", cell: { row: r0 + 2, col: c0 + 1 }, extend: true });
       v.drawNow();
       const painted = v.renderer.lastPainted;
-      const copied = pixels();
+      const copied = window.__shownPixels();
       v.invalidate();
       v.drawNow();
-      const full = pixels();
-      let diff = 0;
-      for (let i = 0; i < copied.length; i += 4)
-        if (copied[i] !== full[i] || copied[i + 1] !== full[i + 1] || copied[i + 2] !== full[i + 2]) diff++;
+      const diff = window.__diffRgb(copied, window.__shownPixels());
       out.push({ dx, dy, diff, painted, fullPainted: v.renderer.lastPainted });
     }
     // One plain scroll step after a full repaint: only the exposed strips are painted.
@@ -95,16 +108,13 @@ test("scrolling by copying pixels paints what a full repaint paints", async () =
       v.invalidate();
       v.drawNow();
       const c = v.renderer.shown;
-      const full = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      const full = window.__shownPixels();
       const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
       const o = new OffscreenCanvas(bmp.width, bmp.height);
       const octx = o.getContext("2d");
       octx.drawImage(bmp, 0, 0);
       const seen = octx.getImageData(0, 0, bmp.width, bmp.height).data;
-      let diff = 0;
-      for (let i = 0; i < full.length; i += 4)
-        if (full[i] !== seen[i] || full[i + 1] !== seen[i + 1] || full[i + 2] !== seen[i + 2]) diff++;
-      return { diff, size: [bmp.width, bmp.height, c.width, c.height] };
+      return { diff: window.__diffRgb(full, seen), size: [bmp.width, bmp.height, c.width, c.height] };
     }, shot.toString("base64"));
     assert.deepEqual(r.size.slice(0, 2), r.size.slice(2), "screenshot and canvas sizes");
     assert.equal(r.diff, 0, `step ${i}: the page after a copied scroll step differs from a full repaint in ${r.diff} pixels`);
@@ -114,16 +124,9 @@ test("scrolling by copying pixels paints what a full repaint paints", async () =
 });
 
 test("a cell changed while a pending scroll hides it is repainted when the next frame shows it", async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on("pageerror", (e) => console.log("pageerror:", e.message));
-  await page.goto(`http://127.0.0.1:${port}/bench.html?renderer=canvas2d&seconds=0.2`);
-  await page.waitForFunction(() => window.__frameBench, null, { timeout: 60_000 });
+  const page = await openBench();
   const r = await page.evaluate(async () => {
     const v = window.__benchView;
-    const pixels = () => {
-      const c = v.renderer.shown;
-      return c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    };
     // Frame A painted with the cell (row, col) on screen, its blocks loaded.
     const a = { x: 5200, y: 48_000 };
     v.setScroll(a);
@@ -140,14 +143,10 @@ test("a cell changed while a pending scroll hides it is repainted when the next 
     // Back near A before any paint: the next frame copies A's pixels, where the cell is stale.
     v.setScroll({ x: a.x + 37, y: a.y + 113 });
     v.drawNow();
-    const copied = pixels();
+    const copied = window.__shownPixels();
     v.invalidate();
     v.drawNow();
-    const full = pixels();
-    let diff = 0;
-    for (let i = 0; i < copied.length; i += 4)
-      if (copied[i] !== full[i] || copied[i + 1] !== full[i + 1] || copied[i + 2] !== full[i + 2]) diff++;
-    return { diff, painted: v.framesPainted };
+    return { diff: window.__diffRgb(copied, window.__shownPixels()) };
   });
   assert.equal(r.diff, 0, `${r.diff} pixels differ from a full repaint: the changed cell kept the copied pixels`);
   await page.close();
