@@ -15,6 +15,11 @@ import { dirname, join } from "node:path";
 const here = dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.argv[2] ?? 8);
 const pages = (process.argv[3] ?? "grid,floor").split(",");
+const unknown = pages.filter((p) => p !== "grid" && p !== "floor");
+if (!Number.isFinite(seconds) || seconds <= 0 || unknown.length > 0) {
+  console.error(`usage: node bench/frame-alloc.mjs [seconds > 0] [pages: grid,floor]; got seconds=${process.argv[2]}, unknown pages: ${unknown.join(",") || "none"}`);
+  process.exit(2);
+}
 const { server, port } = await serveStatic(process.env.FRAME_BENCH_DIST ?? join(here, "..", "dist"));
 try {
   for (const name of pages) {
